@@ -1,0 +1,166 @@
+"""Settings: one typed object read from a TOML file and the environment.
+
+The file is looked for, in order, at the path given with ``--config``, at
+``$KIOSK_CONFIG``, and at ``kiosk.toml`` in the platform's config directory.
+A missing file is not an error: every setting has a default, and the database
+defaults to ``kiosk.sqlite`` in the platform's data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "library-kiosk"
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be read or holds a wrong value."""
+
+
+def config_dir() -> Path:
+    """The platform's directory for this program's configuration."""
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    """The platform's directory for this program's databases."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def log_dir() -> Path:
+    """The platform's directory for this program's log files."""
+    return Path(platformdirs.user_log_dir(APP_NAME))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the kiosk, with the defaults a new kiosk starts with."""
+
+    database: str = ""
+    """Database URL (``sqlite:///path``) or file path; empty means the default file."""
+    kiosk_id: str = "kiosk-1"
+    """This kiosk's identity in the journal and at the desk."""
+    language: str = "zh_CN"
+    """The language the attract screen starts in: ``zh_CN`` or ``en``."""
+    idle_timeout: float = 45.0
+    """Seconds without a touch, key or scan before the kiosk forgets the student."""
+    countdown: float = 10.0
+    """The last seconds of the idle timeout that are shown as a countdown."""
+    kiosk_mode: bool = True
+    """Lock the kiosk: no key a student can press quits or suspends it."""
+    allow_plain_cards: bool = False
+    """Accept plain numeric patron numbers as cards (an older library's barcodes)."""
+    scanner_max_gap_ms: float = 60.0
+    """Keys closer than this (median) followed by Enter come from a barcode scanner."""
+    bell: bool = True
+    """Ring the terminal bell on a scan."""
+    log_file: str = ""
+    """Where the log goes; empty means ``kiosk.log`` in the platform's log directory."""
+    source: Path | None = field(default=None, compare=False)
+    """The file these settings were read from, if any."""
+
+    @property
+    def database_url(self) -> str:
+        """The database as a URL, with the default file filled in."""
+        value = self.database or str(data_dir() / "kiosk.sqlite")
+        if "://" in value:
+            return value
+        return "sqlite:///" + str(Path(value).expanduser().resolve())
+
+    @property
+    def log_path(self) -> Path:
+        """The log file's path, with the default filled in."""
+        return Path(self.log_file).expanduser() if self.log_file else log_dir() / "kiosk.log"
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """A copy with some settings changed (for the command line and the demo)."""
+        return replace(self, **changes)
+
+
+_SECTIONS = {
+    "database": {"url": "database"},
+    "kiosk": {
+        "id": "kiosk_id",
+        "language": "language",
+        "idle_timeout": "idle_timeout",
+        "countdown": "countdown",
+        "kiosk_mode": "kiosk_mode",
+        "allow_plain_cards": "allow_plain_cards",
+        "bell": "bell",
+        "log_file": "log_file",
+    },
+    "scanner": {"max_gap_ms": "scanner_max_gap_ms"},
+}
+
+
+def default_config_path() -> Path:
+    """Where the configuration is read from when nothing else is said."""
+    env = os.environ.get("KIOSK_CONFIG")
+    return Path(env).expanduser() if env else config_dir() / "kiosk.toml"
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the settings from ``path`` (or the default place).
+
+    Raises:
+        ConfigError: the file exists but is not valid TOML, or a value has the wrong type.
+    """
+    file = Path(path).expanduser() if path else default_config_path()
+    if not file.exists():
+        if path:
+            raise ConfigError(f"config file not found: {file}")
+        return Config()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read {file}: {error}") from error
+    values: dict[str, Any] = {}
+    types = {f.name: f.type for f in fields(Config)}
+    for section, keys in _SECTIONS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{file}: [{section}] must be a table")
+        for key, value in table.items():
+            if key not in keys:
+                raise ConfigError(f"{file}: unknown setting {section}.{key}")
+            name = keys[key]
+            values[name] = _check_type(file, f"{section}.{key}", value, types[name])
+    return Config(source=file, **values)
+
+
+def _check_type(file: Path, key: str, value: Any, annotation: Any) -> Any:
+    expected = {"str": str, "bool": bool, "float": (int, float)}[str(annotation)]
+    if isinstance(value, bool) and annotation != "bool":
+        raise ConfigError(f"{file}: {key} must be a {annotation}, not {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{file}: {key} must be a {annotation}, not {value!r}")
+    return float(value) if annotation == "float" else value
+
+
+def write_config(path: Path, config: Config) -> None:
+    """Write the settings a new kiosk needs to ``path`` (used by ``kiosk init``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Library Kiosk settings",
+        "[database]",
+        f"url = {_toml_str(config.database_url)}",
+        "",
+        "[kiosk]",
+        f"id = {_toml_str(config.kiosk_id)}",
+        f"language = {_toml_str(config.language)}",
+        f"idle_timeout = {config.idle_timeout}",
+        f"kiosk_mode = {str(config.kiosk_mode).lower()}",
+        f"allow_plain_cards = {str(config.allow_plain_cards).lower()}",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

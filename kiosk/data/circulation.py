@@ -1,0 +1,630 @@
+"""The circulation service: the one place the screens go to lend, return and renew.
+
+Every method takes and returns plain values (the dataclasses below) and raises
+:class:`~kiosk.data.errors.KioskError` subclasses with a translation key; no Peewee
+object leaves this module. Every change is a journal fact written in the same
+transaction as the state it changes; every refusal is a fact too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import peewee as pw
+
+from kiosk.data import cards, journal, settings
+from kiosk.data.errors import (
+    AlreadyBorrowed,
+    CardRefused,
+    KioskError,
+    NotFound,
+    Refused,
+    StorageError,
+)
+from kiosk.data.journal import Fact, HybridClock
+from kiosk.data.models import Card, ClosedDay, Copy, Hold, Loan, LoanRule, Patron, Title
+from kiosk.data.security import check_pin
+from kiosk.data.text import clean_code, printable
+
+log = logging.getLogger(__name__)
+
+PIN_ATTEMPTS = 5
+"""Wrong PINs in a row before the librarian's card is locked for a while."""
+PIN_LOCK_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class LoanView:
+    """One of a patron's current loans, as the screens show it."""
+
+    loan_id: str
+    barcode: str
+    title: str
+    author: str
+    due_on: date
+    days_overdue: int
+    renewals: int
+
+    @property
+    def overdue(self) -> bool:
+        """Whether the book should have been back already."""
+        return self.days_overdue > 0
+
+
+@dataclass(frozen=True)
+class PatronView:
+    """A patron as the kiosk shows them after their card is scanned."""
+
+    number: str
+    name: str
+    kind: str
+    class_name: str
+    loans: tuple[LoanView, ...]
+    may_borrow: int
+    """How many more items the patron may borrow now (0 when blocked by overdue)."""
+
+    @property
+    def overdue_count(self) -> int:
+        """How many of the patron's loans are overdue."""
+        return sum(1 for loan in self.loans if loan.overdue)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """A successful loan."""
+
+    loan: LoanView
+    patron: PatronView
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    """A returned copy and where it must go now.
+
+    ``destination`` is ``shelf`` (with ``shelf`` naming the area), ``hold_shelf`` (with
+    ``hold_for`` naming who reserved it), ``desk`` (the librarian must see it), or
+    ``not_on_loan`` (it was not lent: put it back on its shelf).
+    """
+
+    barcode: str
+    title: str
+    destination: str
+    shelf: str = ""
+    hold_for: str = ""
+    borrower: str = ""
+    days_overdue: int = 0
+
+
+@dataclass
+class _Outcome:
+    """What a write transaction decided: a value, or a refusal to raise after commit."""
+
+    value: Any = None
+    refusal: KioskError | None = None
+
+
+@dataclass
+class _PinGuard:
+    failures: int = 0
+    locked_until: float = 0.0
+
+
+class Circulation:
+    """Lending, returning and renewing on the database the models are bound to.
+
+    Args:
+        db: the open database (see :func:`kiosk.data.db.open_database`).
+        kiosk_id: this kiosk's identity, written into every fact.
+        clock: the current time (aware datetime); tests pass a fixed one.
+        allow_plain_cards: accept a bare patron number as a card.
+    """
+
+    def __init__(
+        self,
+        db: pw.Database,
+        kiosk_id: str,
+        *,
+        clock: Callable[[], datetime] = journal.utcnow,
+        allow_plain_cards: bool = False,
+    ) -> None:
+        self.db = db
+        self.kiosk_id = kiosk_id
+        self.clock = clock
+        self.allow_plain_cards = allow_plain_cards
+        with self.db.connection_context():
+            self.hlc = HybridClock(kiosk_id, journal.last_hlc())
+            self._prefix = settings.get("card_prefix")
+            self._secret = settings.get("card_secret")
+        self._pin_guard: dict[str, _PinGuard] = {}
+        self._pin_lock = threading.Lock()
+
+    # -- time ---------------------------------------------------------------------
+
+    def today(self) -> date:
+        """Today's date where the kiosk stands."""
+        return self.clock().astimezone().date()
+
+    def due_date(self, days: int, start: date | None = None) -> date:
+        """``days`` after ``start`` (today), moved on to the next day the library is open."""
+        due = (start or self.today()) + timedelta(days=days)
+        weekdays = {int(d) for d in settings.get("closed_weekdays").split(",") if d.strip()}
+        closed = {
+            row.day
+            for row in ClosedDay.select(ClosedDay.day).where(
+                ClosedDay.day.between(due, due + timedelta(days=120))
+            )
+        }
+        for _ in range(366):
+            if due.weekday() not in weekdays and due not in closed:
+                return due
+            due += timedelta(days=1)
+        return due
+
+    # -- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """A write transaction; a locked or vanished database becomes a StorageError."""
+        try:
+            with self.db.connection_context(), self.db.atomic():
+                yield
+        except pw.OperationalError as error:
+            log.exception("database write failed")
+            text = str(error).lower()
+            key = "storage.locked" if "locked" in text or "busy" in text else "storage.failed"
+            raise StorageError(key) from error
+        except pw.InterfaceError as error:
+            log.exception("database unreachable")
+            raise StorageError("storage.failed") from error
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            with self.db.connection_context():
+                yield
+        except (pw.OperationalError, pw.InterfaceError) as error:
+            log.exception("database read failed")
+            raise StorageError("storage.failed") from error
+
+    def _fact(self, kind: str, **kwargs: Any) -> Fact:
+        return journal.new_fact(self.hlc, self.kiosk_id, kind, self.clock(), **kwargs)
+
+    def _refusal(
+        self, error: KioskError, *, patron: str | None = None, copy: str | None = None,
+        code: str | None = None,
+    ) -> KioskError:
+        """Record ``error`` as a refusal fact (in the current transaction) and return it."""
+        data: dict[str, Any] = {"reason": error.key}
+        params = {k: v for k, v in error.params.items() if isinstance(v, (str, int))}
+        if params:
+            data["params"] = params
+        if code is not None:
+            data["code"] = printable(code, 64)
+        journal.record(self._fact("refusal", patron=patron, copy=copy, **data))
+        return error
+
+    def _run(self, decide: Callable[[], _Outcome]) -> Any:
+        """Run ``decide`` in a write transaction; raise its refusal after the commit."""
+        with self._transaction():
+            outcome = decide()
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        return outcome.value
+
+    # -- cards --------------------------------------------------------------------
+
+    def is_card(self, raw: str) -> bool:
+        """Whether a scanned code is meant as a library card rather than a book label."""
+        code = clean_code(raw)
+        if code is None:
+            return True  # damaged input is refused as a card, with the card's message
+        if cards.is_card_code(code, self._prefix):
+            return True
+        if self.allow_plain_cards and code.isdigit():
+            with self._reading():
+                return Patron.select().where(Patron.number == code).exists()
+        return False
+
+    def open_card(self, raw: str) -> PatronView:
+        """The patron whose card was scanned.
+
+        Raises:
+            CardRefused: ``card.damaged``, ``card.forged``, ``card.unknown``,
+                ``card.revoked``, ``card.expired``, ``card.inactive`` or
+                ``card.blocked`` (each recorded as a refusal).
+            StorageError: the database cannot be read or written.
+        """
+
+        def decide() -> _Outcome:
+            try:
+                patron = self._card_patron(raw)
+            except CardRefused as refusal:
+                number = refusal.params.get("number")
+                return _Outcome(refusal=self._refusal(refusal, patron=number, code=raw))
+            return _Outcome(value=self._patron_view(patron))
+
+        return self._run(decide)
+
+    def _card_patron(self, raw: str) -> Patron:
+        code = clean_code(raw)
+        if code is None:
+            raise CardRefused("card.damaged")
+        if self.allow_plain_cards and code.isdigit() and not cards.is_card_code(code, self._prefix):
+            patron = Patron.get_or_none(Patron.number == code)
+            if patron is None:
+                raise CardRefused("card.unknown")
+            self._check_patron(patron)
+            return patron
+        parsed = cards.verify(code, self._prefix, self._secret)
+        patron = Patron.get_or_none(Patron.number == parsed.number)
+        if patron is None:
+            raise CardRefused("card.unknown")
+        card = Card.get_or_none((Card.patron == patron) & (Card.serial == parsed.serial))
+        if card is None:
+            raise CardRefused("card.unknown", number=patron.number)
+        if card.revoked_at is not None:
+            raise CardRefused("card.revoked", number=patron.number, name=patron.name)
+        if card.expires_on is not None and card.expires_on < self.today():
+            raise CardRefused(
+                "card.expired", number=patron.number, name=patron.name,
+                date=card.expires_on.isoformat(),
+            )
+        self._check_patron(patron)
+        return patron
+
+    def _check_patron(self, patron: Patron) -> None:
+        if not patron.active:
+            raise CardRefused("card.inactive", number=patron.number, name=patron.name)
+        if patron.blocked_reason:
+            raise CardRefused(
+                "card.blocked", number=patron.number, name=patron.name,
+                reason=patron.blocked_reason,
+            )
+
+    def check_librarian(self, number: str, pin: str) -> bool:
+        """Whether ``pin`` is the librarian ``number``'s PIN (lets them leave kiosk mode).
+
+        Five wrong PINs in a row lock the card for five minutes; each wrong PIN is
+        recorded as a refusal.
+
+        Raises:
+            Refused: ``pin.locked`` while the card is locked.
+        """
+        with self._pin_lock:
+            guard = self._pin_guard.setdefault(number, _PinGuard())
+            if guard.locked_until > time.monotonic():
+                minutes = int((guard.locked_until - time.monotonic()) // 60) + 1
+                raise Refused("pin.locked", minutes=minutes)
+        with self._reading():
+            patron = Patron.get_or_none(Patron.number == number)
+            stored = patron.pin_hash if patron and patron.kind == "librarian" else None
+        ok = check_pin(pin, stored)
+        with self._pin_lock:
+            if ok:
+                guard.failures = 0
+            else:
+                guard.failures += 1
+                if guard.failures >= PIN_ATTEMPTS:
+                    guard.failures = 0
+                    guard.locked_until = time.monotonic() + PIN_LOCK_SECONDS
+        kind = "librarian_login" if ok else "refusal"
+        data = {} if ok else {"reason": "pin.wrong"}
+        with self._transaction():
+            journal.record(self._fact(kind, patron=number, **data))
+        return ok
+
+    # -- views --------------------------------------------------------------------
+
+    def patron(self, number: str) -> PatronView:
+        """The patron's current page: loans, due dates, how many more they may borrow.
+
+        Raises:
+            NotFound: ``patron.unknown``.
+        """
+        with self._reading():
+            patron = Patron.get_or_none(Patron.number == number)
+            if patron is None:
+                raise NotFound("patron.unknown")
+            return self._patron_view(patron)
+
+    def _loan_view(self, loan: Loan, copy: Copy, title: Title) -> LoanView:
+        return LoanView(
+            loan_id=loan.id,
+            barcode=copy.barcode,
+            title=title.title,
+            author=title.author,
+            due_on=loan.due_on,
+            days_overdue=max(0, (self.today() - loan.due_on).days),
+            renewals=loan.renewals,
+        )
+
+    def _open_loans(self, patron: Patron) -> list[LoanView]:
+        query = (
+            Loan.select(Loan, Copy, Title)
+            .join(Copy)
+            .join(Title)
+            .where((Loan.patron == patron) & Loan.returned_at.is_null())
+            .order_by(Loan.due_on, Loan.out_at)
+        )
+        return [self._loan_view(loan, loan.copy, loan.copy.title) for loan in query]
+
+    def _patron_view(self, patron: Patron, loans: list[LoanView] | None = None) -> PatronView:
+        loans = self._open_loans(patron) if loans is None else loans
+        overall = self._rule(patron.kind, "*")
+        if any(loan.overdue for loan in loans) or overall is None:
+            may = 0
+        else:
+            may = max(0, overall.max_items - len(loans))
+        return PatronView(
+            number=patron.number,
+            name=patron.name,
+            kind=patron.kind,
+            class_name=patron.school_class.name if patron.school_class_id else "",
+            loans=tuple(loans),
+            may_borrow=may,
+        )
+
+    def _rule(self, patron_kind: str, item_kind: str) -> LoanRule | None:
+        return LoanRule.get_or_none(
+            (LoanRule.patron_kind == patron_kind) & (LoanRule.item_kind == item_kind)
+        )
+
+    def returns_only(self) -> bool:
+        """Whether the end-of-term "returns only" switch is on."""
+        with self._reading():
+            return settings.get("returns_only") == "1"
+
+    def set_returns_only(self, on: bool) -> None:
+        """Turn the end-of-term "returns only" switch on or off."""
+        with self._transaction():
+            settings.put("returns_only", "1" if on else "0")
+
+    def library_name(self) -> str:
+        """The school library's name, for the screens' headings."""
+        with self._reading():
+            return settings.get("library_name")
+
+    # -- checkout -----------------------------------------------------------------
+
+    def checkout(self, number: str, raw_barcode: str) -> CheckoutResult:
+        """Lend the copy ``raw_barcode`` to patron ``number``.
+
+        Raises:
+            AlreadyBorrowed: the patron has this copy already (offer return or renew).
+            NotFound: ``copy.unknown`` / ``patron.unknown``.
+            Refused: ``circ.returns_only``, ``copy.on_loan_other``,
+                ``copy.reference_only``, ``copy.periodical_current``,
+                ``copy.not_lendable``, ``copy.on_hold_other``, ``patron.overdue``,
+                ``patron.quota``, ``patron.no_rule`` (each recorded as a refusal).
+            StorageError: the database cannot be written; nothing was recorded.
+        """
+        barcode = clean_code(raw_barcode)
+
+        def decide() -> _Outcome:
+            patron = Patron.get_or_none(Patron.number == number)
+            if patron is None:
+                return _Outcome(refusal=NotFound("patron.unknown"))
+            if barcode is None:
+                return _Outcome(refusal=NotFound("copy.damaged_code"))
+            copy = (
+                Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).first()
+            )
+            if copy is None:
+                return _Outcome(
+                    refusal=self._refusal(
+                        NotFound("copy.unknown", code=printable(barcode, 40)),
+                        patron=patron.number, code=barcode,
+                    )
+                )
+            try:
+                due = self._may_lend(patron, copy)
+            except AlreadyBorrowed as mine:
+                return _Outcome(refusal=mine)
+            except Refused as refusal:
+                return _Outcome(
+                    refusal=self._refusal(refusal, patron=patron.number, copy=copy.barcode)
+                )
+            fact = self._fact(
+                "checkout", patron=patron.number, copy=copy.barcode, due_on=due.isoformat()
+            )
+            journal.record(fact)
+            loans = self._open_loans(patron)
+            loan = next(view for view in loans if view.loan_id == fact.uuid)
+            return _Outcome(value=CheckoutResult(loan, self._patron_view(patron, loans)))
+
+        return self._run(decide)
+
+    def _may_lend(self, patron: Patron, copy: Copy) -> date:
+        """The due date of lending ``copy`` to ``patron``, or the reason not to."""
+        title: Title = copy.title
+        if settings.get("returns_only") == "1":
+            raise Refused("circ.returns_only")
+        self._check_patron(patron)
+        current = Loan.get_or_none((Loan.copy == copy) & Loan.returned_at.is_null())
+        if current is not None:
+            if current.patron_id == patron.id:
+                raise AlreadyBorrowed(self._loan_view(current, copy, title))
+            raise Refused("copy.on_loan_other", title=title.title)
+        if copy.reference_only or title.kind == "reference":
+            raise Refused("copy.reference_only", title=title.title)
+        if title.kind == "periodical" and self._current_issue(title):
+            raise Refused("copy.periodical_current", title=title.title)
+        if copy.status not in ("available", "hold_shelf"):
+            raise Refused("copy.not_lendable", title=title.title)
+        if copy.status == "hold_shelf":
+            hold = Hold.get_or_none((Hold.copy == copy) & (Hold.status == "ready"))
+            if hold is not None and hold.patron_id != patron.id:
+                raise Refused("copy.on_hold_other", title=title.title)
+        today = self.today()
+        loans = list(
+            Loan.select(Loan.due_on, Title.kind)
+            .join(Copy)
+            .join(Title)
+            .where((Loan.patron == patron) & Loan.returned_at.is_null())
+            .tuples()
+        )
+        overdue = sum(1 for due_on, _ in loans if due_on < today)
+        if overdue:
+            raise Refused("patron.overdue", count=overdue)
+        overall = self._rule(patron.kind, "*")
+        specific = self._rule(patron.kind, title.kind)
+        rule = specific or overall
+        if rule is None:
+            raise Refused("patron.no_rule")
+        if overall is not None and len(loans) >= overall.max_items:
+            raise Refused("patron.quota", limit=overall.max_items)
+        if specific is not None:
+            same_kind = sum(1 for _, kind in loans if kind == title.kind)
+            if same_kind >= specific.max_items:
+                raise Refused("patron.quota_kind", limit=specific.max_items)
+        return self.due_date(rule.loan_days)
+
+    def _current_issue(self, title: Title) -> bool:
+        issue = title.issue_date
+        today = self.today()
+        return issue is None or (issue.year, issue.month) >= (today.year, today.month)
+
+    # -- renew --------------------------------------------------------------------
+
+    def renew(self, number: str, loan_id: str) -> LoanView:
+        """Give patron ``number`` more time with loan ``loan_id``.
+
+        Raises:
+            NotFound: ``loan.unknown`` (not this patron's open loan).
+            Refused: ``renew.overdue``, ``renew.limit``, ``renew.held``,
+                ``circ.returns_only`` (each recorded as a refusal).
+        """
+
+        def decide() -> _Outcome:
+            loan = (
+                Loan.select(Loan, Copy, Title, Patron)
+                .join(Copy)
+                .join(Title)
+                .switch(Loan)
+                .join(Patron)
+                .where((Loan.id == loan_id) & Loan.returned_at.is_null())
+                .first()
+            )
+            if loan is None or loan.patron.number != number:
+                return _Outcome(refusal=NotFound("loan.unknown"))
+            copy, title, patron = loan.copy, loan.copy.title, loan.patron
+            try:
+                due = self._may_renew(loan, patron, title)
+            except Refused as refusal:
+                return _Outcome(
+                    refusal=self._refusal(refusal, patron=number, copy=copy.barcode)
+                )
+            journal.record(
+                self._fact(
+                    "renew", patron=number, copy=copy.barcode, loan=loan.id,
+                    due_on=due.isoformat(),
+                )
+            )
+            fresh = Loan.get_by_id(loan.id)
+            return _Outcome(value=self._loan_view(fresh, copy, title))
+
+        return self._run(decide)
+
+    def _may_renew(self, loan: Loan, patron: Patron, title: Title) -> date:
+        if settings.get("returns_only") == "1":
+            raise Refused("circ.returns_only")
+        if loan.due_on < self.today():
+            raise Refused("renew.overdue", title=title.title)
+        rule = self._rule(patron.kind, title.kind) or self._rule(patron.kind, "*")
+        if rule is None or loan.renewals >= rule.max_renewals:
+            raise Refused("renew.limit", title=title.title)
+        waiting = Hold.select().where(
+            (Hold.title == title) & (Hold.status == "waiting") & (Hold.patron != patron)
+        )
+        if waiting.exists():
+            raise Refused("renew.held", title=title.title)
+        return self.due_date(rule.loan_days, max(self.today(), loan.due_on))
+
+    # -- checkin ------------------------------------------------------------------
+
+    def checkin(self, raw_barcode: str) -> ReturnResult:
+        """Take back the copy ``raw_barcode`` (no card needed) and say where it goes.
+
+        Raises:
+            NotFound: ``copy.unknown`` or ``copy.damaged_code``.
+        """
+        barcode = clean_code(raw_barcode)
+
+        def decide() -> _Outcome:
+            if barcode is None:
+                return _Outcome(refusal=NotFound("copy.damaged_code"))
+            copy = (
+                Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).first()
+            )
+            if copy is None:
+                return _Outcome(
+                    refusal=self._refusal(
+                        NotFound("copy.unknown", code=printable(barcode, 40)), code=barcode
+                    )
+                )
+            loan = (
+                Loan.select(Loan, Patron)
+                .join(Patron)
+                .where((Loan.copy == copy) & Loan.returned_at.is_null())
+                .first()
+            )
+            status_before = copy.status
+            journal.record(
+                self._fact(
+                    "checkin", patron=loan.patron.number if loan else None,
+                    copy=copy.barcode, loan=loan.id if loan else None,
+                )
+            )
+            return _Outcome(value=self._route(copy, loan, status_before))
+
+        return self._run(decide)
+
+    def _route(self, copy: Copy, loan: Loan | None, status_before: str) -> ReturnResult:
+        title: Title = copy.title
+        shelf = copy.shelf or title.classification[:1]
+        base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
+        if loan is not None:
+            base["borrower"] = loan.patron.name
+            base["days_overdue"] = max(0, (self.today() - loan.due_on).days)
+        if status_before in ("lost", "withdrawn", "repair"):
+            return ReturnResult(destination="desk", **base)
+        status = Copy.get_by_id(copy.id).status
+        if status == "hold_shelf":
+            hold = (
+                Hold.select(Hold, Patron).join(Patron)
+                .where((Hold.copy == copy) & (Hold.status == "ready")).first()
+            )
+            return ReturnResult(
+                destination="hold_shelf", hold_for=hold.patron.name if hold else "", **base
+            )
+        if loan is None:
+            return ReturnResult(destination="not_on_loan", **base)
+        return ReturnResult(destination="shelf", **base)
+
+
+def describe(error: KioskError) -> dict[str, Any]:
+    """The error's key and parameters, for the log (never the card's secret)."""
+    return {"key": error.key, **{k: v for k, v in error.params.items() if k != "code"}}
+
+
+__all__ = [
+    "AlreadyBorrowed",
+    "CardRefused",
+    "CheckoutResult",
+    "Circulation",
+    "KioskError",
+    "LoanView",
+    "NotFound",
+    "PatronView",
+    "Refused",
+    "ReturnResult",
+    "StorageError",
+    "field",
+]

@@ -1,0 +1,208 @@
+"""Peewee models: the library's master data, its circulation state and the journal.
+
+Master data (patrons, classes, cards, titles, copies, rules, calendar, settings) is
+owned by the desk. Circulation state (loans, holds, copy status) is a projection of
+the journal: every fact is a ``Journal`` row written in the same transaction as the
+state it changes (see :mod:`kiosk.data.journal`).
+
+Facts refer to patrons and copies by their natural keys (patron number, copy
+barcode), which are the same in every database a fact travels to.
+"""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from kiosk.data.db import database
+
+PATRON_KINDS = ("student", "teacher", "helper", "librarian")
+"""Who a patron is. Helpers are students with a helper card."""
+
+ITEM_KINDS = ("book", "picture_book", "periodical", "reference")
+"""What a title is; loan rules are chosen by patron kind and item kind."""
+
+COPY_STATUSES = ("available", "on_loan", "hold_shelf", "repair", "lost", "withdrawn")
+"""Where a copy is. Only ``available`` and ``hold_shelf`` copies can be lent."""
+
+HOLD_STATUSES = ("waiting", "ready", "fulfilled", "cancelled")
+
+
+class BaseModel(pw.Model):
+    """Every model is bound to the one database proxy."""
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchoolClass(BaseModel):
+    """A class of the school, such as 三年级2班 (grade 3, class 2)."""
+
+    name = pw.CharField(unique=True)
+    grade = pw.IntegerField(null=True)
+    active = pw.BooleanField(default=True)
+
+
+class Patron(BaseModel):
+    """Someone who may borrow: a student, teacher, helper or librarian."""
+
+    number = pw.CharField(unique=True)
+    name = pw.CharField()
+    kind = pw.CharField(default="student", choices=[(k, k) for k in PATRON_KINDS])
+    school_class = pw.ForeignKeyField(SchoolClass, null=True, backref="patrons")
+    active = pw.BooleanField(default=True)
+    blocked_reason = pw.CharField(null=True)
+    pin_hash = pw.CharField(null=True)
+
+
+class ClassTeacher(BaseModel):
+    """A teacher's own class (a teacher may have several, a class several teachers)."""
+
+    teacher = pw.ForeignKeyField(Patron, backref="teaching", on_delete="CASCADE")
+    school_class = pw.ForeignKeyField(SchoolClass, backref="teachers", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("teacher", "school_class"), True),)
+
+
+class Card(BaseModel):
+    """One printed card. A patron's newest unrevoked serial is the only valid one."""
+
+    patron = pw.ForeignKeyField(Patron, backref="cards", on_delete="CASCADE")
+    serial = pw.IntegerField()
+    issued_at = pw.DateTimeField()
+    revoked_at = pw.DateTimeField(null=True)
+    expires_on = pw.DateField(null=True)
+
+    class Meta:
+        indexes = ((("patron", "serial"), True),)
+
+
+class Title(BaseModel):
+    """A bibliographic record: what is on the title page, and what kind of item it is."""
+
+    isbn = pw.CharField(null=True, index=True)
+    title = pw.CharField()
+    author = pw.CharField(default="")
+    publisher = pw.CharField(default="")
+    year = pw.IntegerField(null=True)
+    classification = pw.CharField(default="")
+    kind = pw.CharField(default="book", choices=[(k, k) for k in ITEM_KINDS])
+    issue_date = pw.DateField(null=True)
+
+
+class Copy(BaseModel):
+    """One physical item with its accession barcode."""
+
+    barcode = pw.CharField(unique=True)
+    title = pw.ForeignKeyField(Title, backref="copies")
+    shelf = pw.CharField(default="")
+    status = pw.CharField(default="available", choices=[(s, s) for s in COPY_STATUSES])
+    reference_only = pw.BooleanField(default=False)
+
+
+class Loan(BaseModel):
+    """A copy lent to a patron; its id is the UUID of the checkout fact."""
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    copy = pw.ForeignKeyField(Copy, backref="loans")
+    patron = pw.ForeignKeyField(Patron, backref="loans")
+    out_at = pw.DateTimeField()
+    due_on = pw.DateField()
+    returned_at = pw.DateTimeField(null=True)
+    renewals = pw.IntegerField(default=0)
+    kiosk = pw.CharField(default="")
+
+    class Meta:
+        indexes = ((("patron", "returned_at"), False),)
+
+
+# At most one open loan per copy, enforced by the database itself.
+Loan.add_index(
+    Loan.index(Loan.copy, unique=True, name="loan_one_open_per_copy").where(
+        Loan.returned_at.is_null()
+    )
+)
+
+
+class Hold(BaseModel):
+    """A reservation of a title; ``copy`` is set when a copy waits on the hold shelf."""
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    title = pw.ForeignKeyField(Title, backref="holds")
+    patron = pw.ForeignKeyField(Patron, backref="holds")
+    copy = pw.ForeignKeyField(Copy, null=True, backref="holds")
+    placed_at = pw.DateTimeField()
+    status = pw.CharField(default="waiting", choices=[(s, s) for s in HOLD_STATUSES])
+    ready_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("title", "status"), False),)
+
+
+class LoanRule(BaseModel):
+    """How long and how many: by patron kind and item kind (``*`` for every kind).
+
+    The ``*`` rule of a patron kind caps all of a patron's loans together; a rule for
+    one item kind caps the loans of that kind and sets their loan period.
+    """
+
+    patron_kind = pw.CharField()
+    item_kind = pw.CharField(default="*")
+    loan_days = pw.IntegerField()
+    max_items = pw.IntegerField()
+    max_renewals = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("patron_kind", "item_kind"), True),)
+
+
+class ClosedDay(BaseModel):
+    """A day the library is closed (holiday, exam day); weekends are a setting."""
+
+    day = pw.DateField(unique=True)
+    reason = pw.CharField(default="")
+
+
+class Setting(BaseModel):
+    """A library-wide setting (school name, card secret, returns-only switch...)."""
+
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class Journal(BaseModel):
+    """One fact, append-only: what happened, where, when, to whom.
+
+    ``seq`` orders the rows of this database; ``hlc`` (a hybrid logical clock) orders
+    facts from several kiosks; ``uuid`` makes a fact the same fact everywhere.
+    ``pushed_at`` is set once the desk has accepted the row.
+    """
+
+    seq = pw.AutoField()
+    uuid = pw.CharField(unique=True, max_length=36)
+    kind = pw.CharField(index=True)
+    kiosk = pw.CharField()
+    wall_time = pw.DateTimeField(index=True)
+    hlc = pw.CharField(index=True)
+    patron = pw.CharField(null=True, index=True)
+    copy = pw.CharField(null=True, index=True)
+    data = pw.TextField(default="{}")
+    pushed_at = pw.DateTimeField(null=True)
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    SchoolClass,
+    Patron,
+    ClassTeacher,
+    Card,
+    Title,
+    Copy,
+    Loan,
+    Hold,
+    LoanRule,
+    ClosedDay,
+    Setting,
+    Journal,
+)
+"""Every model, in an order where a table comes after the tables it refers to."""
