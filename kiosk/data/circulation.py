@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -170,10 +170,19 @@ class Circulation:
     # -- transactions -------------------------------------------------------------
 
     @contextmanager
+    def _connected(self) -> Iterator[None]:
+        """Use this thread's open connection, or open one for the duration."""
+        if not self.db.is_closed():
+            yield
+            return
+        with self.db.connection_context():
+            yield
+
+    @contextmanager
     def _transaction(self) -> Iterator[None]:
         """A write transaction; a locked or vanished database becomes a StorageError."""
         try:
-            with self.db.connection_context(), self.db.atomic():
+            with self._connected(), self.db.atomic():
                 yield
         except pw.OperationalError as error:
             log.exception("database write failed")
@@ -187,7 +196,7 @@ class Circulation:
     @contextmanager
     def _reading(self) -> Iterator[None]:
         try:
-            with self.db.connection_context():
+            with self._connected():
                 yield
         except (pw.OperationalError, pw.InterfaceError) as error:
             log.exception("database read failed")
@@ -609,11 +618,6 @@ class Circulation:
         return ReturnResult(destination="shelf", **base)
 
 
-def describe(error: KioskError) -> dict[str, Any]:
-    """The error's key and parameters, for the log (never the card's secret)."""
-    return {"key": error.key, **{k: v for k, v in error.params.items() if k != "code"}}
-
-
 __all__ = [
     "AlreadyBorrowed",
     "CardRefused",
@@ -626,5 +630,4 @@ __all__ = [
     "Refused",
     "ReturnResult",
     "StorageError",
-    "field",
 ]

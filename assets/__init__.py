@@ -1,0 +1,1 @@
+"""Styles and demo data, installed as the package ``kiosk.assets``."""

@@ -1,0 +1,184 @@
+"""The Textual app: screen routing, the kiosk lock and the idle timeout; nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from importlib.resources import files
+from typing import Any, TypeVar
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+
+from kiosk.config import Config
+from kiosk.data.circulation import Circulation, PatronView
+from kiosk.data.errors import KioskError
+from kiosk.locale import set_language, t
+from kiosk.screens.attract import AttractScreen
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.librarian import LibrarianScreen
+from kiosk.screens.patron import PatronScreen
+from kiosk.screens.pin import PinModal
+from kiosk.screens.receipt import ReceiptScreen
+from kiosk.screens.returns import ReturnScreen
+from kiosk.screens.session import Visit
+from kiosk.widgets.status_bar import Countdown
+
+T = TypeVar("T")
+
+_ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
+
+
+class KioskApp(App[None], inherit_bindings=False):
+    """The kiosk. In kiosk mode no key a student can press quits or suspends it.
+
+    Textual's own quit (ctrl+q), ctrl+c and the command palette are replaced; the
+    terminal's signal keys arrive as plain keys (Textual turns ISIG off, and the
+    command line removes ``TEXTUAL_ALLOW_SIGNALS``). Only the librarian's screen,
+    opened with card and PIN, leaves.
+    """
+
+    TITLE = "Library Kiosk"
+    CSS_PATH = str(files("kiosk.assets").joinpath("kiosk.tcss"))
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("ctrl+q", "quit_request", show=False, priority=True, id="app.quit"),
+        Binding("ctrl+c", "quit_request", show=False, priority=True, id="app.interrupt"),
+    ]
+
+    def __init__(self, circulation: Circulation, config: Config) -> None:
+        super().__init__()
+        self.circulation = circulation
+        self.config = config
+        self.library_name = ""
+        self.returns_only = False
+        self._last_activity = time.monotonic()
+        self._db = ThreadPoolExecutor(
+            1, thread_name_prefix="kiosk-db", initializer=self._connect
+        )
+        set_language(config.language)
+        self.attract = AttractScreen()
+
+    def _connect(self) -> None:
+        self.circulation.db.connect(reuse_if_open=True)
+
+    async def run_db(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a database call on the kiosk's database thread and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, partial(function, *args))
+
+    async def on_mount(self) -> None:
+        try:
+            self.library_name = await self.run_db(self.circulation.library_name)
+            self.returns_only = await self.run_db(self.circulation.returns_only)
+        except KioskError:
+            pass  # the screens say so at the first scan
+        await self.push_screen(self.attract)
+        self.set_interval(0.5, self._check_idle)
+
+    def on_unmount(self) -> None:
+        self._db.submit(self.circulation.db.close)
+        self._db.shutdown(wait=True)
+
+    # -- idle timeout -----------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, _ACTIVITY):
+            self.touch()
+        await super().on_event(event)
+
+    def touch(self) -> None:
+        """Someone is using the kiosk: restart the idle timeout."""
+        self._last_activity = time.monotonic()
+
+    def _kiosk_screen(self) -> KioskScreen | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, KioskScreen):
+                return screen
+        return None
+
+    def _check_idle(self) -> None:
+        screen = self._kiosk_screen()
+        if screen is None:
+            return
+        timeout = screen.IDLE_TIMEOUT
+        if timeout is not None and timeout < 0:
+            timeout = self.config.idle_timeout
+        countdown = screen.query_one(Countdown)
+        if timeout is None:
+            countdown.seconds = None
+            return
+        remaining = timeout - (time.monotonic() - self._last_activity)
+        if remaining <= 0:
+            self.reset_to_attract()
+        elif remaining <= self.config.countdown:
+            countdown.seconds = math.ceil(remaining)
+        else:
+            countdown.seconds = None
+
+    # -- routing ----------------------------------------------------------------------
+
+    def reset_to_attract(self) -> None:
+        """Back to the attract screen, forgetting everything about the last visitor."""
+        while len(self.screen_stack) > 1 and self.screen is not self.attract:
+            self.pop_screen()
+        self.touch()
+
+    def open_patron(self, patron: PatronView, *, replace: bool = False) -> None:
+        """Show the patron's page (replacing the current screen, or over the start)."""
+        self.touch()
+        screen = PatronScreen(patron)
+        if replace and self.screen is not self.attract:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def open_returns(self, first_code: str | None = None) -> None:
+        """Start returning books, optionally with the book just scanned."""
+        self.touch()
+        self.push_screen(ReturnScreen(first_code))
+
+    def show_receipt(self, visit: Visit) -> None:
+        """End a visit with its receipt."""
+        self.touch()
+        self.switch_screen(ReceiptScreen(visit))
+
+    @work(group="librarian", exclusive=True)
+    async def ask_librarian_pin(self, librarian: PatronView) -> None:
+        """Ask for the librarian's PIN; the right one opens the librarian screen."""
+        message = ""
+        while True:
+            pin = await self.push_screen_wait(PinModal(message))
+            if pin is None:
+                return
+            try:
+                ok = await self.run_db(self.circulation.check_librarian, librarian.number, pin)
+            except KioskError as error:
+                message = t(error.key, **error.params)
+                continue
+            if ok:
+                self.push_screen(LibrarianScreen(librarian))
+                return
+            message = t("pin.wrong")
+
+    async def set_returns_only(self, on: bool) -> None:
+        """Turn the end-of-term "returns only" switch over (librarian only)."""
+        await self.run_db(self.circulation.set_returns_only, on)
+        self.returns_only = on
+
+    def beep(self) -> None:
+        """The scan sound (the terminal bell), unless turned off."""
+        if self.config.bell:
+            self.bell()
+
+    def action_quit_request(self) -> None:
+        """ctrl+q / ctrl+c: quits only outside kiosk mode."""
+        if self.config.kiosk_mode:
+            self.notify(t("status.locked"), severity="warning", timeout=4)
+        else:
+            self.exit()

@@ -1,0 +1,208 @@
+"""The ``kiosk`` command: run the kiosk, try the demo, set up a new library.
+
+Messages here go to the terminal only before or after the full-screen app runs;
+while it runs, everything goes to the log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.config import Config, ConfigError, default_config_path, load_config, write_config
+
+log = logging.getLogger("kiosk")
+
+
+def _setup_logging(config: Config) -> None:
+    path = config.log_path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def _run_app(config: Config, db_url: str) -> int:
+    """Open the library at ``db_url`` and run the kiosk until the librarian leaves."""
+    from kiosk.app import KioskApp
+    from kiosk.data.circulation import Circulation
+    from kiosk.data.library import open_library
+
+    db = open_library(db_url)
+    circulation = Circulation(db, config.kiosk_id, allow_plain_cards=config.allow_plain_cards)
+    if config.kiosk_mode:
+        # Textual turns the terminal's signal keys off unless this is set.
+        os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
+    log.info("kiosk %s starting on %s", config.kiosk_id, _redact(db_url))
+    KioskApp(circulation, config).run()
+    log.info("kiosk stopped")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from kiosk.data.db import redact
+
+    return redact(url)
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """``kiosk run``: the kiosk on the configured database."""
+    from kiosk.data.db import DatabaseMissing
+
+    if args.no_lock:
+        config = config.with_overrides(kiosk_mode=False)
+    try:
+        return _run_app(config, config.database_url)
+    except DatabaseMissing as missing:
+        where = config.source or default_config_path()
+        print(
+            f"kiosk: there is no library database at {missing.path}\n"
+            "\n"
+            "To try the kiosk with a demo library:   kiosk demo\n"
+            "To set up this library's database:      kiosk init --library-name "
+            "\"Your School Library\"\n"
+            f"To use a database elsewhere, set [database] url in {where}\n"
+            "  (or point KIOSK_CONFIG / --config at another settings file).",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def cmd_init(args: argparse.Namespace, config: Config) -> int:
+    """``kiosk init``: create an empty library database and a librarian who can sign in."""
+    from kiosk.data import settings
+    from kiosk.data.db import sqlite_path
+    from kiosk.data.library import issue_card, open_library, set_pin
+    from kiosk.data.models import Patron
+
+    if args.db:
+        config = config.with_overrides(database=args.db)
+    url = config.database_url
+    path = sqlite_path(url)
+    if path is not None and path.exists():
+        print(f"kiosk: a database already exists at {path}; nothing changed.", file=sys.stderr)
+        return 1
+    pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        print("kiosk: the PIN must be 4 to 12 digits.", file=sys.stderr)
+        return 2
+    db = open_library(url, create=True)
+    with db.connection_context(), db.atomic():
+        settings.put("library_name", args.library_name)
+        Patron.create(number=args.librarian_number, name=args.librarian_name, kind="librarian")
+        set_pin(args.librarian_number, pin)
+        code = issue_card(args.librarian_number)
+    config_path = Path(args.config) if args.config else default_config_path()
+    if not config_path.exists():
+        write_config(config_path, config)
+        print(f"Settings written to {config_path}")
+    print(f"Library database created at {_redact(url)}")
+    print(f"The librarian's card code is: {code}")
+    print("Start the kiosk with:  kiosk run")
+    return 0
+
+
+DEMO_HELP_TEMPLATE = """\
+The demo library: a primary school with classes, teachers, helpers, a librarian and a
+couple of thousand books, some on loan, some overdue. It is built once (in {path})
+and the kiosk starts on it.
+
+The librarian's demo card is in the exported codes (role "librarian"); its PIN is {pin}.
+Scan or type that card's code, then the PIN, to reach the librarian screen and leave
+kiosk mode.
+"""
+
+
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    """``kiosk demo``: build the demo library once, then run the kiosk on it."""
+    from kiosk.data.demo import build_demo, demo_path, export_codes
+
+    path = Path(args.db) if args.db else demo_path()
+    if args.rebuild and path.exists():
+        path.unlink()
+    url = "sqlite:///" + str(path.resolve())
+    db = build_demo(url)
+    if args.export_codes:
+        with db.connection_context():
+            count = export_codes(db, Path(args.export_codes))
+        print(f"Wrote {count} codes to {args.export_codes}")
+        return 0
+    config = config.with_overrides(kiosk_id="demo-kiosk")
+    if args.no_lock:
+        config = config.with_overrides(kiosk_mode=False)
+    if args.language:
+        config = config.with_overrides(language=args.language)
+    db.close()
+    return _run_app(config, url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser."""
+    from kiosk.data.demo import DEMO_PIN, demo_path
+
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="Library Kiosk: self-service borrowing for school libraries."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", help="settings file (default: $KIOSK_CONFIG or the "
+                        f"platform's config dir: {default_config_path()})")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the kiosk on the configured database")
+    run.add_argument("--no-lock", action="store_true", help="allow ctrl+q to quit (testing)")
+    run.set_defaults(func=cmd_run)
+
+    init = sub.add_parser("init", help="create a new, empty library database")
+    init.add_argument("--db", help="database file or URL (default: from the settings)")
+    init.add_argument("--library-name", default="School Library")
+    init.add_argument("--librarian-number", default="L0001")
+    init.add_argument("--librarian-name", default="Librarian")
+    init.add_argument("--pin", help="the librarian's PIN (asked when not given)")
+    init.set_defaults(func=cmd_init)
+
+    demo = sub.add_parser(
+        "demo",
+        help="build a demo library (once) and start the kiosk on it",
+        description=DEMO_HELP_TEMPLATE.format(path=demo_path(), pin=DEMO_PIN),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--export-codes", metavar="FILE",
+                      help="write the demo's card codes and copy barcodes to a CSV file "
+                      "(role,name,code) and exit")
+    demo.add_argument("--db", help="where to keep the demo database")
+    demo.add_argument("--rebuild", action="store_true", help="build the demo library afresh")
+    demo.add_argument("--no-lock", action="store_true", help="allow ctrl+q to quit")
+    demo.add_argument("--language", choices=["zh_CN", "en"], help="the starting language")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the command; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"kiosk: {error}", file=sys.stderr)
+        return 2
+    _setup_logging(config)
+    try:
+        return int(args.func(args, config))
+    except Exception:
+        log.exception("kiosk %s failed", args.command)
+        print(f"kiosk: {args.command} failed; details are in {config.log_path}", file=sys.stderr)
+        return 1

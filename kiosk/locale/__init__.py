@@ -1,0 +1,76 @@
+"""Translations: every string a user reads goes through :func:`t`.
+
+The catalogues are TOML files beside this module, one per language, with the same
+keys (a test checks that both are complete). Values use ``str.format`` fields:
+``t("patron.may_borrow", count=2)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("zh_CN", "en")
+"""The languages the kiosk speaks; the first is the default."""
+
+_current = LANGUAGES[0]
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    """Every message of ``language``, by key."""
+    path = Path(__file__).with_name(f"{language}.toml")
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def set_language(language: str) -> None:
+    """Make ``language`` the one :func:`t` speaks.
+
+    Raises:
+        ValueError: the kiosk has no translation for ``language``.
+    """
+    global _current
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; choose one of {LANGUAGES}")
+    _current = language
+
+
+def language() -> str:
+    """The language :func:`t` speaks now."""
+    return _current
+
+
+def other_language() -> str:
+    """The language the language button switches to."""
+    return LANGUAGES[(LANGUAGES.index(_current) + 1) % len(LANGUAGES)]
+
+
+def t(key: str, **params: Any) -> str:
+    """The message ``key`` in the current language, with ``params`` filled in.
+
+    A missing key or parameter never crashes the kiosk: the key itself is shown and
+    the problem logged (a test keeps this from happening in a release).
+    """
+    text = catalogue(_current).get(key)
+    if text is None:
+        log.error("missing translation %s for %s", key, _current)
+        return key
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        log.error("bad parameters %r for translation %s", params, key)
+        return text
+
+
+def format_date(day: date) -> str:
+    """A due date as a child reads it: ``12月9日（周三）`` or ``Wed 9 Dec``."""
+    weekday = t("date.weekdays").split(",")[day.weekday()]
+    month = t("date.months").split(",")[day.month - 1]
+    return t("date.format", day=day.day, month=month, month_number=day.month,
+             weekday=weekday, year=day.year)

@@ -1,0 +1,82 @@
+"""The attract screen: what the kiosk shows while nobody uses it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Center, Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.data.errors import KioskError
+from kiosk.locale import other_language, set_language, t
+from kiosk.screens.base import KioskScreen
+from kiosk.widgets.verdict import Verdict
+
+
+class AttractScreen(KioskScreen):
+    """"Show your card" and "Return books", in Chinese or English.
+
+    A card opens the patron's page (a librarian's card asks for the PIN); a book's
+    barcode starts returning straight away, so a child with a pile of books need
+    not find the button first.
+    """
+
+    IDLE_TIMEOUT: ClassVar[float | None] = None
+    VERDICT_SECONDS = 8.0
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="attract"):
+            yield Static(t("attract.headline"), id="headline", markup=False)
+            yield Static(t("attract.hint"), id="hint", markup=False)
+            yield Static(t("attract.returns_only"), id="returns-only", markup=False)
+            yield Verdict(id="verdict")
+            with Center():
+                with Horizontal(id="actions"):
+                    yield Button(t("attract.return_button"), id="return", variant="primary")
+                    yield Button(t("language.switch"), id="language")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._verdict_timer = None
+        self.query_one("#returns-only").display = self.kiosk.returns_only
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.query_one("#returns-only").display = self.kiosk.returns_only
+        self.query_one(Verdict).clear()
+
+    @on(Button.Pressed, "#return")
+    def start_returns(self) -> None:
+        """Open the returns screen."""
+        self.kiosk.open_returns()
+
+    @on(Button.Pressed, "#language")
+    async def switch_language(self) -> None:
+        """Switch between Chinese and English and redraw."""
+        set_language(other_language())
+        await self.recompose()
+        self.on_mount()
+
+    async def handle_scan(self, code: str) -> None:
+        verdict = self.query_one(Verdict)
+        verdict.clear()
+        if not await self.call(self.circulation.is_card, code):
+            self.kiosk.open_returns(first_code=code)
+            return
+        try:
+            patron = await self.call(self.circulation.open_card, code)
+        except KioskError as error:
+            verdict.refuse(error)
+            self._clear_later()
+            return
+        if patron.kind == "librarian":
+            self.kiosk.ask_librarian_pin(patron)
+        else:
+            self.kiosk.open_patron(patron)
+
+    def _clear_later(self) -> None:
+        if self._verdict_timer is not None:
+            self._verdict_timer.stop()
+        self._verdict_timer = self.set_timer(self.VERDICT_SECONDS, self.query_one(Verdict).clear)

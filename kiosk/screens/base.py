@@ -1,0 +1,73 @@
+"""What every full kiosk screen shares: status bar, scan field, countdown, service calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+
+from kiosk.data.circulation import Circulation
+from kiosk.messages import Scanned
+from kiosk.widgets.scan_bar import ScanBar
+from kiosk.widgets.status_bar import Countdown, StatusBar
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+T = TypeVar("T")
+
+
+class KioskScreen(Screen[None]):
+    """A kiosk screen: subclasses give ``compose_body`` and ``handle_scan``.
+
+    ``IDLE_TIMEOUT`` is the seconds of quiet after which the kiosk goes back to the
+    attract screen (``None``: never; the app's configured value when not set).
+    """
+
+    IDLE_TIMEOUT: ClassVar[float | None] = -1.0
+    """-1 means: the configured idle timeout."""
+
+    @property
+    def kiosk(self) -> KioskApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def circulation(self) -> Circulation:
+        """The circulation service."""
+        return self.kiosk.circulation
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield from self.compose_body()
+        yield Countdown()
+        yield ScanBar(max_gap_ms=self.kiosk.config.scanner_max_gap_ms, id="scan")
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets, between the status bar and the scan field."""
+        return iter(())
+
+    def on_mount(self) -> None:
+        bar = self.query_one(StatusBar)
+        bar.library = self.kiosk.library_name
+        bar.returns_only = self.kiosk.returns_only
+        self.query_one(ScanBar).focus()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(ScanBar).focus()
+        self.query_one(StatusBar).returns_only = self.kiosk.returns_only
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a service call on the database thread without blocking the screen."""
+        return await self.kiosk.run_db(function, *args)
+
+    async def on_scanned(self, message: Scanned) -> None:
+        """Every code, from any device, arrives here."""
+        message.stop()
+        self.kiosk.touch()
+        await self.handle_scan(message.code)
+
+    async def handle_scan(self, code: str) -> None:
+        """What this screen does with a scanned code."""

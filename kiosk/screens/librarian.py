@@ -1,0 +1,63 @@
+"""The librarian's screen at the kiosk: the end-of-term switch and leaving kiosk mode."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.data.circulation import PatronView
+from kiosk.locale import t
+from kiosk.screens.base import KioskScreen
+
+
+class LibrarianScreen(KioskScreen):
+    """Opened with a librarian's card and PIN; times out like every screen."""
+
+    IDLE_TIMEOUT: ClassVar[float | None] = 120.0
+
+    def __init__(self, librarian: PatronView) -> None:
+        super().__init__()
+        self.librarian = librarian
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="librarian"):
+            yield Static(t("librarian.heading"), id="headline", markup=False)
+            yield Static(t("librarian.hello", name=self.librarian.name), id="hint", markup=False)
+            yield Static(id="returns-state", markup=False)
+            with Horizontal(id="actions"):
+                yield Button(id="returns-only", variant="warning")
+                yield Button(t("librarian.back"), id="back", variant="primary")
+                yield Button(t("librarian.exit"), id="exit", variant="error")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_state()
+
+    def _show_state(self) -> None:
+        on_ = self.kiosk.returns_only
+        state = t("librarian.state_on") if on_ else t("librarian.state_off")
+        self.query_one("#returns-state", Static).update(
+            t("librarian.returns_only_state", state=state)
+        )
+        label = t("librarian.returns_only_off") if on_ else t("librarian.returns_only_on")
+        self.query_one("#returns-only", Button).label = label
+
+    @on(Button.Pressed, "#returns-only")
+    async def toggle_returns_only(self) -> None:
+        """Turn the end-of-term "returns only" switch over."""
+        await self.kiosk.set_returns_only(not self.kiosk.returns_only)
+        self._show_state()
+
+    @on(Button.Pressed, "#back")
+    def back(self) -> None:
+        """Back to the attract screen, signed out."""
+        self.kiosk.reset_to_attract()
+
+    @on(Button.Pressed, "#exit")
+    def leave(self) -> None:
+        """Leave kiosk mode: the program ends."""
+        self.app.exit()

@@ -1,0 +1,42 @@
+"""Asking a patron what to do with a book they already have: return it or renew it."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from kiosk.locale import t
+
+
+class MineModal(ModalScreen[str]):
+    """Dismisses with ``return``, ``renew`` or ``cancel``."""
+
+    BINDINGS = [Binding("escape", "cancel", show=False, id="mine.cancel")]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.book_title = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(t("mine.question", title=self.book_title), id="question", markup=False)
+            with Horizontal(id="choices"):
+                yield Button(t("mine.return"), id="return", variant="primary")
+                yield Button(t("mine.renew"), id="renew", variant="success")
+                yield Button(t("mine.cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#return", Button).focus()
+
+    @on(Button.Pressed)
+    def choose(self, event: Button.Pressed) -> None:
+        """Answer with the button's id."""
+        self.dismiss(event.button.id or "cancel")
+
+    def action_cancel(self) -> None:
+        """Escape answers "cancel"."""
+        self.dismiss("cancel")

@@ -1,0 +1,128 @@
+"""The patron's page: their loans, how many more they may borrow, and borrowing."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.data.circulation import LoanView, PatronView
+from kiosk.data.errors import AlreadyBorrowed, KioskError
+from kiosk.locale import format_date, t
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.mine import MineModal
+from kiosk.screens.returns import describe_return
+from kiosk.screens.session import Visit
+from kiosk.widgets.loan_table import LoanTable
+from kiosk.widgets.verdict import Verdict
+
+
+class PatronScreen(KioskScreen):
+    """Shown after a card is scanned: scan books here to borrow them.
+
+    Scanning a book the patron already has offers to return or renew it; another
+    patron's card ends this visit and opens theirs.
+    """
+
+    def __init__(self, patron: PatronView) -> None:
+        super().__init__()
+        self.patron = patron
+        self.visit = Visit(name=patron.name)
+
+    def compose_body(self) -> ComposeResult:
+        patron = self.patron
+        with Vertical(id="patron"):
+            with Horizontal(id="patron-head"):
+                yield Static(t("patron.hello", name=patron.name), id="hello", markup=False)
+                yield Static(patron.class_name, id="class-name", markup=False)
+            yield Static(id="allowance", markup=False)
+            yield Static(t("patron.loans_heading"), id="loans-heading", markup=False)
+            yield Static(t("patron.no_loans"), id="no-loans", markup=False)
+            yield LoanTable(id="loans")
+            yield Verdict(id="verdict")
+            with Horizontal(id="actions"):
+                yield Button(t("patron.finish"), id="finish", variant="success")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.show_patron(self.patron)
+        if self.patron.overdue_count:
+            self.query_one(Verdict).say(
+                t("patron.overdue", count=self.patron.overdue_count), "warn"
+            )
+
+    def show_patron(self, patron: PatronView) -> None:
+        """Redraw the page for the patron's current state."""
+        self.patron = patron
+        if patron.may_borrow:
+            allowance = t("patron.may_borrow", count=patron.may_borrow) + " " + t(
+                "patron.scan_books"
+            )
+        else:
+            allowance = t("patron.may_borrow_none")
+        self.query_one("#allowance", Static).update(allowance)
+        self.query_one("#no-loans").display = not patron.loans
+        table = self.query_one(LoanTable)
+        table.display = bool(patron.loans)
+        table.show(patron.loans)
+
+    @on(Button.Pressed, "#finish")
+    def finish(self) -> None:
+        """End the visit and show the receipt."""
+        self.kiosk.show_receipt(self.visit)
+
+    async def handle_scan(self, code: str) -> None:
+        verdict = self.query_one(Verdict)
+        if await self.call(self.circulation.is_card, code):
+            await self._other_card(code)
+            return
+        try:
+            result = await self.call(self.circulation.checkout, self.patron.number, code)
+        except AlreadyBorrowed as mine:
+            self.offer_return_or_renew(mine.loan)
+            return
+        except KioskError as error:
+            verdict.refuse(error)
+            return
+        self.visit.add("borrowed", result.loan.title, result.loan.due_on)
+        self.show_patron(result.patron)
+        verdict.say(
+            t("checkout.ok", title=result.loan.title, due=format_date(result.loan.due_on)), "ok"
+        )
+        self.kiosk.beep()
+
+    async def _other_card(self, code: str) -> None:
+        try:
+            patron = await self.call(self.circulation.open_card, code)
+        except KioskError as error:
+            self.query_one(Verdict).refuse(error)
+            return
+        if patron.number == self.patron.number:
+            self.show_patron(patron)
+            return
+        self.kiosk.open_patron(patron, replace=True)
+
+    @work(group="mine", exclusive=True)
+    async def offer_return_or_renew(self, loan: LoanView) -> None:
+        """Ask what to do with a book the patron already has, then do it."""
+        choice = await self.app.push_screen_wait(MineModal(loan.title))
+        verdict = self.query_one(Verdict)
+        try:
+            if choice == "return":
+                result = await self.call(self.circulation.checkin, loan.barcode)
+                self.visit.add("returned", result.title)
+                verdict.say(describe_return(result), "ok")
+            elif choice == "renew":
+                renewed = await self.call(self.circulation.renew, self.patron.number, loan.loan_id)
+                self.visit.add("renewed", renewed.title, renewed.due_on)
+                verdict.say(
+                    t("renew.ok", title=renewed.title, due=format_date(renewed.due_on)), "ok"
+                )
+            else:
+                verdict.clear()
+                return
+        except KioskError as error:
+            verdict.refuse(error)
+            return
+        self.show_patron(await self.call(self.circulation.patron, self.patron.number))

@@ -1,0 +1,58 @@
+"""The receipt: what this visit borrowed, returned and renewed, then goodbye."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.locale import format_date, t
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.session import Visit
+
+
+class ReceiptScreen(KioskScreen):
+    """Shown at the end of a visit; goes back to the start by itself after a while."""
+
+    IDLE_TIMEOUT: ClassVar[float | None] = 15.0
+
+    def __init__(self, visit: Visit) -> None:
+        super().__init__()
+        self.visit = visit
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="receipt"):
+            yield Static(t("receipt.heading"), id="headline", markup=False)
+            yield Static(self._text(), id="lines", markup=False)
+            bye = (
+                t("receipt.bye", name=self.visit.name)
+                if self.visit.name
+                else t("receipt.bye_anonymous")
+            )
+            yield Static(bye, id="bye", markup=False)
+            with Center():
+                yield Button(t("receipt.ok"), id="ok", variant="success")
+
+    def _text(self) -> str:
+        if not self.visit.lines:
+            return t("receipt.nothing")
+        rows = []
+        for line in self.visit.lines:
+            row = f"{t('receipt.' + line.action)}  {line.title}"
+            if line.due_on is not None:
+                row += "  (" + t("receipt.due", due=format_date(line.due_on)) + ")"
+            rows.append(row)
+        return "\n".join(rows)
+
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        """Back to the start."""
+        self.kiosk.reset_to_attract()
+
+    async def handle_scan(self, code: str) -> None:
+        """A scan on the receipt starts a new visit from the start screen."""
+        self.kiosk.reset_to_attract()
+        await self.kiosk.attract.handle_scan(code)

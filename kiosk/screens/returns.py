@@ -1,0 +1,85 @@
+"""Returning books without a card: each scan says where the book goes."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.data.circulation import ReturnResult
+from kiosk.data.errors import KioskError
+from kiosk.locale import t
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.session import Visit
+from kiosk.widgets.verdict import Verdict
+
+
+def describe_return(result: ReturnResult) -> str:
+    """Where a returned book goes, in words a child can follow."""
+    if result.destination == "hold_shelf":
+        text = t("return.hold_shelf", title=result.title, name=result.hold_for)
+    elif result.destination == "desk":
+        text = t("return.desk", title=result.title)
+    elif result.destination == "not_on_loan":
+        text = t("return.not_on_loan", title=result.title, shelf=result.shelf or "?")
+    elif result.shelf:
+        text = t("return.shelf", title=result.title, shelf=result.shelf)
+    else:
+        text = t("return.shelf_any", title=result.title)
+    if result.days_overdue:
+        text += "\n" + t("return.overdue_note", days=result.days_overdue)
+    return text
+
+
+class ReturnScreen(KioskScreen):
+    """Scan each book to return it; a card scanned here opens the patron's page."""
+
+    def __init__(self, first_code: str | None = None) -> None:
+        super().__init__()
+        self.first_code = first_code
+        self.visit = Visit()
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="returns"):
+            yield Static(t("return.headline"), id="headline", markup=False)
+            yield Static(t("return.hint"), id="hint", markup=False)
+            yield Verdict(id="verdict")
+            yield Static(t("return.count", count=0), id="count", markup=False)
+            with Horizontal(id="actions"):
+                yield Button(t("return.done"), id="done", variant="success")
+
+    async def on_mount(self) -> None:
+        super().on_mount()
+        if self.first_code is not None:
+            code, self.first_code = self.first_code, None
+            await self.handle_scan(code)
+
+    @on(Button.Pressed, "#done")
+    def done(self) -> None:
+        """Show what was returned, then go back to the start."""
+        self.kiosk.show_receipt(self.visit)
+
+    async def handle_scan(self, code: str) -> None:
+        verdict = self.query_one(Verdict)
+        if await self.call(self.circulation.is_card, code):
+            try:
+                patron = await self.call(self.circulation.open_card, code)
+            except KioskError as error:
+                verdict.refuse(error)
+                return
+            self.kiosk.open_patron(patron, replace=True)
+            return
+        try:
+            result = await self.call(self.circulation.checkin, code)
+        except KioskError as error:
+            verdict.refuse(error)
+            return
+        if result.destination != "not_on_loan":
+            self.visit.add("returned", result.title)
+        kind = "warn" if result.destination in ("desk", "hold_shelf") else "ok"
+        verdict.say(describe_return(result), kind)
+        self.query_one("#count", Static).update(
+            t("return.count", count=len(self.visit.lines))
+        )
+        self.kiosk.beep()

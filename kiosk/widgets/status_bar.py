@@ -1,0 +1,67 @@
+"""The line at the top of every kiosk screen, and the idle countdown at the bottom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Label, Static
+
+from kiosk.locale import t
+
+
+class StatusBar(Horizontal):
+    """Library name, the returns-only notice and the time."""
+
+    DEFAULT_CSS = """
+    StatusBar { dock: top; height: 1; background: $primary-darken-3; }
+    StatusBar #library { width: 1fr; padding: 0 1; text-style: bold; }
+    StatusBar #mode { width: auto; padding: 0 1; background: $warning-darken-2; display: none; }
+    StatusBar #mode.-on { display: block; }
+    StatusBar #clock { width: auto; padding: 0 1; }
+    """
+
+    library = reactive("")
+    returns_only = reactive(False)
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.library, id="library", markup=False)
+        yield Label(t("status.returns_only"), id="mode")
+        yield Label(id="clock")
+
+    def on_mount(self) -> None:
+        self._tick()
+        self.set_interval(10, self._tick)
+
+    def _tick(self) -> None:
+        self.query_one("#clock", Label).update(datetime.now().strftime("%H:%M"))
+
+    def watch_library(self, name: str) -> None:
+        if self.is_mounted:
+            self.query_one("#library", Label).update(name)
+
+    def watch_returns_only(self, on: bool) -> None:
+        if self.is_mounted:
+            self.query_one("#mode", Label).set_class(on, "-on")
+
+
+class Countdown(Static):
+    """"Going back to the start in N s": shown only in the last seconds before timeout."""
+
+    DEFAULT_CSS = """
+    Countdown {
+        dock: bottom; height: auto; width: 1fr; margin: 0 1; padding: 0 1;
+        background: $warning; color: $text; text-style: bold; text-align: center;
+        display: none;
+    }
+    Countdown.-shown { display: block; }
+    """
+
+    seconds: reactive[int | None] = reactive(None)
+
+    def watch_seconds(self, seconds: int | None) -> None:
+        self.set_class(seconds is not None, "-shown")
+        if seconds is not None:
+            self.update(t("idle.countdown", seconds=seconds))
