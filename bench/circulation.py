@@ -52,6 +52,9 @@ GOAL_P99_MS = 5.0
 GOAL_RATIO = 3.0
 GOAL = f"goal: p99 <= {GOAL_P99_MS:g} ms, within {GOAL_RATIO:g}x of the floor"
 
+PROFILE_PAIRS = 300
+"""Checkouts and returns profiled with ``--profile``."""
+
 CHUNK = 100_000
 """Rows generated and inserted per ``executemany`` while building."""
 
@@ -711,8 +714,8 @@ def main(argv: list[str] | None = None) -> None:
         today = circulation.today()
         settings.get("returns_only")
     patrons = eligible_patrons(raw, today)
-    blocks = 4 if args.profile else 3
-    copies = iter(lendable_copies(raw, rng, blocks * (args.ops + args.warmup)))
+    wanted = 3 * (args.ops + args.warmup) + (PROFILE_PAIRS if args.profile else 0)
+    copies = iter(lendable_copies(raw, rng, wanted))
     raw.close()
     print(f"  timed: {args.ops:,} checkouts + {args.ops:,} returns per way, alternating, each"
           f" return 50 checkouts after its checkout, {args.warmup} untimed warm-up pairs first;")
@@ -758,7 +761,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def profile_service(
     circulation: Circulation, db: Any, patrons: list[str], copies: Iterator[str],
-    rng: random.Random, pairs: int = 300,
+    rng: random.Random, pairs: int = PROFILE_PAIRS,
 ) -> None:
     """Profile ``pairs`` service checkouts and returns and print where the time goes."""
     profiler = cProfile.Profile()

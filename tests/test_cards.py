@@ -10,20 +10,20 @@ from __future__ import annotations
 import hmac
 import random
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from kiosk.data import cards
+from kiosk.data import cards, settings
 from kiosk.data.circulation import Circulation
 from kiosk.data.errors import CardRefused
 from kiosk.data.library import card_code
 from kiosk.data.models import Journal
 
-from .conftest import KIOSK_ID
-
+KIOSK_ID = "kiosk-test"
 SECRET = "5e" * 32
 QR_ALPHANUMERIC = re.compile(r"[0-9A-Z $%*+\-./:]+")
 CODE_CAP = 64
@@ -47,7 +47,8 @@ def refused_card(
 def assert_safe(stored: str) -> None:
     """A code kept in the journal holds no control character and is capped."""
     assert len(stored) <= CODE_CAP
-    assert all(char.isprintable() for char in stored), repr(stored)
+    controls = [c for c in stored if unicodedata.category(c)[0] == "C" or c in "\u2028\u2029"]
+    assert controls == [], repr(stored)
     stored.encode("utf-8")  # no lone surrogate survives either
 
 
@@ -149,7 +150,7 @@ def test_card_of_another_library_is_refused(circulation, make, facts, library):
     student = make.patron()
     make.card(student)
     with library.connection_context():
-        secret = Journal.select().count() and circulation._secret
+        secret = settings.get("card_secret")
     # Same secret (a copied installation), another prefix; and another secret altogether.
     for foreign in (
         cards.encode("XY", student.number, 1, secret),
@@ -183,8 +184,7 @@ def test_hostile_bytes_are_damaged(circulation, make, facts):
     hostile += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60))).decode("latin-1")
                 for _ in range(20)]
     for raw in hostile:
-        key = "card.forged" if raw.startswith("LK.") and "=" not in raw else "card.damaged"
-        data = refused_card(circulation, facts, raw, key)
+        data = refused_card(circulation, facts, raw, "card.damaged")
         assert_safe(data["code"])
 
 
@@ -205,7 +205,8 @@ def test_control_and_escape_characters_never_reach_the_journal(
     raw = raw.format(code=make.card(make.patron()))
     data = refused_card(circulation, facts, raw, "card.damaged")
     assert_safe(data["code"])
-    assert "\x1b" not in data["code"] and "\\x1b" in data["code"] or "\x1b" not in raw
+    if "\x1b" in raw:
+        assert "\\x1b" in data["code"]  # made visible, not obeyed
     with library.connection_context():
         stored = [row.data for row in Journal.select(Journal.data)]
     assert not any(char in text for text in stored for char in "\x1b\x07\x08\x9b\x7f")
