@@ -51,13 +51,20 @@ class KioskApp(App[None], inherit_bindings=False):
         Binding("ctrl+c", "quit_request", show=False, priority=True, id="app.interrupt"),
     ]
 
-    def __init__(self, circulation: Circulation, config: Config) -> None:
+    def __init__(
+        self,
+        circulation: Circulation,
+        config: Config,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.circulation = circulation
         self.config = config
         self.library_name = ""
         self.returns_only = False
-        self._last_activity = time.monotonic()
+        self._monotonic = monotonic
+        self._last_activity = monotonic()
         self._db = ThreadPoolExecutor(
             1, thread_name_prefix="kiosk-db", initializer=self._connect
         )
@@ -79,7 +86,7 @@ class KioskApp(App[None], inherit_bindings=False):
         except KioskError:
             pass  # the screens say so at the first scan
         await self.push_screen(self.attract)
-        self.set_interval(0.5, self._check_idle)
+        self.set_interval(0.5, self.check_idle)
 
     def on_unmount(self) -> None:
         self._db.submit(self.circulation.db.close)
@@ -94,7 +101,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def touch(self) -> None:
         """Someone is using the kiosk: restart the idle timeout."""
-        self._last_activity = time.monotonic()
+        self._last_activity = self._monotonic()
 
     def _kiosk_screen(self) -> KioskScreen | None:
         for screen in reversed(self.screen_stack):
@@ -102,18 +109,22 @@ class KioskApp(App[None], inherit_bindings=False):
                 return screen
         return None
 
-    def _check_idle(self) -> None:
+    def check_idle(self) -> None:
+        """Count down, and go back to the start when the visitor has gone quiet."""
         screen = self._kiosk_screen()
         if screen is None:
             return
         timeout = screen.IDLE_TIMEOUT
         if timeout is not None and timeout < 0:
             timeout = self.config.idle_timeout
-        countdown = screen.query_one(Countdown)
+        boxes = screen.query(Countdown)
+        if not boxes:
+            return  # not composed yet
+        countdown = boxes.first()
         if timeout is None:
             countdown.seconds = None
             return
-        remaining = timeout - (time.monotonic() - self._last_activity)
+        remaining = timeout - (self._monotonic() - self._last_activity)
         if remaining <= 0:
             self.reset_to_attract()
         elif remaining <= self.config.countdown:

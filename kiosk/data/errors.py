@@ -42,6 +42,8 @@ class CardRefused(Refused):
 class NotFound(KioskError):
     """A code that names no patron or copy this library knows."""
 
+    title_key = "refusal.title"
+
 
 class AlreadyBorrowed(KioskError):
     """The patron scanned a copy they already have: offer to return or renew it."""

@@ -32,6 +32,10 @@ def to_db_time(moment: datetime) -> datetime:
     return moment
 
 
+MAX_COUNTER = 99_999
+"""The largest counter a reading can hold (five digits, so readings sort as text)."""
+
+
 class HybridClock:
     """A hybrid logical clock: wall-clock milliseconds plus a counter, plus the node.
 
@@ -66,8 +70,12 @@ class HybridClock:
         with self._lock:
             if wall_ms > self._ms:
                 self._ms, self._counter = wall_ms, 0
-            else:
+            elif self._counter < MAX_COUNTER:
                 self._counter += 1
+            else:
+                # Readings are compared as text, so the counter keeps its five digits:
+                # past 99999 the clock borrows a millisecond instead.
+                self._ms, self._counter = self._ms + 1, 0
             return f"{self._ms:013d}.{self._counter:05d}.{self.node}"
 
 

@@ -32,7 +32,10 @@ def get(key: str) -> str:
 
 def put(key: str, value: str) -> None:
     """Store a setting."""
-    Setting.insert(key=key, value=value).on_conflict_replace().execute()
+    # ON CONFLICT ... DO UPDATE works on SQLite and PostgreSQL (REPLACE is SQLite only).
+    Setting.insert(key=key, value=value).on_conflict(
+        conflict_target=[Setting.key], update={Setting.value: value}
+    ).execute()
 
 
 def seed_defaults() -> None:

@@ -72,5 +72,4 @@ def format_date(day: date) -> str:
     """A due date as a child reads it: ``12月9日（周三）`` or ``Wed 9 Dec``."""
     weekday = t("date.weekdays").split(",")[day.weekday()]
     month = t("date.months").split(",")[day.month - 1]
-    return t("date.format", day=day.day, month=month, month_number=day.month,
-             weekday=weekday, year=day.year)
+    return t("date.format", day=day.day, month=month, weekday=weekday)

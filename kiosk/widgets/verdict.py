@@ -33,12 +33,15 @@ class Verdict(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.kind = ""
+        self.count = 0
+        """How many messages were shown (lets tests and benchmarks see a new one)."""
 
     def say(self, text: str, kind: str = "info") -> None:
         """Show ``text`` as a message of ``kind`` (ok, refused, info or warn)."""
         for name in KINDS:
             self.remove_class(f"-{name}")
         self.kind = kind
+        self.count += 1
         self.add_class("-shown", f"-{kind}")
         self.update(text)
 

@@ -1,0 +1,688 @@
+"""The demo library: a believable primary school library to try every screen with.
+
+``kiosk demo`` (and the tests) call :func:`build_demo`, which makes 阳光小学图书馆:
+grades 1 to 6 with two or three classes each and about 30 students a class, their
+teachers, eight student helpers and one librarian (card + :data:`DEMO_PIN`); about
+300 real titles (``assets/demo/titles.csv``: Chinese children's literature, popular
+science, translated classics, English readers, dictionaries and three magazines)
+in about 2,000 copies with accession barcodes and CLC shelf letters.
+
+Circulation is not faked: every card, loan, return, renewal, the hold and a few
+refusals are journal facts recorded through :mod:`kiosk.data.journal` with wall
+times over the last five weeks, so the state tables are a true projection (and
+``journal.rebuild()`` gives the same loans). Relative to the day of the build:
+
+* about 150 copies are out, about 20 of them overdue, plus a history of returns;
+* one student is blocked (lost book not paid for), one has left school (inactive),
+  one had a card reissued (the old card is revoked);
+* one student waits for a title on the hold shelf (a copy came back yesterday);
+* each magazine has this month's issue (stays in the library), last month's issue
+  (lendable) and an older one; the dictionaries and atlases are reference-only.
+
+:func:`export_codes` writes every card payload and copy barcode to a CSV, the
+interesting cases first, so a tester can print or show them to the camera.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import itertools
+import logging
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from kiosk import config
+from kiosk.data import journal, library, settings
+from kiosk.data.db import sqlite_path
+from kiosk.data.journal import Fact, HybridClock
+from kiosk.data.models import (
+    ITEM_KINDS,
+    Card,
+    ClassTeacher,
+    ClosedDay,
+    Copy,
+    Hold,
+    Journal,
+    Loan,
+    LoanRule,
+    Patron,
+    SchoolClass,
+    Title,
+)
+
+log = logging.getLogger(__name__)
+
+DEMO_PIN = "2468"
+"""The demo librarian's PIN: with their card it opens the librarian screen."""
+
+DEMO_LIBRARIAN = "L0001"
+"""The patron number of the demo's librarian (the first row of the exported codes)."""
+
+LIBRARY_NAME = "阳光小学图书馆"
+"""The demo library's name (setting ``library_name``)."""
+
+DEMO_KIOSK = "kiosk-1"
+"""The kiosk the demo's loans and returns were made at (the default kiosk id)."""
+
+DESK = "desk"
+"""Where cards were issued and a few loans were made."""
+
+BLOCKED_REASON = "丢失图书未赔偿 / lost book not paid for"
+"""Why the demo's blocked student may not borrow."""
+
+BUILT_SETTING = "demo_built"
+"""Setting that marks a finished demo database (its value: the day it was built)."""
+
+CODES_HEADER = ("role", "name", "code")
+"""The header of the file :func:`export_codes` writes."""
+
+OLD_CARD_SUFFIX = " (old card, revoked)"
+"""Appended to the name on the exported row of the reissued student's old card."""
+
+CLASSES_PER_GRADE = (3, 2, 3, 2, 2, 3)
+"""How many classes grades 1 to 6 have."""
+
+FIRST_BARCODE = 10_000_001
+"""The first accession number; copies are numbered on from here (8 digits)."""
+
+_GRADE_NAMES = "一二三四五六"
+
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
+    "程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺"
+)
+"""Common surnames, most common first (the draw favours the front of the list)."""
+
+_BOY_NAMES = (
+    "子轩 浩宇 宇航 一鸣 天佑 梓睿 皓然 铭泽 思远 晨阳 嘉乐 明哲 逸飞 家豪 浩然 俊杰 博文 "
+    "子墨 宇轩 梓豪 睿 浩 轩 杰 泽宇 奕辰 煜城 星辰 子豪 昊天 文博 志远 一航 锦程 宸 沐阳 "
+    "梓航 俊熙 若凡 承泽 乐天 嘉懿 书恒 景行 翔 磊"
+).split()
+_GIRL_NAMES = (
+    "欣怡 梓涵 诗琪 雨萱 可馨 思彤 语嫣 一诺 若曦 佳怡 梦瑶 心怡 雅琪 晨曦 紫萱 欣妍 "
+    "子涵 诗涵 梓萱 雨桐 安琪 静怡 悦 婷 琳 思琪 芷若 可欣 雨欣 沐晴 语桐 佳琪 艺涵 "
+    "梦琪 嘉怡 诗雨 若汐 心悦 一然 晓彤 舒涵 瑾萱 月 妍"
+).split()
+_ADULT_NAMES = (
+    "丽 静 敏 伟 强 军 艳 娟 霞 燕 勇 杰 红梅 建华 晓燕 海燕 志强 秀英 丽娟 玉兰 建国 "
+    "春梅 文静 晓东 国强 丽华 雪梅 海涛 晓峰 桂芳 亚楠 婷婷 晓丽 明 慧 莉"
+).split()
+
+
+class NotADemo(Exception):
+    """The demo's file exists and holds another library: it is never overwritten."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} holds a library that is not the demo; not overwriting it")
+        self.path = path
+
+
+def demo_path() -> Path:
+    """Where the demo database lives: ``demo.sqlite`` in the platform's data folder."""
+    return config.data_dir() / "demo.sqlite"
+
+
+def build_demo(url: str, *, today: date | None = None, seed: int = 7) -> pw.Database:
+    """Open the demo library at ``url``, building it first if it is not there yet.
+
+    A finished demo (one with the ``demo_built`` setting) is opened as it is. A new
+    one is built into a temporary file beside ``url`` and renamed into place when
+    complete, so an interrupted build never leaves half a demo behind.
+
+    Args:
+        url: an ``sqlite:///`` URL (the demo is always an SQLite file).
+        today: the day the demo's loans are relative to (default: the local today).
+        seed: the seed of the random choices (names, copies, loans).
+
+    Returns:
+        The open database, with the models bound to it.
+
+    Raises:
+        NotADemo: the file exists and holds patrons, titles or facts of another library.
+        ValueError: ``url`` is not an SQLite URL.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        raise ValueError("the demo library is an SQLite file: give an sqlite:/// URL")
+    if path.exists():
+        db = library.open_library(url)
+        with db.connection_context():
+            built = settings.get(BUILT_SETTING)
+            in_use = _holds_data()
+        if built:
+            log.info("opened the demo library at %s (built %s)", path, built)
+            return db
+        db.close()
+        if in_use:
+            raise NotADemo(path)
+        # An empty library file (for example from ``kiosk init``) may be replaced.
+    today = today or date.today()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with _temporary_beside(path) as building:
+        db = library.open_library("sqlite:///" + str(building))
+        with db.connection_context():
+            with db.atomic():
+                _Builder(random.Random(seed), today).build()
+            # Fold the write-ahead log into the file, so the rename moves all of it.
+            db.execute_sql("PRAGMA journal_mode=DELETE")
+        db.close()
+        _remove_sidecars(path)
+        os.replace(building, path)
+    log.info("built the demo library at %s in %.2f s", path, time.perf_counter() - started)
+    return library.open_library(url)
+
+
+def _holds_data() -> bool:
+    """Whether the bound library holds anything a librarian made (not a bare new file)."""
+    return any(model.select().exists() for model in (Patron, Title, Copy, Journal))
+
+
+def _remove_sidecars(path: Path) -> None:
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@contextmanager
+def _temporary_beside(path: Path) -> Iterator[Path]:
+    """A fresh file name next to ``path``; the file (and its logs) go on any failure."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent)
+    os.close(handle)
+    building = Path(name)
+    try:
+        yield building
+    except BaseException:
+        building.unlink(missing_ok=True)
+        _remove_sidecars(building)
+        raise
+
+
+# -- building ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Student:
+    number: str
+    name: str
+    class_name: str
+    grade: int
+    kind: str = "student"
+
+
+@dataclass
+class _Copy:
+    barcode: str
+    title: str
+    kind: str
+    title_key: tuple[str, date | None]
+
+
+@dataclass
+class _Loan:
+    """A planned loan: when it went out, when it is due, whether and when it came back."""
+
+    patron: str
+    copy: str
+    out: datetime
+    due: date
+    node: str = DEMO_KIOSK
+    returned: datetime | None = None
+    uuid: str = ""
+
+
+class _Builder:
+    """Fills an empty, migrated library with the demo's master data and facts."""
+
+    def __init__(self, rng: random.Random, today: date) -> None:
+        self.rng = rng
+        self.today = today
+        self.clocks = {DESK: HybridClock(DESK), DEMO_KIOSK: HybridClock(DEMO_KIOSK)}
+        self.last_node = ""
+        self.closed: set[date] = set()
+        self.closed_weekdays: set[int] = set()
+        self.rules: dict[tuple[str, str], tuple[int, int]] = {}
+        self.events: list[tuple[datetime, int, Callable[..., Any], tuple[Any, ...]]] = []
+        self._order = itertools.count()
+        self.now = datetime.now().astimezone()
+
+    # -- the whole build ------------------------------------------------------------
+
+    def build(self) -> None:
+        """Write everything, in one transaction opened by the caller."""
+        settings.put("library_name", LIBRARY_NAME)
+        self._calendar()
+        self.rules = {
+            (rule.patron_kind, rule.item_kind): (rule.loan_days, rule.max_items)
+            for rule in LoanRule.select()
+        }
+        students, teachers, librarian = self._people()
+        copies = self._catalogue()
+        self._circulation(students, teachers, librarian, copies)
+        self._replay()
+        settings.put(BUILT_SETTING, self.today.isoformat())
+
+    # -- calendar ---------------------------------------------------------------------
+
+    def _calendar(self) -> None:
+        """National holidays around today (the library is closed, no book falls due)."""
+        rows = []
+        for year in (self.today.year - 1, self.today.year, self.today.year + 1):
+            rows.append((date(year, 1, 1), "元旦 New Year's Day"))
+            rows += [(date(year, 5, day), "劳动节 Labour Day") for day in range(1, 6)]
+            rows += [(date(year, 10, day), "国庆节 National Day") for day in range(1, 8)]
+        ClosedDay.insert_many(rows, fields=[ClosedDay.day, ClosedDay.reason]).execute()
+        self.closed = {day for day, _ in rows}
+        self.closed_weekdays = {
+            int(day) for day in settings.get("closed_weekdays").split(",") if day.strip()
+        }
+
+    def _is_open(self, day: date) -> bool:
+        return day.weekday() not in self.closed_weekdays and day not in self.closed
+
+    def _open_days(self, oldest: int, newest: int) -> list[date]:
+        """The open days from ``oldest`` to ``newest`` days ago, oldest first."""
+        days = (self.today - timedelta(days=ago) for ago in range(oldest, newest - 1, -1))
+        return [day for day in days if self._is_open(day)]
+
+    def _due(self, start: date, days: int) -> date:
+        """The due date of a loan of ``days`` from ``start``, as the kiosk computes it."""
+        due = start + timedelta(days=days)
+        while not self._is_open(due):
+            due += timedelta(days=1)
+        return due
+
+    def _at(self, day: date, earliest: tuple[int, int] = (7, 40)) -> datetime:
+        """A moment of the school day ``day``, local time, as an aware datetime."""
+        start = earliest[0] * 60 + earliest[1]
+        minute = self.rng.randint(start, 16 * 60 + 40)
+        moment = clock_time(minute // 60, minute % 60, self.rng.randint(0, 59))
+        return datetime.combine(day, moment).astimezone()
+
+    # -- people -----------------------------------------------------------------------
+
+    def _name(self, given: list[str]) -> str:
+        surname = _SURNAMES[min(int(self.rng.expovariate(1 / 14)), len(_SURNAMES) - 1)]
+        return surname + self.rng.choice(given)
+
+    def _people(self) -> tuple[list[_Student], list[str], str]:
+        """Classes, students (some of them helpers), teachers and the librarian."""
+        school_year = self.today.year if self.today.month >= 9 else self.today.year - 1
+        class_rows: list[tuple[str, int]] = []
+        students: list[_Student] = []
+        for grade, count in enumerate(CLASSES_PER_GRADE, start=1):
+            entered = school_year - (grade - 1)
+            for number in range(1, count + 1):
+                class_name = f"{_GRADE_NAMES[grade - 1]}年级{number}班"
+                class_rows.append((class_name, grade))
+                names: set[str] = set()
+                for seat in range(1, self.rng.randint(26, 32) + 1):
+                    name = self._name(self.rng.choice((_BOY_NAMES, _GIRL_NAMES)))
+                    while name in names:
+                        name = self._name(self.rng.choice((_BOY_NAMES, _GIRL_NAMES)))
+                    names.add(name)
+                    students.append(
+                        _Student(
+                            f"{entered}{grade:02d}{number:02d}{seat:02d}", name, class_name, grade
+                        )
+                    )
+        SchoolClass.insert_many(class_rows, fields=[SchoolClass.name, SchoolClass.grade]).execute()
+        class_ids = {row.name: row.id for row in SchoolClass.select(SchoolClass.id, SchoolClass.name)}
+        for helper in self.rng.sample([s for s in students if s.grade >= 4], 8):
+            helper.kind = "helper"
+
+        teachers = [f"T{n:04d}" for n in range(1, 21)]
+        rows: list[dict[str, Any]] = [
+            {"number": DEMO_LIBRARIAN, "name": "林静", "kind": "librarian", "school_class": None}
+        ]
+        rows += [
+            {"number": number, "name": self._name(_ADULT_NAMES), "kind": "teacher",
+             "school_class": None}
+            for number in teachers
+        ]
+        rows += [
+            {"number": s.number, "name": s.name, "kind": s.kind,
+             "school_class": class_ids[s.class_name]}
+            for s in students
+        ]
+        for chunk in pw.chunked(rows, 200):
+            Patron.insert_many(chunk).execute()
+        patron_ids = {row.number: row.id for row in Patron.select(Patron.id, Patron.number)}
+
+        # Every class has a head teacher; some teachers teach a second class too.
+        classes = [name for name, _ in class_rows]
+        links = {(teachers[i], classes[i]) for i in range(len(classes))}
+        for teacher in teachers[len(classes):]:
+            links.add((teacher, self.rng.choice(classes)))
+        for teacher in self.rng.sample(teachers, 6):
+            links.add((teacher, self.rng.choice(classes)))
+        ClassTeacher.insert_many(
+            [(patron_ids[t], class_ids[c]) for t, c in sorted(links)],
+            fields=[ClassTeacher.teacher, ClassTeacher.school_class],
+        ).execute()
+        library.set_pin(DEMO_LIBRARIAN, DEMO_PIN)
+        return students, teachers, DEMO_LIBRARIAN
+
+    # -- catalogue --------------------------------------------------------------------
+
+    def _catalogue(self) -> list[_Copy]:
+        """Titles from the demo catalogue, magazine issues, and their copies."""
+        titles: list[dict[str, Any]] = []
+        counts: list[int] = []
+        for row in read_titles():
+            if row["kind"] == "periodical":
+                for months_ago, copies in ((2, 1), (1, 2), (0, 2)):
+                    issue = _month_start(self.today, months_ago)
+                    titles.append(
+                        {**row, "title": f"{row['title']} {issue.year}年第{issue.month}期",
+                         "year": issue.year, "issue_date": issue}
+                    )
+                    counts.append(copies)
+                continue
+            titles.append({**row, "issue_date": None})
+            counts.append(self._copies_of(row))
+        for chunk in pw.chunked(titles, 100):
+            Title.insert_many(chunk).execute()
+        title_ids = {
+            (row.title, row.issue_date): row.id
+            for row in Title.select(Title.id, Title.title, Title.issue_date)
+        }
+        copies: list[_Copy] = []
+        rows: list[tuple[str, int, str, bool]] = []
+        barcodes = itertools.count(FIRST_BARCODE)
+        for title, count in zip(titles, counts):
+            key = (title["title"], title["issue_date"])
+            for _ in range(count):
+                barcode = str(next(barcodes))
+                copies.append(_Copy(barcode, title["title"], title["kind"], key))
+                rows.append(
+                    (barcode, title_ids[key], title["classification"][:1],
+                     title["kind"] == "reference")
+                )
+        fields = [Copy.barcode, Copy.title, Copy.shelf, Copy.reference_only]
+        for chunk in pw.chunked(rows, 200):
+            Copy.insert_many(chunk, fields=fields).execute()
+        return copies
+
+    def _copies_of(self, row: dict[str, Any]) -> int:
+        """How many copies a school library would hold of a title (1 to 10)."""
+        if row["title"].startswith("新华字典"):
+            return 10
+        if row["kind"] == "reference":
+            return self.rng.randint(1, 3)
+        if row["title"].isascii() or row["classification"].startswith("G"):
+            return self.rng.randint(1, 5)
+        return self.rng.randint(4, 10)
+
+    # -- circulation ------------------------------------------------------------------
+
+    def _circulation(
+        self, students: list[_Student], teachers: list[str], librarian: str, copies: list[_Copy]
+    ) -> None:
+        """Plan the cards, loans, returns, renewals, the hold and a few refusals."""
+        rng = self.rng
+        term_start = datetime.combine(self._school_day(30), clock_time(8, 0)).astimezone()
+        everyone = [librarian, *teachers, *(s.number for s in students)]
+        for offset, number in enumerate(everyone):
+            self._event(term_start + timedelta(seconds=20 * offset), self._issue_card, number)
+
+        readers = [s for s in students if s.kind == "student" and 3 <= s.grade <= 5]
+        with_room, at_quota, overdue, blocked, reissued, left, waiting = rng.sample(readers, 7)
+        special = {s.number for s in (with_room, at_quota, overdue, blocked, reissued, left, waiting)}
+        ordinary = [s for s in students if s.kind == "student" and s.number not in special]
+        rng.shuffle(ordinary)
+        helpers = [s for s in students if s.kind == "helper"]
+
+        lendable = [c for c in copies if c.kind in ("book", "picture_book")]
+        by_title: dict[tuple[str, date | None], list[_Copy]] = {}
+        for copy in lendable:
+            by_title.setdefault(copy.title_key, []).append(copy)
+        held = by_title.get(("哈利·波特与魔法石", None)) or next(
+            group for group in by_title.values() if len(group) >= 2
+        )
+        pool = [c for c in lendable if c.title_key != held[0].title_key]
+        rng.shuffle(pool)
+        take = pool.pop
+
+        # Open loans: the special students, then ordinary ones, helpers and teachers.
+        self._loan(with_room.number, "student", take())
+        for _ in range(2):
+            self._loan(at_quota.number, "student", take())
+        self._loan(overdue.number, "student", take(), overdue=True)
+        late = [ordinary.pop() for _ in range(16)]
+        for student in late:
+            self._loan(student.number, "student", take(), overdue=True)
+        self._loan(late[0].number, "student", take(), overdue=True)
+        for student in late[1:5]:
+            self._loan(student.number, "student", take())
+        for _ in range(40):
+            self._loan(ordinary.pop().number, "student", take())
+        for turn in range(31):
+            number = ordinary.pop().number
+            if turn < 5:
+                self._renewed_loan(number, take())
+            else:
+                self._loan(number, "student", take())
+            self._loan(number, "student", take())
+        for helper in helpers[:3]:
+            for _ in range(rng.randint(1, 3)):
+                self._loan(helper.number, "helper", take())
+        for teacher in teachers[:6]:
+            for _ in range(rng.randint(2, 5)):
+                self._loan(teacher, "teacher", take(), node=DESK)
+        for teacher in teachers[6:8]:
+            self._loan(teacher, "teacher", take(), overdue=True, node=DESK)
+
+        # Two students took last month's magazines home (a copy of each stays).
+        last_month = _month_start(self.today, 1)
+        taken: set[tuple[str, date | None]] = set()
+        for copy in copies:
+            if copy.kind == "periodical" and copy.title_key[1] == last_month:
+                if copy.title_key not in taken and len(taken) < 2:
+                    taken.add(copy.title_key)
+                    self._loan(ordinary.pop().number, "student", copy, oldest=6)
+
+        # The hold: every copy of one title is out, a student reserves it, one comes back.
+        back_day = self._school_day(1)
+        hold_day = self._school_day(2)
+        held_loans = [
+            self._loan(ordinary.pop().number, "student", copy,
+                       newest=(self.today - hold_day).days + 1)
+            for copy in held
+        ]
+        first = next((loan for loan in held_loans if loan is not None), None)
+        if first is not None:
+            self._event(self._at(hold_day), self._fact, DEMO_KIOSK, "hold", waiting.number,
+                        first.copy)
+            first.returned = self._at(back_day)
+            self._event(first.returned, self._checkin, first)
+
+        # A history of returned loans, including the student who has since left.
+        self._returned(left.number, "student", take())
+        history = [*ordinary, with_room, waiting, blocked, reissued]
+        for _ in range(120):
+            self._returned(rng.choice(history).number, "student", take())
+
+        # The reissued card, the blocked student and the student who left.
+        self._event(self._at(self._school_day(7)), self._issue_card, reissued.number)
+        Patron.update(blocked_reason=BLOCKED_REASON).where(
+            Patron.number == blocked.number
+        ).execute()
+        Patron.update(active=False).where(Patron.number == left.number).execute()
+
+        # A few refusals for the librarian's review.
+        self._refusal(3, reissued, "card.revoked")
+        self._refusal(2, blocked, "card.blocked", reason=BLOCKED_REASON)
+        self._refusal(1, overdue, "patron.overdue", count=1)
+
+        # Two copies wait for repair and one is lost: neither can be lent.
+        for copy, status in zip(pool[:3], ("repair", "repair", "lost")):
+            Copy.update(status=status).where(Copy.barcode == copy.barcode).execute()
+
+    def _school_day(self, back: int) -> date:
+        """The ``back``-th day the library was open before today (1 is the last one)."""
+        return self._open_days(back * 3 + 30, 1)[-back]
+
+    def _loan_days(self, patron_kind: str, item_kind: str) -> int:
+        rule = self.rules.get((patron_kind, item_kind)) or self.rules[(patron_kind, "*")]
+        return rule[0]
+
+    def _loan(
+        self,
+        patron: str,
+        patron_kind: str,
+        copy: _Copy,
+        *,
+        overdue: bool = False,
+        oldest: int | None = None,
+        newest: int = 1,
+        node: str = DEMO_KIOSK,
+    ) -> _Loan | None:
+        """Plan an open loan that is overdue today, or not; ``None`` if no day fits."""
+        days = self._loan_days(patron_kind, copy.kind)
+        if overdue:
+            candidates = self._open_days(35, days + 1)
+        else:
+            candidates = self._open_days(min(oldest or days, days), newest)
+        self.rng.shuffle(candidates)
+        for day in candidates:
+            due = self._due(day, days)
+            if (due < self.today) == overdue:
+                loan = _Loan(patron, copy.barcode, self._at(day), due, node=node)
+                self._event(loan.out, self._checkout, loan)
+                return loan
+        return None
+
+    def _renewed_loan(self, patron: str, copy: _Copy) -> None:
+        """Plan a student's open loan of three weeks ago, renewed before it fell due."""
+        days = self._loan_days("student", copy.kind)
+        candidates = self._open_days(24, days + 1)
+        self.rng.shuffle(candidates)
+        for day in candidates:
+            due = self._due(day, days)
+            renew_days = [
+                d for d in self._open_days(35, 1) if day + timedelta(days=8) <= d <= due
+            ]
+            if not renew_days:
+                continue
+            renewed_on = self.rng.choice(renew_days)
+            new_due = self._due(max(renewed_on, due), days)
+            if new_due < self.today:
+                continue
+            loan = _Loan(patron, copy.barcode, self._at(day), due)
+            self._event(loan.out, self._checkout, loan)
+            self._event(self._at(renewed_on), self._renew, loan, new_due)
+            return
+        self._loan(patron, "student", copy)
+
+    def _returned(self, patron: str, patron_kind: str, copy: _Copy) -> None:
+        """Plan a loan that went out in the last five weeks and came back before today."""
+        days = self._loan_days(patron_kind, copy.kind)
+        open_days = self._open_days(35, 1)
+        for _ in range(20):
+            out = self.rng.choice(open_days[:-1])
+            back = [d for d in open_days if out < d <= out + timedelta(days=18)]
+            if back:
+                loan = _Loan(patron, copy.barcode, self._at(out), self._due(out, days))
+                loan.returned = self._at(self.rng.choice(back))
+                self._event(loan.out, self._checkout, loan)
+                self._event(loan.returned, self._checkin, loan)
+                return
+
+    def _refusal(self, back: int, student: _Student, key: str, **params: Any) -> None:
+        """Plan a refusal at the kiosk, recorded as the circulation service records one."""
+        record = functools.partial(
+            self._fact, DEMO_KIOSK, "refusal", student.number, None, reason=key,
+            params={"number": student.number, "name": student.name, **params},
+        )
+        self._event(self._at(self._school_day(back)), record)
+
+    # -- recording --------------------------------------------------------------------
+
+    def _event(self, moment: datetime, action: Callable[..., Any], *args: Any) -> None:
+        """Plan ``action(*args)`` at ``moment``; :meth:`_replay` runs them in time order."""
+        self.events.append((moment, next(self._order), action, args))
+
+    def _replay(self) -> None:
+        """Record the planned facts in the order they happened, so the clock agrees."""
+        for moment, _, action, args in sorted(self.events, key=lambda event: event[:2]):
+            self.now = moment
+            action(*args)
+
+    def _clock(self, node: str) -> HybridClock:
+        """The node's clock, moved past the journal whenever the other node wrote last."""
+        clock = self.clocks[node]
+        if node != self.last_node:
+            last = journal.last_hlc()
+            if last:
+                clock.observe(last)
+            self.last_node = node
+        return clock
+
+    def _fact(
+        self, node: str, kind: str, patron: str | None, copy: str | None, **data: Any
+    ) -> Fact:
+        fact = journal.new_fact(
+            self._clock(node), node, kind, self.now, patron=patron, copy=copy, **data
+        )
+        journal.record(fact)
+        return fact
+
+    def _issue_card(self, number: str) -> None:
+        library.issue_card(number, kiosk=DESK, when=self.now, clock=self._clock(DESK))
+
+    def _checkout(self, loan: _Loan) -> None:
+        fact = self._fact(loan.node, "checkout", loan.patron, loan.copy,
+                          due_on=loan.due.isoformat())
+        loan.uuid = fact.uuid
+
+    def _checkin(self, loan: _Loan) -> None:
+        self._fact(DEMO_KIOSK, "checkin", loan.patron, loan.copy, loan=loan.uuid)
+
+    def _renew(self, loan: _Loan, due: date) -> None:
+        self._fact(DEMO_KIOSK, "renew", loan.patron, loan.copy, loan=loan.uuid,
+                   due_on=due.isoformat())
+        loan.due = due
+
+
+def _month_start(today: date, months_ago: int) -> date:
+    """The first day of the month ``months_ago`` months before ``today``'s."""
+    index = today.year * 12 + today.month - 1 - months_ago
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def read_titles() -> list[dict[str, Any]]:
+    """The demo catalogue (``assets/demo/titles.csv``) as rows ready for :class:`Title`.
+
+    Raises:
+        ValueError: a row names a kind of item the kiosk does not know.
+    """
+    source = resources.files("kiosk.assets.demo").joinpath("titles.csv")
+    rows = []
+    with source.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["kind"] not in ITEM_KINDS:
+                raise ValueError(f"titles.csv: unknown kind {row['kind']!r} for {row['title']}")
+            rows.append(
+                {
+                    "title": row["title"],
+                    "author": row["author"],
+                    "publisher": row["publisher"],
+                    "year": int(row["year"]) if row["year"] else None,
+                    "classification": row["classification"],
+                    "kind": row["kind"],
+                }
+            )
+    return rows

@@ -1,0 +1,57 @@
+"""Pilot tests: every screen lays out from 80x24 up to a large full-screen terminal."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button
+
+from kiosk.locale import set_language
+from uikit import make_app, post_scan, screen_name, wait_until
+
+SIZES = [(80, 24), (120, 40), (240, 67)]
+
+
+def assert_fits(app) -> None:
+    """Every button and the scan field lie fully on the screen, none zero-sized."""
+    screen = app.screen.region
+    widgets = list(app.screen.query(Button)) + list(app.screen.query("#scan"))
+    assert widgets
+    for widget in widgets:
+        if not widget.display:
+            continue
+        region = widget.region
+        assert region.width > 0 and region.height > 0, widget
+        assert screen.contains_region(region), (widget, region, screen)
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    yield
+    set_language("zh_CN")
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+async def test_screens_fit(circulation, make, size, language):
+    patron = make.patron(name="欧阳小明明")
+    code = make.card(patron)
+    for n in range(2):
+        copy = make.copy(make.title("哈利·波特与魔法石（纪念版）" * (n + 1)))
+        circulation.checkout(patron.number, copy.barcode)
+    app = make_app(circulation, language=language)
+    async with app.run_test(size=size) as pilot:
+        assert_fits(app)
+        post_scan(pilot, code)
+        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        post_scan(pilot, "UNKNOWN-BOOK")
+        await wait_until(pilot, lambda: app.screen.query_one("#verdict").has_class("-shown"))
+        await pilot.pause()
+        assert_fits(app)
+        await pilot.click("#finish")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        assert_fits(app)
+        await pilot.click("#ok")
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        await pilot.click("#return")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        assert_fits(app)

@@ -1,0 +1,96 @@
+"""Pilot tests: the idle timeout always brings the kiosk back and forgets the student."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from uikit import FakeMonotonic, make_app, post_scan, screen_name, screen_text, wait_until
+
+
+def countdown_text(app) -> str:
+    box = app.screen.query_one("Countdown", Static)
+    return str(box.render()) if box.display and box.has_class("-shown") else ""
+
+
+async def test_countdown_in_last_ten_seconds_then_back_to_start(circulation, make):
+    code = make.card(make.patron(name="王小明"))
+    clock = FakeMonotonic()
+    app = make_app(circulation, monotonic=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_scan(pilot, code)
+        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        clock.advance(34)
+        app.check_idle()
+        assert countdown_text(app) == ""
+        clock.advance(2)  # 36 s idle: 9 s left
+        app.check_idle()
+        await pilot.pause()
+        assert "Going back to the start in 9 s" in countdown_text(app)
+        clock.advance(9)
+        app.check_idle()
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        assert "王小明" not in screen_text(pilot)
+        assert not [s for s in app.screen_stack if type(s).__name__ == "PatronScreen"]
+
+
+async def test_a_touch_restarts_the_timeout(circulation, make):
+    code = make.card(make.patron())
+    clock = FakeMonotonic()
+    app = make_app(circulation, monotonic=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_scan(pilot, code)
+        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        clock.advance(40)
+        app.check_idle()
+        await pilot.pause()
+        assert countdown_text(app)
+        await pilot.click("#allowance")  # a touch anywhere
+        app.check_idle()
+        await pilot.pause()
+        assert countdown_text(app) == ""
+        clock.advance(44)
+        app.check_idle()
+        assert screen_name(pilot) == "PatronScreen"
+
+
+async def test_timeout_closes_an_open_dialog_too(circulation, make):
+    patron = make.patron()
+    code = make.card(patron)
+    copy = make.copy()
+    circulation.checkout(patron.number, copy.barcode)
+    clock = FakeMonotonic()
+    app = make_app(circulation, monotonic=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_scan(pilot, code)
+        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        post_scan(pilot, copy.barcode)
+        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        clock.advance(46)
+        app.check_idle()
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+
+
+async def test_timeout_from_returns_and_receipt(circulation):
+    clock = FakeMonotonic()
+    app = make_app(circulation, monotonic=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#return")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        clock.advance(46)
+        app.check_idle()
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        # the attract screen itself never times out
+        clock.advance(1000)
+        app.check_idle()
+        assert screen_name(pilot) == "AttractScreen"
+
+
+async def test_configured_timeout(circulation):
+    clock = FakeMonotonic()
+    app = make_app(circulation, monotonic=clock, idle_timeout=20.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#return")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        clock.advance(21)
+        app.check_idle()
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")

@@ -1,0 +1,101 @@
+"""Helpers for the Pilot tests: start the kiosk on a test library, scan, read the screen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from kiosk.app import KioskApp
+from kiosk.config import Config
+from kiosk.data.circulation import Circulation
+from kiosk.messages import Scanned
+from kiosk.widgets.verdict import Verdict
+
+
+class FakeMonotonic:
+    """A monotonic clock the test moves, for the idle timeout."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass."""
+        self.now += seconds
+
+
+def make_app(
+    circulation: Circulation, *, language: str = "en", monotonic: FakeMonotonic | None = None,
+    **settings: Any,
+) -> KioskApp:
+    """The kiosk app on ``circulation`` with test settings (no bell, English)."""
+    config = Config(language=language, bell=False, **settings)
+    return KioskApp(circulation, config, monotonic=monotonic or FakeMonotonic())
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the app run until ``condition()`` holds (database calls run on a thread)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting; screen is {screen_name(pilot)}:\n"
+                                 f"{screen_text(pilot)}")
+        await pilot.pause(0.01)
+
+
+async def type_code(pilot: Pilot[Any], code: str) -> None:
+    """Type ``code`` and Enter into the scan field, as a keyboard-wedge scanner does."""
+    await pilot.press(*code, "enter")
+
+
+def post_scan(pilot: Pilot[Any], code: str, source: str = "scanner") -> None:
+    """Deliver ``code`` the way the camera does (any characters, no keyboard)."""
+    pilot.app.screen.post_message(Scanned(code, source))
+
+
+def screen_name(pilot: Pilot[Any]) -> str:
+    """The class name of the screen on top."""
+    return type(pilot.app.screen).__name__
+
+
+def screen_text(pilot: Pilot[Any]) -> str:
+    """All the text the visible Static widgets of the top screen show, one per line."""
+    parts = []
+    for widget in pilot.app.screen.query(Static):
+        if widget.display and widget.is_mounted:
+            parts.append(str(widget.render()))
+    return "\n".join(parts)
+
+
+def verdict(pilot: Pilot[Any]) -> str:
+    """The text of the big message box of the top screen ('' when hidden)."""
+    box = pilot.app.screen.query_one("#verdict", Static)
+    return str(box.render()) if box.has_class("-shown") else ""
+
+
+def verdict_count(pilot: Pilot[Any]) -> int:
+    """How many messages the top screen's message box has shown."""
+    return pilot.app.screen.query_one("#verdict", Verdict).count
+
+
+async def scan_and_wait(pilot: Pilot[Any], code: str, *, typed: bool = False) -> str:
+    """Scan ``code`` and return the message the kiosk answers with.
+
+    Delivered as a scanner's code (the same ``Scanned`` message the scan field posts),
+    or, with ``typed``, typed key by key into the scan field (slow under Pilot: about
+    60 ms a key, so only the tests of the keyboard path do it).
+    """
+    before = verdict_count(pilot)
+    if typed:
+        await type_code(pilot, code)
+    else:
+        post_scan(pilot, code)
+    await wait_until(pilot, lambda: verdict_count(pilot) > before)
+    return verdict(pilot)
