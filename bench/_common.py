@@ -40,7 +40,7 @@ def machine() -> str:
     try:
         import peewee
 
-        peewee_version = f", peewee {peewee.__version__}"
+        peewee_version = f", peewee {getattr(peewee, '__version__', '?')}"
     except ImportError:  # pragma: no cover - peewee is a dependency
         peewee_version = ""
     return (

@@ -19,7 +19,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -43,7 +43,7 @@ from kiosk.data.models import (
 KIOSK_ID = "kiosk-test"
 """The kiosk identity the ``circulation`` fixture writes into every fact."""
 
-START = datetime(2025, 3, 12, 10, 0, tzinfo=timezone.utc)
+START = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 """Where the ``clock`` fixture starts: Wednesday 12 March 2025, 10:00 UTC."""
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -333,7 +333,7 @@ def pg_server() -> str:
     """The URL of the test PostgreSQL server's maintenance database, once it answers."""
     url = _pg_base_url()
     try:
-        import psycopg2
+        import psycopg2  # type: ignore[import-untyped]
     except ImportError as error:  # pragma: no cover - depends on the environment
         _unavailable(f"psycopg2 is not installed ({error})")
     try:
@@ -347,7 +347,7 @@ def pg_server() -> str:
 @pytest.fixture
 def make_pg_url(pg_server: str) -> Iterator[Callable[[], str]]:
     """Make fresh, empty PostgreSQL databases; every one is dropped after the test."""
-    import psycopg2
+    import psycopg2  # type: ignore[import-untyped]
 
     created: list[str] = []
     admin = psycopg2.connect(pg_server, connect_timeout=3)

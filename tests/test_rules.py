@@ -15,6 +15,7 @@ import pytest
 
 from kiosk.data.circulation import Circulation
 from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, NotFound, Refused
+from kiosk.data.library import set_pin
 from kiosk.data.models import Copy, Hold, Loan, LoanRule
 
 TODAY = date(2025, 3, 12)
@@ -275,6 +276,19 @@ def test_unknown_barcode_is_refused_and_recorded(circulation, make, facts):
     assert error.params["code"] == "NOPE-123"
 
 
+@pytest.mark.parametrize("raw", ["\x1b[2JT000001", "T0\x00001", "é" * 3, "T" * 10_000, "  "])
+def test_damaged_or_hostile_label_is_refused_and_recorded_safely(circulation, make, facts, raw):
+    student = make.patron()
+    refused(
+        facts, lambda: circulation.checkout(student.number, raw), "copy.damaged_code",
+        kind=NotFound, patron=student.number,
+    )
+    refused(facts, lambda: circulation.checkin(raw), "copy.damaged_code", kind=NotFound)
+    for fact in facts("refusal"):
+        assert len(fact.data["code"]) <= 64
+        assert "\x1b" not in fact.data["code"] and "\x00" not in fact.data["code"]
+
+
 def test_copy_on_loan_to_this_patron_raises_already_borrowed(circulation, make, facts):
     student = make.patron()
     copy = make.copy()
@@ -497,3 +511,30 @@ def test_rules_read_the_live_database_not_a_cache(library, make, clock, facts):
     service.checkout(student.number, first.barcode)
     refused(facts, lambda: service.checkout(student.number, second.barcode), "patron.quota")
     assert facts("refusal")[-1].kiosk == "kiosk-2"
+
+
+# -- the librarian's PIN --------------------------------------------------------------
+
+
+def test_wrong_pin_is_a_recorded_refusal_and_five_lock_the_card(circulation, make, facts, library):
+    librarian = make.patron(kind="librarian")
+    student = make.patron()
+    with library.connection_context():
+        set_pin(librarian.number, "4321")
+        set_pin(student.number, "1111")  # a PIN on a non-librarian opens nothing
+
+    assert circulation.check_librarian(librarian.number, "4321")
+    assert facts()[-1].kind == "librarian_login"
+    assert not circulation.check_librarian(student.number, "1111")
+    for _ in range(4):
+        assert not circulation.check_librarian(librarian.number, "0000")
+    refusals = facts("refusal")
+    assert [(f.patron, f.data["reason"]) for f in refusals] == (
+        [(student.number, "pin.wrong")] + [(librarian.number, "pin.wrong")] * 4
+    )
+    assert not any("0000" in repr(f.data) or "4321" in repr(f.data) for f in facts())
+
+    assert not circulation.check_librarian(librarian.number, "0000")  # the fifth
+    with pytest.raises(Refused) as info:
+        circulation.check_librarian(librarian.number, "4321")  # right PIN, but locked
+    assert info.value.key == "pin.locked" and info.value.params["minutes"] == 5

@@ -75,8 +75,11 @@ def screen_text(pilot: Pilot[Any]) -> str:
 
 
 def verdict(pilot: Pilot[Any]) -> str:
-    """The text of the big message box of the top screen ('' when hidden)."""
-    box = pilot.app.screen.query_one("#verdict", Static)
+    """The text of the big message box of the top screen ('' when hidden or none)."""
+    boxes = pilot.app.screen.query("#verdict")
+    if not boxes:
+        return ""  # a dialog is on top
+    box = boxes.first(Static)
     return str(box.render()) if box.has_class("-shown") else ""
 
 

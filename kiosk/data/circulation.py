@@ -421,7 +421,11 @@ class Circulation:
             if patron is None:
                 return _Outcome(refusal=NotFound("patron.unknown"))
             if barcode is None:
-                return _Outcome(refusal=NotFound("copy.damaged_code"))
+                return _Outcome(
+                    refusal=self._refusal(
+                        NotFound("copy.damaged_code"), patron=patron.number, code=raw_barcode
+                    )
+                )
             copy = (
                 Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).first()
             )
@@ -568,7 +572,9 @@ class Circulation:
 
         def decide() -> _Outcome:
             if barcode is None:
-                return _Outcome(refusal=NotFound("copy.damaged_code"))
+                return _Outcome(
+                    refusal=self._refusal(NotFound("copy.damaged_code"), code=raw_barcode)
+                )
             copy = (
                 Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).first()
             )

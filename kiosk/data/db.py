@@ -79,7 +79,6 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
             password=unquote(parts.password) if parts.password else None,
             host=parts.hostname,
             port=parts.port,
-            autorollback=True,
         )
     else:
         raise ValueError(f"unsupported database URL: {redact(url)}")

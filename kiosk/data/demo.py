@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import itertools
 import logging
 import os
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -95,6 +96,13 @@ OLD_CARD_SUFFIX = " (old card, revoked)"
 CLASSES_PER_GRADE = (3, 2, 3, 2, 2, 3)
 """How many classes grades 1 to 6 have."""
 
+RETURNED_LOANS = 60
+"""How many loans of the last five weeks came back already (the demo's history).
+
+Each fact costs the build about 1.5 ms (six or seven queries); more history would
+make the first start of the demo slower without showing anything new.
+"""
+
 FIRST_BARCODE = 10_000_001
 """The first accession number; copies are numbered on from here (8 digits)."""
 
@@ -107,19 +115,28 @@ _SURNAMES = (
 """Common surnames, most common first (the draw favours the front of the list)."""
 
 _BOY_NAMES = (
-    "子轩 浩宇 宇航 一鸣 天佑 梓睿 皓然 铭泽 思远 晨阳 嘉乐 明哲 逸飞 家豪 浩然 俊杰 博文 "
-    "子墨 宇轩 梓豪 睿 浩 轩 杰 泽宇 奕辰 煜城 星辰 子豪 昊天 文博 志远 一航 锦程 宸 沐阳 "
-    "梓航 俊熙 若凡 承泽 乐天 嘉懿 书恒 景行 翔 磊"
-).split()
+    "子轩", "浩宇", "宇航", "一鸣", "天佑", "梓睿", "皓然", "铭泽", "思远",
+    "晨阳", "嘉乐", "明哲", "逸飞", "家豪", "浩然", "俊杰", "博文", "子墨",
+    "宇轩", "梓豪", "睿", "浩", "轩", "杰", "泽宇", "奕辰", "煜城", "星辰",
+    "子豪", "昊天", "文博", "志远", "一航", "锦程", "宸", "沐阳", "梓航",
+    "俊熙", "若凡", "承泽", "乐天", "嘉懿", "书恒", "景行", "翔", "磊",
+)
+"""Given names parents chose for boys born 2010 to 2020."""
 _GIRL_NAMES = (
-    "欣怡 梓涵 诗琪 雨萱 可馨 思彤 语嫣 一诺 若曦 佳怡 梦瑶 心怡 雅琪 晨曦 紫萱 欣妍 "
-    "子涵 诗涵 梓萱 雨桐 安琪 静怡 悦 婷 琳 思琪 芷若 可欣 雨欣 沐晴 语桐 佳琪 艺涵 "
-    "梦琪 嘉怡 诗雨 若汐 心悦 一然 晓彤 舒涵 瑾萱 月 妍"
-).split()
+    "欣怡", "梓涵", "诗琪", "雨萱", "可馨", "思彤", "语嫣", "一诺", "若曦",
+    "佳怡", "梦瑶", "心怡", "雅琪", "晨曦", "紫萱", "欣妍", "子涵", "诗涵",
+    "梓萱", "雨桐", "安琪", "静怡", "悦", "婷", "琳", "思琪", "芷若", "可欣",
+    "雨欣", "沐晴", "语桐", "佳琪", "艺涵", "梦琪", "嘉怡", "诗雨", "若汐",
+    "心悦", "一然", "晓彤", "舒涵", "瑾萱", "月", "妍",
+)
+"""Given names parents chose for girls born 2010 to 2020."""
 _ADULT_NAMES = (
-    "丽 静 敏 伟 强 军 艳 娟 霞 燕 勇 杰 红梅 建华 晓燕 海燕 志强 秀英 丽娟 玉兰 建国 "
-    "春梅 文静 晓东 国强 丽华 雪梅 海涛 晓峰 桂芳 亚楠 婷婷 晓丽 明 慧 莉"
-).split()
+    "丽", "静", "敏", "伟", "强", "军", "艳", "娟", "霞", "燕", "勇",
+    "杰", "红梅", "建华", "晓燕", "海燕", "志强", "秀英", "丽娟", "玉兰",
+    "建国", "春梅", "文静", "晓东", "国强", "丽华", "雪梅", "海涛", "晓峰",
+    "桂芳", "亚楠", "婷婷", "晓丽", "明", "慧", "莉",
+)
+"""Given names of the teachers' generation."""
 
 
 class NotADemo(Exception):
@@ -168,7 +185,7 @@ def build_demo(url: str, *, today: date | None = None, seed: int = 7) -> pw.Data
         db.close()
         if in_use:
             raise NotADemo(path)
-        # An empty library file (for example from ``kiosk init``) may be replaced.
+        # A migrated but empty library file holds nothing to lose: it is replaced.
     today = today or date.today()
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -192,6 +209,7 @@ def _holds_data() -> bool:
 
 
 def _remove_sidecars(path: Path) -> None:
+    """Remove SQLite's log files of ``path`` (stale ones would be applied to a new file)."""
     for suffix in ("-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
 
@@ -215,6 +233,8 @@ def _temporary_beside(path: Path) -> Iterator[Path]:
 
 @dataclass
 class _Student:
+    """A student as the builder plans them (``kind`` becomes ``helper`` for eight)."""
+
     number: str
     name: str
     class_name: str
@@ -224,6 +244,8 @@ class _Student:
 
 @dataclass
 class _Copy:
+    """A copy as the builder plans its loans; ``title_key`` is (title, issue date)."""
+
     barcode: str
     title: str
     kind: str
@@ -313,7 +335,7 @@ class _Builder:
 
     # -- people -----------------------------------------------------------------------
 
-    def _name(self, given: list[str]) -> str:
+    def _name(self, given: Sequence[str]) -> str:
         surname = _SURNAMES[min(int(self.rng.expovariate(1 / 14)), len(_SURNAMES) - 1)]
         return surname + self.rng.choice(given)
 
@@ -383,37 +405,39 @@ class _Builder:
         counts: list[int] = []
         for row in read_titles():
             if row["kind"] == "periodical":
-                for months_ago, copies in ((2, 1), (1, 2), (0, 2)):
+                for months_ago, issue_copies in ((2, 1), (1, 2), (0, 2)):
                     issue = _month_start(self.today, months_ago)
                     titles.append(
                         {**row, "title": f"{row['title']} {issue.year}年第{issue.month}期",
                          "year": issue.year, "issue_date": issue}
                     )
-                    counts.append(copies)
+                    counts.append(issue_copies)
                 continue
             titles.append({**row, "issue_date": None})
             counts.append(self._copies_of(row))
         for chunk in pw.chunked(titles, 100):
             Title.insert_many(chunk).execute()
         title_ids = {
-            (row.title, row.issue_date): row.id
-            for row in Title.select(Title.id, Title.title, Title.issue_date)
+            (title, issue): title_id
+            for title_id, title, issue in Title.select(
+                Title.id, Title.title, Title.issue_date
+            ).tuples()
         }
         copies: list[_Copy] = []
-        rows: list[tuple[str, int, str, bool]] = []
+        copy_rows: list[tuple[str, int, str, bool]] = []
         barcodes = itertools.count(FIRST_BARCODE)
         for title, count in zip(titles, counts):
             key = (title["title"], title["issue_date"])
             for _ in range(count):
                 barcode = str(next(barcodes))
                 copies.append(_Copy(barcode, title["title"], title["kind"], key))
-                rows.append(
+                copy_rows.append(
                     (barcode, title_ids[key], title["classification"][:1],
                      title["kind"] == "reference")
                 )
         fields = [Copy.barcode, Copy.title, Copy.shelf, Copy.reference_only]
-        for chunk in pw.chunked(rows, 200):
-            Copy.insert_many(chunk, fields=fields).execute()
+        for batch in pw.chunked(copy_rows, 200):
+            Copy.insert_many(batch, fields=fields).execute()
         return copies
 
     def _copies_of(self, row: dict[str, Any]) -> int:
@@ -422,8 +446,10 @@ class _Builder:
             return 10
         if row["kind"] == "reference":
             return self.rng.randint(1, 3)
-        if row["title"].isascii() or row["classification"].startswith("G"):
-            return self.rng.randint(1, 5)
+        if row["classification"].startswith("G"):
+            return self.rng.randint(1, 4)
+        if row["title"].isascii():
+            return self.rng.randint(2, 6)
         return self.rng.randint(4, 10)
 
     # -- circulation ------------------------------------------------------------------
@@ -489,10 +515,10 @@ class _Builder:
         last_month = _month_start(self.today, 1)
         taken: set[tuple[str, date | None]] = set()
         for copy in copies:
-            if copy.kind == "periodical" and copy.title_key[1] == last_month:
-                if copy.title_key not in taken and len(taken) < 2:
-                    taken.add(copy.title_key)
-                    self._loan(ordinary.pop().number, "student", copy, oldest=6)
+            wanted = copy.kind == "periodical" and copy.title_key[1] == last_month
+            if wanted and copy.title_key not in taken and len(taken) < 2:
+                taken.add(copy.title_key)
+                self._loan(ordinary.pop().number, "student", copy, oldest=6)
 
         # The hold: every copy of one title is out, a student reserves it, one comes back.
         back_day = self._school_day(1)
@@ -512,7 +538,7 @@ class _Builder:
         # A history of returned loans, including the student who has since left.
         self._returned(left.number, "student", take())
         history = [*ordinary, with_room, waiting, blocked, reissued]
-        for _ in range(120):
+        for _ in range(RETURNED_LOANS):
             self._returned(rng.choice(history).number, "student", take())
 
         # The reissued card, the blocked student and the student who left.
@@ -671,18 +697,190 @@ def read_titles() -> list[dict[str, Any]]:
     """
     source = resources.files("kiosk.assets.demo").joinpath("titles.csv")
     rows = []
-    with source.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["kind"] not in ITEM_KINDS:
-                raise ValueError(f"titles.csv: unknown kind {row['kind']!r} for {row['title']}")
-            rows.append(
-                {
-                    "title": row["title"],
-                    "author": row["author"],
-                    "publisher": row["publisher"],
-                    "year": int(row["year"]) if row["year"] else None,
-                    "classification": row["classification"],
-                    "kind": row["kind"],
-                }
+    for row in csv.DictReader(io.StringIO(source.read_text(encoding="utf-8"), newline="")):
+        if row["kind"] not in ITEM_KINDS:
+            raise ValueError(f"titles.csv: unknown kind {row['kind']!r} for {row['title']}")
+        rows.append(
+            {
+                "title": row["title"],
+                "author": row["author"],
+                "publisher": row["publisher"],
+                "year": int(row["year"]) if row["year"] else None,
+                "classification": row["classification"],
+                "kind": row["kind"],
+            }
+        )
+    return rows
+
+
+# -- the codes a tester scans --------------------------------------------------------
+
+
+def export_codes(db: pw.Database, path: str | Path, *, today: date | None = None) -> int:
+    """Write every card payload and copy barcode of the library to a CSV file.
+
+    The columns are ``role,name,code``: role is the patron's kind (``student``,
+    ``teacher``, ``helper``, ``librarian``) or ``copy``; name is the patron's name or
+    the copy's title; code is the current card's payload or the copy's barcode. The
+    cases a tester looks for come first, in this order (each only if the library
+    has one): the librarian, a student with loans and room to borrow, a student at
+    the quota, a student with overdue books, the blocked student, the reissued
+    student's revoked *old* card (its name ends in :data:`OLD_CARD_SUFFIX`), the
+    student who left, the student with a hold, a reference copy, this month's and
+    last month's magazine, a copy on loan, the copy on the hold shelf and a copy at
+    the repair desk. Then come everyone else and every other copy.
+
+    Args:
+        db: the open library (any library, not only the demo).
+        path: the CSV file to write (UTF-8).
+        today: the day that decides what is overdue and which issue is current.
+
+    Returns:
+        The number of rows written, not counting the header.
+    """
+    today = today or date.today()
+    with db.connection_context():
+        rows = list(_dedupe([*_interesting(today), *_everyone()]))
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CODES_HEADER)
+        writer.writerows(rows)
+    log.info("wrote %d codes to %s", len(rows), target)
+    return len(rows)
+
+
+def _dedupe(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, str]]:
+    """The rows without repeats of a role and code (the first one wins)."""
+    seen: set[tuple[str, str]] = set()
+    for role, name, code in rows:
+        if (role, code) not in seen:
+            seen.add((role, code))
+            yield role, name, code
+
+
+def _card_row(patron: Patron | None) -> list[tuple[str, str, str]]:
+    """The row of the patron's current card (none without a patron or a card)."""
+    if patron is None:
+        return []
+    code = library.current_card(patron.number)
+    return [(patron.kind, patron.name, code)] if code else []
+
+
+def _copy_row(copy: Copy | None) -> list[tuple[str, str, str]]:
+    """The row of a copy (none without one)."""
+    return [("copy", copy.title.title, copy.barcode)] if copy is not None else []
+
+
+def _interesting(today: date) -> list[tuple[str, str, str]]:
+    """The rows a tester wants first (see :func:`export_codes`)."""
+    rows: list[tuple[str, str, str]] = []
+    librarian = Patron.get_or_none(Patron.number == DEMO_LIBRARIAN) or (
+        Patron.select().where(Patron.kind == "librarian").order_by(Patron.number).first()
+    )
+    rows += _card_row(librarian)
+
+    rule = LoanRule.get_or_none(
+        (LoanRule.patron_kind == "student") & (LoanRule.item_kind == "*")
+    )
+    limit = rule.max_items if rule else 0
+    loans = {
+        patron: (count, earliest)
+        for patron, count, earliest in Loan.select(
+            Loan.patron, pw.fn.COUNT(Loan.id), pw.fn.MIN(Loan.due_on)
+        )
+        .where(Loan.returned_at.is_null())
+        .group_by(Loan.patron)
+        .tuples()
+    }
+    holding = (
+        Hold.select(Hold, Patron, Copy)
+        .join(Patron)
+        .switch(Hold)
+        .join(Copy, pw.JOIN.LEFT_OUTER)
+        .where(Hold.status.in_(["ready", "waiting"]))
+        .order_by(Hold.status, Hold.placed_at)  # "ready" sorts before "waiting"
+        .first()
+    )
+    hold_patron = holding.patron if holding else None
+    students = list(
+        Patron.select()
+        .where(
+            (Patron.kind == "student") & Patron.active & Patron.blocked_reason.is_null()
+        )
+        .order_by(Patron.number)
+    )
+
+    def first(test: Callable[[int, date], bool]) -> Patron | None:
+        for student in students:
+            count, earliest = loans.get(student.id, (0, None))
+            if count and student != hold_patron and test(count, _as_date(earliest)):
+                return student
+        return None
+
+    rows += _card_row(first(lambda count, due: count < limit and due >= today))
+    rows += _card_row(first(lambda count, due: count >= limit and due >= today))
+    rows += _card_row(first(lambda count, due: due < today))
+    rows += _card_row(
+        Patron.select().where(Patron.blocked_reason.is_null(False)).order_by(Patron.number).first()
+    )
+    old = (
+        Card.select(Card, Patron)
+        .join(Patron)
+        .where(Card.revoked_at.is_null(False))
+        .order_by(Patron.number, Card.serial.desc())
+        .first()
+    )
+    if old is not None:
+        code = library.card_code(old.patron.number, old.serial)
+        rows.append((old.patron.kind, old.patron.name + OLD_CARD_SUFFIX, code))
+    rows += _card_row(Patron.select().where(~Patron.active).order_by(Patron.number).first())
+    rows += _card_row(hold_patron)
+
+    def copy_where(*conditions: Any) -> Copy | None:
+        return (
+            Copy.select(Copy, Title).join(Title).where(*conditions).order_by(Copy.barcode).first()
+        )
+
+    available = Copy.status == "available"
+    rows += _copy_row(copy_where(Copy.reference_only | (Title.kind == "reference"), available))
+    for months_ago in (0, 1):
+        issue = _month_start(today, months_ago)
+        rows += _copy_row(
+            copy_where(
+                Title.kind == "periodical",
+                Title.issue_date >= issue,
+                Title.issue_date < _month_start(today, months_ago - 1),
+                available,
             )
+        )
+    rows += _copy_row(copy_where(Copy.status == "on_loan"))
+    if holding is not None and holding.copy_id is not None:
+        rows += _copy_row(copy_where(Copy.id == holding.copy_id))
+    rows += _copy_row(copy_where(Copy.status == "repair"))
+    return rows
+
+
+def _as_date(value: date | str | None) -> date:
+    """A date from an aggregate (SQLite hands ``MIN`` of a date column back as text)."""
+    if value is None:
+        return date.max
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+_KIND_ORDER = {"librarian": 0, "teacher": 1, "helper": 2, "student": 3}
+
+
+def _everyone() -> list[tuple[str, str, str]]:
+    """Every patron with a current card, then every copy, in a stable order."""
+    patrons = sorted(Patron.select(), key=lambda p: (_KIND_ORDER.get(p.kind, 9), p.number))
+    rows = [row for patron in patrons for row in _card_row(patron)]
+    rows += [
+        ("copy", title, barcode)
+        for barcode, title in Copy.select(Copy.barcode, Title.title)
+        .join(Title)
+        .order_by(Copy.barcode)
+        .tuples()
+    ]
     return rows

@@ -1,0 +1,108 @@
+"""A kiosk process for the crash-safety tests: it lends and returns until it is killed.
+
+Usage::
+
+    python tests/crash_child.py URL loop SEED
+    python tests/crash_child.py URL die KIND POINT
+
+``loop`` lends and returns copies at random (seeded) for ever; the test kills it with
+SIGKILL at a random moment. ``die`` performs one ``KIND`` fact (``checkout`` or
+``checkin``) and kills itself with SIGKILL at ``POINT`` inside that fact's transaction:
+
+* ``before-apply``: the journal row is inserted, the loan is not;
+* ``loan-created``: the journal row and the loan are inserted, the copy not yet updated;
+* ``after-apply``: the journal row and all its state are written, not yet committed.
+
+The process prints ``ready`` once it is about to write, and ``dying UUID`` just
+before it kills itself, so the test knows what must not be found afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+from typing import Any
+
+from kiosk.data import projection
+from kiosk.data.circulation import Circulation
+from kiosk.data.db import open_database
+from kiosk.data.errors import KioskError
+from kiosk.data.models import Copy, Loan, Patron
+
+
+def die(fact_uuid: str) -> None:
+    """Say which fact dies with us, then die the hardest way there is."""
+    sys.stdout.write(f"dying {fact_uuid}\n")
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install_killer(kind: str, point: str) -> None:
+    """Make the next ``kind`` fact kill the process at ``point`` of its transaction."""
+    original_apply = projection.apply
+    current: dict[str, Any] = {}
+
+    def apply(fact: Any) -> None:
+        if fact.kind != kind:
+            original_apply(fact)
+            return
+        current["uuid"] = fact.uuid
+        if point == "before-apply":
+            die(fact.uuid)
+        original_apply(fact)
+        if point == "after-apply":
+            die(fact.uuid)
+
+    projection.apply = apply
+    if point == "loan-created":
+        original_create = Loan.create.__func__  # type: ignore[attr-defined]
+
+        def create(cls: type[Loan], **query: Any) -> Loan:
+            loan = original_create(cls, **query)
+            die(current.get("uuid", loan.id))
+            return loan
+
+        Loan.create = classmethod(create)  # type: ignore[method-assign, assignment]
+
+
+def main(argv: list[str]) -> None:
+    """Run the mode the arguments name (see the module docstring)."""
+    url, mode = argv[0], argv[1]
+    db = open_database(url)
+    circulation = Circulation(db, f"crash-{os.getpid()}")
+    with db.connection_context():
+        patrons = [p.number for p in Patron.select().order_by(Patron.number)]
+        barcodes = [c.barcode for c in Copy.select().order_by(Copy.barcode)]
+
+    if mode == "die":
+        kind, point = argv[2], argv[3]
+        if kind == "checkin":
+            circulation.checkout(patrons[0], barcodes[0])
+        install_killer(kind, point)
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        if kind == "checkout":
+            circulation.checkout(patrons[0], barcodes[0])
+        else:
+            circulation.checkin(barcodes[0])
+        sys.stdout.write("survived\n")
+        return
+
+    rng = random.Random(int(argv[2]))
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        barcode = rng.choice(barcodes)
+        try:
+            if rng.random() < 0.55:
+                circulation.checkout(rng.choice(patrons), barcode)
+            else:
+                circulation.checkin(barcode)
+        except KioskError:
+            pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
