@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from textual.widgets import DataTable
-
-from kiosk.data.models import Loan
 from uikit import (
     make_app,
     post_scan,
@@ -18,6 +16,8 @@ from uikit import (
     verdict,
     wait_until,
 )
+
+from kiosk.data.models import Loan
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from uikit import make_app, post_scan, scan_and_wait, screen_name, screen_text, wait_until
 
 from kiosk.data.library import card_code
-
-from uikit import make_app, post_scan, scan_and_wait, screen_name, screen_text, wait_until
 
 
 @pytest.mark.parametrize(

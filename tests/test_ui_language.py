@@ -9,10 +9,10 @@ import string
 from pathlib import Path
 
 import pytest
+from uikit import make_app, post_scan, screen_name, screen_text, wait_until
 
 import kiosk
 from kiosk.locale import LANGUAGES, catalogue, set_language
-from uikit import make_app, post_scan, screen_name, screen_text, wait_until
 
 PACKAGE = Path(kiosk.__file__).parent
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Button
+from uikit import make_app, post_scan, screen_name, wait_until
 
 from kiosk.locale import set_language
-from uikit import make_app, post_scan, screen_name, wait_until
 
 SIZES = [(80, 24), (120, 40), (240, 67)]
 

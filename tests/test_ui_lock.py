@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from uikit import make_app, post_scan, screen_name, screen_text, wait_until
 
 from kiosk.data.library import set_pin
-from uikit import make_app, post_scan, screen_name, screen_text, wait_until
 
 STUDENT_KEYS = ["ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "escape", "ctrl+d",
                 "ctrl+w", "f1", "ctrl+s", "tab", "ctrl+x"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from uikit import make_app, post_scan, scan_and_wait, screen_name, screen_text, wait_until
 
 from kiosk.data.models import Copy
-from uikit import make_app, post_scan, scan_and_wait, screen_name, screen_text, wait_until
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.widgets import Static
-
 from uikit import FakeMonotonic, make_app, post_scan, screen_name, screen_text, wait_until
 
 

@@ -760,17 +760,24 @@ def _dedupe(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, st
             yield role, name, code
 
 
-def _card_row(patron: Patron | None) -> list[tuple[str, str, str]]:
-    """The row of the patron's current card (none without a patron or a card)."""
+def _card_row(patron: Patron | None, note: str = "") -> list[tuple[str, str, str]]:
+    """The row of the patron's current card (none without a patron or a card).
+
+    ``note`` says, in brackets after the name, what the tester will see with it.
+    """
     if patron is None:
         return []
     code = library.current_card(patron.number)
-    return [(patron.kind, patron.name, code)] if code else []
+    name = f"{patron.name} ({note})" if note else patron.name
+    return [(patron.kind, name, code)] if code else []
 
 
-def _copy_row(copy: Copy | None) -> list[tuple[str, str, str]]:
-    """The row of a copy (none without one)."""
-    return [("copy", copy.title.title, copy.barcode)] if copy is not None else []
+def _copy_row(copy: Copy | None, note: str = "") -> list[tuple[str, str, str]]:
+    """The row of a copy (none without one), with an optional note after the title."""
+    if copy is None:
+        return []
+    name = f"{copy.title.title} ({note})" if note else copy.title.title
+    return [("copy", name, copy.barcode)]
 
 
 def _interesting(today: date) -> list[tuple[str, str, str]]:
@@ -819,11 +826,12 @@ def _interesting(today: date) -> list[tuple[str, str, str]]:
                 return student
         return None
 
-    rows += _card_row(first(lambda count, due: count < limit and due >= today))
-    rows += _card_row(first(lambda count, due: count >= limit and due >= today))
-    rows += _card_row(first(lambda count, due: due < today))
+    rows += _card_row(first(lambda count, due: count < limit and due >= today), "may borrow more")
+    rows += _card_row(first(lambda count, due: count >= limit and due >= today), "at the limit")
+    rows += _card_row(first(lambda count, due: due < today), "overdue books")
     rows += _card_row(
-        Patron.select().where(Patron.blocked_reason.is_null(False)).order_by(Patron.number).first()
+        Patron.select().where(Patron.blocked_reason.is_null(False)).order_by(Patron.number).first(),
+        "blocked",
     )
     old = (
         Card.select(Card, Patron)
@@ -835,8 +843,10 @@ def _interesting(today: date) -> list[tuple[str, str, str]]:
     if old is not None:
         code = library.card_code(old.patron.number, old.serial)
         rows.append((old.patron.kind, old.patron.name + OLD_CARD_SUFFIX, code))
-    rows += _card_row(Patron.select().where(~Patron.active).order_by(Patron.number).first())
-    rows += _card_row(hold_patron)
+    rows += _card_row(
+        Patron.select().where(~Patron.active).order_by(Patron.number).first(), "left the school"
+    )
+    rows += _card_row(hold_patron, "a reserved book waits")
 
     def copy_where(*conditions: Any) -> Copy | None:
         return (
@@ -844,8 +854,10 @@ def _interesting(today: date) -> list[tuple[str, str, str]]:
         )
 
     available = Copy.status == "available"
-    rows += _copy_row(copy_where(Copy.reference_only | (Title.kind == "reference"), available))
-    for months_ago in (0, 1):
+    rows += _copy_row(
+        copy_where(Copy.reference_only | (Title.kind == "reference"), available), "reference"
+    )
+    for months_ago, note in ((0, "this month's issue"), (1, "last month's issue")):
         issue = _month_start(today, months_ago)
         rows += _copy_row(
             copy_where(
@@ -853,12 +865,13 @@ def _interesting(today: date) -> list[tuple[str, str, str]]:
                 Title.issue_date >= issue,
                 Title.issue_date < _month_start(today, months_ago - 1),
                 available,
-            )
+            ),
+            note,
         )
-    rows += _copy_row(copy_where(Copy.status == "on_loan"))
+    rows += _copy_row(copy_where(Copy.status == "on_loan"), "on loan")
     if holding is not None and holding.copy_id is not None:
-        rows += _copy_row(copy_where(Copy.id == holding.copy_id))
-    rows += _copy_row(copy_where(Copy.status == "repair"))
+        rows += _copy_row(copy_where(Copy.id == holding.copy_id), "on the hold shelf")
+    rows += _copy_row(copy_where(Copy.status == "repair"), "in repair")
     return rows
 
 

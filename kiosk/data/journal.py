@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kiosk.data import projection
-from kiosk.data.models import Journal, Loan, Hold, Copy
+from kiosk.data.models import Copy, Hold, Journal, Loan
 
 
 def utcnow() -> datetime:

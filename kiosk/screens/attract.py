@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 from kiosk.data.errors import KioskError
 from kiosk.locale import other_language, set_language, t
 from kiosk.screens.base import KioskScreen
+from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
 
@@ -34,8 +35,8 @@ class AttractScreen(KioskScreen):
             yield Verdict(id="verdict")
             with Center():
                 with Horizontal(id="actions"):
-                    yield Button(t("attract.return_button"), id="return", variant="primary")
-                    yield Button(t("language.switch"), id="language")
+                    yield BigButton(t("attract.return_button"), id="return", variant="primary")
+                    yield BigButton(t("language.switch"), id="language")
 
     def on_mount(self) -> None:
         super().on_mount()

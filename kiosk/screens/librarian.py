@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 from kiosk.data.circulation import PatronView
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
+from kiosk.widgets.big_button import BigButton
 
 
 class LibrarianScreen(KioskScreen):
@@ -29,9 +30,9 @@ class LibrarianScreen(KioskScreen):
             yield Static(t("librarian.hello", name=self.librarian.name), id="hint", markup=False)
             yield Static(id="returns-state", markup=False)
             with Horizontal(id="actions"):
-                yield Button(id="returns-only", variant="warning")
-                yield Button(t("librarian.back"), id="back", variant="primary")
-                yield Button(t("librarian.exit"), id="exit", variant="error")
+                yield BigButton(id="returns-only", variant="warning")
+                yield BigButton(t("librarian.back"), id="back", variant="primary")
+                yield BigButton(t("librarian.exit"), id="exit", variant="error")
 
     def on_mount(self) -> None:
         super().on_mount()

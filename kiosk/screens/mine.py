@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from kiosk.locale import t
+from kiosk.widgets.big_button import BigButton
 
 
 class MineModal(ModalScreen[str]):
@@ -25,12 +26,9 @@ class MineModal(ModalScreen[str]):
         with Vertical(id="dialog"):
             yield Static(t("mine.question", title=self.book_title), id="question", markup=False)
             with Horizontal(id="choices"):
-                yield Button(t("mine.return"), id="return", variant="primary")
-                yield Button(t("mine.renew"), id="renew", variant="success")
-                yield Button(t("mine.cancel"), id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#return", Button).focus()
+                yield BigButton(t("mine.return"), id="return", variant="primary")
+                yield BigButton(t("mine.renew"), id="renew", variant="success")
+                yield BigButton(t("mine.cancel"), id="cancel")
 
     @on(Button.Pressed)
     def choose(self, event: Button.Pressed) -> None:

@@ -14,6 +14,7 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens.mine import MineModal
 from kiosk.screens.returns import describe_return
 from kiosk.screens.session import Visit
+from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.loan_table import LoanTable
 from kiosk.widgets.verdict import Verdict
 
@@ -42,7 +43,7 @@ class PatronScreen(KioskScreen):
             yield LoanTable(id="loans")
             yield Verdict(id="verdict")
             with Horizontal(id="actions"):
-                yield Button(t("patron.finish"), id="finish", variant="success")
+                yield BigButton(t("patron.finish"), id="finish", variant="success")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.session import Visit
+from kiosk.widgets.big_button import BigButton
 
 
 class ReceiptScreen(KioskScreen):
@@ -34,7 +35,7 @@ class ReceiptScreen(KioskScreen):
             )
             yield Static(bye, id="bye", markup=False)
             with Center():
-                yield Button(t("receipt.ok"), id="ok", variant="success")
+                yield BigButton(t("receipt.ok"), id="ok", variant="success")
 
     def _text(self) -> str:
         if not self.visit.lines:

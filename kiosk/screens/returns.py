@@ -12,6 +12,7 @@ from kiosk.data.errors import KioskError
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.session import Visit
+from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
 
@@ -47,7 +48,7 @@ class ReturnScreen(KioskScreen):
             yield Verdict(id="verdict")
             yield Static(t("return.count", count=0), id="count", markup=False)
             with Horizontal(id="actions"):
-                yield Button(t("return.done"), id="done", variant="success")
+                yield BigButton(t("return.done"), id="done", variant="success")
 
     async def on_mount(self) -> None:
         super().on_mount()

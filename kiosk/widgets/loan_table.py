@@ -9,8 +9,11 @@ from kiosk.data.circulation import LoanView
 from kiosk.locale import format_date, t
 
 
-class LoanTable(DataTable[Text]):
-    """Title, due date and status of each loan; overdue rows stand out in red."""
+class LoanTable(DataTable[Text], can_focus=False):
+    """Title, due date and status of each loan; overdue rows stand out in red.
+
+    It never takes the focus, which stays in the scan field.
+    """
 
     DEFAULT_CSS = """
     LoanTable { height: auto; max-height: 12; margin: 0 1; }

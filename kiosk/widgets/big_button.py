@@ -1,0 +1,17 @@
+"""The kiosk's buttons: large, clicked or touched, never focused."""
+
+from __future__ import annotations
+
+from textual.widgets import Button
+
+
+class BigButton(Button, can_focus=False):
+    """A button that works by touch or mouse and never takes the keyboard focus.
+
+    The focus must stay in the scan field: a focused button would swallow a
+    scanner's keys, and the scanner's Enter would press it.
+    """
+
+    DEFAULT_CSS = """
+    BigButton { min-width: 16; height: 3; margin: 0 2; text-style: bold; }
+    """
