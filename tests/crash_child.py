@@ -29,7 +29,7 @@ from kiosk.data import projection
 from kiosk.data.circulation import Circulation
 from kiosk.data.db import open_database
 from kiosk.data.errors import KioskError
-from kiosk.data.models import Copy, Loan, Patron
+from kiosk.data.models import Copy, Patron
 
 
 def die(fact_uuid: str) -> None:
@@ -44,27 +44,28 @@ def install_killer(kind: str, point: str) -> None:
     original_apply = projection.apply
     current: dict[str, Any] = {}
 
-    def apply(fact: Any) -> None:
+    def apply(fact: Any, known: Any = None) -> Any:
         if fact.kind != kind:
-            original_apply(fact)
-            return
+            return original_apply(fact, known)
         current["uuid"] = fact.uuid
         if point == "before-apply":
             die(fact.uuid)
-        original_apply(fact)
+        result = original_apply(fact, known)
         if point == "after-apply":
             die(fact.uuid)
+        return result
 
     projection.apply = apply
     if point == "loan-created":
-        original_create = Loan.create.__func__  # type: ignore[attr-defined]
+        insert_loan = projection._INSERT_LOAN
+        original_execute = insert_loan.execute
 
-        def create(cls: type[Loan], **query: Any) -> Loan:
-            loan = original_create(cls, **query)
-            die(current.get("uuid", loan.id))
-            return loan
+        def execute(*values: Any) -> Any:
+            cursor = original_execute(*values)
+            die(current.get("uuid", values[0]))  # the loan row exists, uncommitted
+            return cursor
 
-        Loan.create = classmethod(create)  # type: ignore[method-assign, assignment]
+        insert_loan.execute = execute  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> None:

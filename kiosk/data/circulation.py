@@ -29,7 +29,20 @@ from kiosk.data.errors import (
     StorageError,
 )
 from kiosk.data.journal import Fact, HybridClock
-from kiosk.data.models import Card, ClosedDay, Copy, Hold, Loan, LoanRule, Patron, Title
+from kiosk.data.models import (
+    Card,
+    ClosedDay,
+    Copy,
+    Hold,
+    Loan,
+    LoanRule,
+    Patron,
+    SchoolClass,
+    Setting,
+    Title,
+)
+from kiosk.data.prepared import Prepared
+from kiosk.data.projection import Known
 from kiosk.data.security import check_pin
 from kiosk.data.text import clean_code, printable
 
@@ -38,6 +51,52 @@ log = logging.getLogger(__name__)
 PIN_ATTEMPTS = 5
 """Wrong PINs in a row before the librarian's card is locked for a while."""
 PIN_LOCK_SECONDS = 300.0
+
+# The hot path's queries, built once per database dialect (see kiosk.data.prepared).
+_PATRON = Prepared(
+    lambda number: Patron.select(Patron, SchoolClass)
+    .join(SchoolClass, pw.JOIN.LEFT_OUTER)
+    .where(Patron.number == number)
+    .limit(1)
+)
+_COPY = Prepared(
+    lambda barcode: Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).limit(1)
+)
+_OPEN_LOAN_WITH_BORROWER = Prepared(
+    lambda copy_id: Loan.select(Loan, Patron)
+    .join(Patron)
+    .where((Loan.copy == copy_id) & Loan.returned_at.is_null())
+    .limit(1)
+)
+_PATRON_LOANS = Prepared(
+    lambda patron_id: Loan.select(Loan, Copy, Title)
+    .join(Copy)
+    .join(Title)
+    .where((Loan.patron == patron_id) & Loan.returned_at.is_null())
+    .order_by(Loan.due_on, Loan.out_at)
+)
+_RULES = Prepared(
+    lambda patron_kind, item_kind: LoanRule.select().where(
+        (LoanRule.patron_kind == patron_kind) & LoanRule.item_kind.in_(["*", item_kind])
+    )
+)
+_CIRCULATION_SETTINGS = Prepared(
+    lambda: Setting.select().where(Setting.key.in_(["returns_only", "closed_weekdays"]))
+)
+_CLOSED_DAYS = Prepared(
+    lambda first, last: ClosedDay.select(ClosedDay.day)
+    .where(ClosedDay.day.between(first, last))
+    .tuples()
+)
+_PATRON_NAME = Prepared(
+    lambda patron_id: Patron.select(Patron.name).where(Patron.id == patron_id).limit(1).tuples()
+)
+_READY_HOLD_FOR = Prepared(
+    lambda copy_id: Hold.select(Hold, Patron)
+    .join(Patron)
+    .where((Hold.copy == copy_id) & (Hold.status == "ready"))
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +110,8 @@ class LoanView:
     due_on: date
     days_overdue: int
     renewals: int
+    item_kind: str = "book"
+    """The title's kind (book, picture_book, periodical, reference)."""
 
     @property
     def overdue(self) -> bool:
@@ -100,6 +161,18 @@ class ReturnResult:
     hold_for: str = ""
     borrower: str = ""
     days_overdue: int = 0
+
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class _LoanPlan:
+    """What the rules decided for a checkout: the due date, and what they looked at."""
+
+    due: date
+    loans: list[LoanView]
+    overall: LoanRule | None
 
 
 @dataclass
@@ -153,14 +226,19 @@ class Circulation:
 
     def due_date(self, days: int, start: date | None = None) -> date:
         """``days`` after ``start`` (today), moved on to the next day the library is open."""
+        with self._reading():
+            return self._due_date(days, start, self._settings())
+
+    def _settings(self) -> dict[str, str]:
+        """The settings circulation decides by (one query)."""
+        values = {key: settings.DEFAULTS[key] for key in ("returns_only", "closed_weekdays")}
+        values.update((row.key, row.value) for row in _CIRCULATION_SETTINGS.rows())
+        return values
+
+    def _due_date(self, days: int, start: date | None, values: dict[str, str]) -> date:
         due = (start or self.today()) + timedelta(days=days)
-        weekdays = {int(d) for d in settings.get("closed_weekdays").split(",") if d.strip()}
-        closed = {
-            row.day
-            for row in ClosedDay.select(ClosedDay.day).where(
-                ClosedDay.day.between(due, due + timedelta(days=120))
-            )
-        }
+        weekdays = {int(d) for d in values["closed_weekdays"].split(",") if d.strip()}
+        closed = {day for (day,) in _CLOSED_DAYS.rows(due, due + timedelta(days=120))}
         for _ in range(366):
             if due.weekday() not in weekdays and due not in closed:
                 return due
@@ -338,7 +416,7 @@ class Circulation:
             NotFound: ``patron.unknown``.
         """
         with self._reading():
-            patron = Patron.get_or_none(Patron.number == number)
+            patron = _PATRON.first(number)
             if patron is None:
                 raise NotFound("patron.unknown")
             return self._patron_view(patron)
@@ -352,21 +430,34 @@ class Circulation:
             due_on=loan.due_on,
             days_overdue=max(0, (self.today() - loan.due_on).days),
             renewals=loan.renewals,
+            item_kind=title.kind,
         )
 
     def _open_loans(self, patron: Patron) -> list[LoanView]:
-        query = (
-            Loan.select(Loan, Copy, Title)
-            .join(Copy)
-            .join(Title)
-            .where((Loan.patron == patron) & Loan.returned_at.is_null())
-            .order_by(Loan.due_on, Loan.out_at)
-        )
-        return [self._loan_view(loan, loan.copy, loan.copy.title) for loan in query]
+        return [
+            self._loan_view(loan, loan.copy, loan.copy.title)
+            for loan in _PATRON_LOANS.rows(patron.id)
+        ]
 
-    def _patron_view(self, patron: Patron, loans: list[LoanView] | None = None) -> PatronView:
+    def _rules(self, patron_kind: str, item_kind: str) -> tuple[LoanRule | None, LoanRule | None]:
+        """The patron kind's overall (``*``) rule and its rule for ``item_kind``."""
+        overall = specific = None
+        for rule in _RULES.rows(patron_kind, item_kind):
+            if rule.item_kind == "*":
+                overall = rule
+            else:
+                specific = rule
+        return overall, specific
+
+    def _patron_view(
+        self,
+        patron: Patron,
+        loans: list[LoanView] | None = None,
+        overall: LoanRule | None = _UNSET,
+    ) -> PatronView:
         loans = self._open_loans(patron) if loans is None else loans
-        overall = self._rule(patron.kind, "*")
+        if overall is _UNSET:
+            overall, _ = self._rules(patron.kind, "*")
         if any(loan.overdue for loan in loans) or overall is None:
             may = 0
         else:
@@ -378,11 +469,6 @@ class Circulation:
             class_name=patron.school_class.name if patron.school_class_id else "",
             loans=tuple(loans),
             may_borrow=may,
-        )
-
-    def _rule(self, patron_kind: str, item_kind: str) -> LoanRule | None:
-        return LoanRule.get_or_none(
-            (LoanRule.patron_kind == patron_kind) & (LoanRule.item_kind == item_kind)
         )
 
     def returns_only(self) -> bool:
@@ -417,7 +503,7 @@ class Circulation:
         barcode = clean_code(raw_barcode)
 
         def decide() -> _Outcome:
-            patron = Patron.get_or_none(Patron.number == number)
+            patron = _PATRON.first(number)
             if patron is None:
                 return _Outcome(refusal=NotFound("patron.unknown"))
             if barcode is None:
@@ -426,9 +512,7 @@ class Circulation:
                         NotFound("copy.damaged_code"), patron=patron.number, code=raw_barcode
                     )
                 )
-            copy = (
-                Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).first()
-            )
+            copy = _COPY.first(barcode)
             if copy is None:
                 return _Outcome(
                     refusal=self._refusal(
@@ -437,7 +521,7 @@ class Circulation:
                     )
                 )
             try:
-                due = self._may_lend(patron, copy)
+                plan = self._may_lend(patron, copy)
             except AlreadyBorrowed as mine:
                 return _Outcome(refusal=mine)
             except Refused as refusal:
@@ -445,22 +529,29 @@ class Circulation:
                     refusal=self._refusal(refusal, patron=patron.number, copy=copy.barcode)
                 )
             fact = self._fact(
-                "checkout", patron=patron.number, copy=copy.barcode, due_on=due.isoformat()
+                "checkout", patron=patron.number, copy=copy.barcode, due_on=plan.due.isoformat()
             )
-            journal.record(fact)
-            loans = self._open_loans(patron)
-            loan = next(view for view in loans if view.loan_id == fact.uuid)
-            return _Outcome(value=CheckoutResult(loan, self._patron_view(patron, loans)))
+            journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
+            title: Title = copy.title
+            loan = LoanView(
+                loan_id=fact.uuid, barcode=copy.barcode, title=title.title,
+                author=title.author, due_on=plan.due, days_overdue=0, renewals=0,
+                item_kind=title.kind,
+            )
+            loans = sorted([*plan.loans, loan], key=lambda view: view.due_on)
+            view = self._patron_view(patron, loans, plan.overall)
+            return _Outcome(value=CheckoutResult(loan, view))
 
         return self._run(decide)
 
-    def _may_lend(self, patron: Patron, copy: Copy) -> date:
-        """The due date of lending ``copy`` to ``patron``, or the reason not to."""
+    def _may_lend(self, patron: Patron, copy: Copy) -> _LoanPlan:
+        """How lending ``copy`` to ``patron`` would go, or the reason not to."""
         title: Title = copy.title
-        if settings.get("returns_only") == "1":
+        values = self._settings()
+        if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
         self._check_patron(patron)
-        current = Loan.get_or_none((Loan.copy == copy) & Loan.returned_at.is_null())
+        current = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
         if current is not None:
             if current.patron_id == patron.id:
                 raise AlreadyBorrowed(self._loan_view(current, copy, title))
@@ -472,32 +563,24 @@ class Circulation:
         if copy.status not in ("available", "hold_shelf"):
             raise Refused("copy.not_lendable", title=title.title)
         if copy.status == "hold_shelf":
-            hold = Hold.get_or_none((Hold.copy == copy) & (Hold.status == "ready"))
+            hold = _READY_HOLD_FOR.first(copy.id)
             if hold is not None and hold.patron_id != patron.id:
                 raise Refused("copy.on_hold_other", title=title.title)
-        today = self.today()
-        loans = list(
-            Loan.select(Loan.due_on, Title.kind)
-            .join(Copy)
-            .join(Title)
-            .where((Loan.patron == patron) & Loan.returned_at.is_null())
-            .tuples()
-        )
-        overdue = sum(1 for due_on, _ in loans if due_on < today)
+        loans = self._open_loans(patron)
+        overdue = sum(1 for loan in loans if loan.overdue)
         if overdue:
             raise Refused("patron.overdue", count=overdue)
-        overall = self._rule(patron.kind, "*")
-        specific = self._rule(patron.kind, title.kind)
+        overall, specific = self._rules(patron.kind, title.kind)
         rule = specific or overall
         if rule is None:
             raise Refused("patron.no_rule")
         if overall is not None and len(loans) >= overall.max_items:
             raise Refused("patron.quota", limit=overall.max_items)
         if specific is not None:
-            same_kind = sum(1 for _, kind in loans if kind == title.kind)
+            same_kind = sum(1 for loan in loans if loan.item_kind == title.kind)
             if same_kind >= specific.max_items:
                 raise Refused("patron.quota_kind", limit=specific.max_items)
-        return self.due_date(rule.loan_days)
+        return _LoanPlan(self._due_date(rule.loan_days, None, values), loans, overall)
 
     def _current_issue(self, title: Title) -> bool:
         issue = title.issue_date
@@ -546,11 +629,13 @@ class Circulation:
         return self._run(decide)
 
     def _may_renew(self, loan: Loan, patron: Patron, title: Title) -> date:
-        if settings.get("returns_only") == "1":
+        values = self._settings()
+        if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
         if loan.due_on < self.today():
             raise Refused("renew.overdue", title=title.title)
-        rule = self._rule(patron.kind, title.kind) or self._rule(patron.kind, "*")
+        overall, specific = self._rules(patron.kind, title.kind)
+        rule = specific or overall
         if rule is None or loan.renewals >= rule.max_renewals:
             raise Refused("renew.limit", title=title.title)
         waiting = Hold.select().where(
@@ -558,7 +643,7 @@ class Circulation:
         )
         if waiting.exists():
             raise Refused("renew.held", title=title.title)
-        return self.due_date(rule.loan_days, max(self.today(), loan.due_on))
+        return self._due_date(rule.loan_days, max(self.today(), loan.due_on), values)
 
     # -- checkin ------------------------------------------------------------------
 
@@ -575,33 +660,30 @@ class Circulation:
                 return _Outcome(
                     refusal=self._refusal(NotFound("copy.damaged_code"), code=raw_barcode)
                 )
-            copy = (
-                Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).first()
-            )
+            copy = _COPY.first(barcode)
             if copy is None:
                 return _Outcome(
                     refusal=self._refusal(
                         NotFound("copy.unknown", code=printable(barcode, 40)), code=barcode
                     )
                 )
-            loan = (
-                Loan.select(Loan, Patron)
-                .join(Patron)
-                .where((Loan.copy == copy) & Loan.returned_at.is_null())
-                .first()
-            )
+            loan = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
             status_before = copy.status
-            journal.record(
+            known = journal.record(
                 self._fact(
                     "checkin", patron=loan.patron.number if loan else None,
                     copy=copy.barcode, loan=loan.id if loan else None,
-                )
+                ),
+                Known(copy=copy, open_loan=loan),
             )
-            return _Outcome(value=self._route(copy, loan, status_before))
+            return _Outcome(value=self._route(copy, loan, status_before, known.ready_hold))
 
         return self._run(decide)
 
-    def _route(self, copy: Copy, loan: Loan | None, status_before: str) -> ReturnResult:
+    def _route(
+        self, copy: Copy, loan: Loan | None, status_before: str, hold: Hold | None
+    ) -> ReturnResult:
+        """Where a copy goes after its return (``copy.status`` is already the new one)."""
         title: Title = copy.title
         shelf = copy.shelf or title.classification[:1]
         base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
@@ -610,14 +692,10 @@ class Circulation:
             base["days_overdue"] = max(0, (self.today() - loan.due_on).days)
         if status_before in ("lost", "withdrawn", "repair"):
             return ReturnResult(destination="desk", **base)
-        status = Copy.get_by_id(copy.id).status
-        if status == "hold_shelf":
-            hold = (
-                Hold.select(Hold, Patron).join(Patron)
-                .where((Hold.copy == copy) & (Hold.status == "ready")).first()
-            )
+        if copy.status == "hold_shelf":
+            holder = _PATRON_NAME.first(hold.patron_id) if hold is not None else None
             return ReturnResult(
-                destination="hold_shelf", hold_for=hold.patron.name if hold else "", **base
+                destination="hold_shelf", hold_for=holder[0] if holder else "", **base
             )
         if loan is None:
             return ReturnResult(destination="not_on_loan", **base)

@@ -18,6 +18,7 @@ from typing import Any
 
 from kiosk.data import projection
 from kiosk.data.models import Copy, Hold, Journal, Loan
+from kiosk.data.prepared import Prepared
 
 
 def utcnow() -> datetime:
@@ -130,23 +131,26 @@ def new_fact(
     )
 
 
-def record(fact: Fact) -> Journal:
+_INSERT_FACT = Prepared(
+    lambda uuid, kind, kiosk, wall_time, hlc, patron, copy, data: Journal.insert(
+        uuid=uuid, kind=kind, kiosk=kiosk, wall_time=wall_time, hlc=hlc, patron=patron,
+        copy=copy, data=data,
+    )
+)
+
+
+def record(fact: Fact, known: projection.Known | None = None) -> projection.Known:
     """Append ``fact`` to the journal and apply it to the state tables.
 
     Call inside a transaction: the row and its state change commit together.
+    ``known`` passes rows the caller already read (see :class:`projection.Known`);
+    the projection's findings come back in the returned object.
     """
-    row = Journal.create(
-        uuid=fact.uuid,
-        kind=fact.kind,
-        kiosk=fact.kiosk,
-        wall_time=fact.wall_time,
-        hlc=fact.hlc,
-        patron=fact.patron,
-        copy=fact.copy,
-        data=json.dumps(fact.data, ensure_ascii=False, sort_keys=True),
+    _INSERT_FACT.execute(
+        fact.uuid, fact.kind, fact.kiosk, fact.wall_time, fact.hlc, fact.patron, fact.copy,
+        json.dumps(fact.data, ensure_ascii=False, sort_keys=True),
     )
-    projection.apply(fact)
-    return row
+    return projection.apply(fact, known)
 
 
 def last_hlc() -> str | None:

@@ -8,84 +8,137 @@ that names a patron or copy this database does not know changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.data.models import Card, Copy, Hold, Loan, Patron
+from kiosk.data.prepared import Prepared
 
 if TYPE_CHECKING:
     from kiosk.data.journal import Fact
 
 
-def _copy(fact: Fact) -> Copy | None:
-    return Copy.get_or_none(Copy.barcode == fact.copy)
+_UNKNOWN: Any = object()
 
 
-def _patron(fact: Fact) -> Patron | None:
-    return Patron.get_or_none(Patron.number == fact.patron)
+@dataclass
+class Known:
+    """Rows the caller has already read in this transaction, so the projection need not.
+
+    The projection also leaves its results here: the copy's new ``status`` (on
+    ``copy``) and the hold a returned copy now waits for (``ready_hold``).
+    """
+
+    copy: Copy | None = None
+    patron: Patron | None = None
+    open_loan: Loan | None = _UNKNOWN
+    ready_hold: Hold | None = None
 
 
-def _open_loan(copy: Copy) -> Loan | None:
-    return Loan.get_or_none((Loan.copy == copy) & Loan.returned_at.is_null())
+COPY_BY_BARCODE = Prepared(lambda barcode: Copy.select().where(Copy.barcode == barcode).limit(1))
+PATRON_BY_NUMBER = Prepared(
+    lambda number: Patron.select().where(Patron.number == number).limit(1)
+)
+OPEN_LOAN_OF_COPY = Prepared(
+    lambda copy_id: Loan.select()
+    .where((Loan.copy == copy_id) & Loan.returned_at.is_null())
+    .limit(1)
+)
+_INSERT_LOAN = Prepared(
+    lambda loan_id, copy_id, patron_id, out_at, due_on, kiosk: Loan.insert(
+        id=loan_id, copy=copy_id, patron=patron_id, out_at=out_at, due_on=due_on, kiosk=kiosk
+    )
+)
+_CLOSE_LOAN = Prepared(
+    lambda returned_at, loan_id: Loan.update(returned_at=returned_at).where(Loan.id == loan_id)
+)
+_FULFIL_HOLDS = Prepared(
+    lambda patron_id, title_id: Hold.update(status="fulfilled").where(
+        (Hold.patron == patron_id)
+        & (Hold.title == title_id)
+        & Hold.status.in_(["waiting", "ready"])
+    )
+)
+_SET_STATUS = Prepared(lambda status, copy_id: Copy.update(status=status).where(Copy.id == copy_id))
+_READY_HOLD_OF_COPY = Prepared(
+    lambda copy_id: Hold.select().where((Hold.copy == copy_id) & (Hold.status == "ready")).limit(1)
+)
+_FIRST_WAITING_HOLD = Prepared(
+    lambda title_id: Hold.select()
+    .where((Hold.title == title_id) & (Hold.status == "waiting"))
+    .order_by(Hold.placed_at)
+    .limit(1)
+)
+_MAKE_HOLD_READY = Prepared(
+    lambda copy_id, ready_at, hold_id: Hold.update(
+        status="ready", copy=copy_id, ready_at=ready_at
+    ).where(Hold.id == hold_id)
+)
 
 
-def _checkout(fact: Fact) -> None:
-    copy, patron = _copy(fact), _patron(fact)
+def _copy(fact: Fact, known: Known) -> Copy | None:
+    if known.copy is None:
+        known.copy = COPY_BY_BARCODE.first(fact.copy)
+    return known.copy
+
+
+def _patron(fact: Fact, known: Known) -> Patron | None:
+    if known.patron is None:
+        known.patron = PATRON_BY_NUMBER.first(fact.patron)
+    return known.patron
+
+
+def _open_loan(copy: Copy, known: Known) -> Loan | None:
+    if known.open_loan is _UNKNOWN:
+        known.open_loan = OPEN_LOAN_OF_COPY.first(copy.id)
+    return known.open_loan
+
+
+def _set_status(copy: Copy, status: str) -> None:
+    if copy.status != status:
+        copy.status = status
+        _SET_STATUS.execute(status, copy.id)
+
+
+def _checkout(fact: Fact, known: Known) -> None:
+    copy, patron = _copy(fact, known), _patron(fact, known)
     if copy is None or patron is None:
         return
-    earlier = _open_loan(copy)
+    earlier = _open_loan(copy, known)
     if earlier is not None:
         # A copy lent twice (two kiosks offline): the later loan wins, the earlier
         # one ends when the copy changed hands.
-        earlier.returned_at = fact.wall_time
-        earlier.save()
-    Loan.create(
-        id=fact.uuid,
-        copy=copy,
-        patron=patron,
-        out_at=fact.wall_time,
-        due_on=date.fromisoformat(fact.data["due_on"]),
-        kiosk=fact.kiosk,
+        _CLOSE_LOAN.execute(fact.wall_time, earlier.id)
+    _INSERT_LOAN.execute(
+        fact.uuid, copy.id, patron.id, fact.wall_time,
+        date.fromisoformat(fact.data["due_on"]), fact.kiosk,
     )
-    Hold.update(status="fulfilled").where(
-        (Hold.patron == patron)
-        & (Hold.title == copy.title_id)
-        & Hold.status.in_(["waiting", "ready"])
-    ).execute()
-    copy.status = "on_loan"
-    copy.save(only=[Copy.status])
+    _FULFIL_HOLDS.execute(patron.id, copy.title_id)
+    _set_status(copy, "on_loan")
 
 
-def _checkin(fact: Fact) -> None:
-    copy = _copy(fact)
+def _checkin(fact: Fact, known: Known) -> None:
+    copy = _copy(fact, known)
     if copy is None:
         return
-    loan = _open_loan(copy)
+    loan = _open_loan(copy, known)
     if loan is not None:
-        loan.returned_at = fact.wall_time
-        loan.save(only=[Loan.returned_at])
+        _CLOSE_LOAN.execute(fact.wall_time, loan.id)
     if fact.data.get("damaged"):
-        copy.status = "repair"
+        _set_status(copy, "repair")
     elif copy.status in ("on_loan", "available", "hold_shelf"):
-        waiting = (
-            Hold.select()
-            .where((Hold.title == copy.title_id) & (Hold.status == "waiting"))
-            .order_by(Hold.placed_at)
-            .first()
-        )
-        already = Hold.get_or_none((Hold.copy == copy) & (Hold.status == "ready"))
-        if already is not None:
-            copy.status = "hold_shelf"
-        elif waiting is not None:
-            waiting.status, waiting.copy, waiting.ready_at = "ready", copy, fact.wall_time
-            waiting.save()
-            copy.status = "hold_shelf"
-        else:
-            copy.status = "available"
-    copy.save(only=[Copy.status])
+        hold = _READY_HOLD_OF_COPY.first(copy.id)
+        if hold is None:
+            hold = _FIRST_WAITING_HOLD.first(copy.title_id)
+            if hold is not None:
+                _MAKE_HOLD_READY.execute(copy.id, fact.wall_time, hold.id)
+                hold.status, hold.copy_id, hold.ready_at = "ready", copy.id, fact.wall_time
+        known.ready_hold = hold
+        _set_status(copy, "hold_shelf" if hold is not None else "available")
 
 
-def _renew(fact: Fact) -> None:
+def _renew(fact: Fact, known: Known) -> None:
     loan = Loan.get_or_none(Loan.id == fact.data["loan"])
     if loan is None or loan.returned_at is not None:
         return
@@ -94,8 +147,8 @@ def _renew(fact: Fact) -> None:
     loan.save(only=[Loan.due_on, Loan.renewals])
 
 
-def _hold(fact: Fact) -> None:
-    copy, patron = _copy(fact), _patron(fact)
+def _hold(fact: Fact, known: Known) -> None:
+    copy, patron = _copy(fact, known), _patron(fact, known)
     if copy is None or patron is None:
         return
     Hold.insert(
@@ -103,8 +156,8 @@ def _hold(fact: Fact) -> None:
     ).on_conflict_ignore().execute()
 
 
-def _card_issued(fact: Fact) -> None:
-    patron = _patron(fact)
+def _card_issued(fact: Fact, known: Known) -> None:
+    patron = _patron(fact, known)
     if patron is None:
         return
     expires = fact.data.get("expires_on")
@@ -120,8 +173,8 @@ def _card_issued(fact: Fact) -> None:
     ).execute()
 
 
-def _card_revoked(fact: Fact) -> None:
-    patron = _patron(fact)
+def _card_revoked(fact: Fact, known: Known) -> None:
+    patron = _patron(fact, known)
     if patron is None:
         return
     Card.update(revoked_at=fact.wall_time).where(
@@ -129,11 +182,11 @@ def _card_revoked(fact: Fact) -> None:
     ).execute()
 
 
-def _nothing(fact: Fact) -> None:
+def _nothing(fact: Fact, known: Known) -> None:
     """Facts that change no state: refusals, sign-ins."""
 
 
-APPLY: dict[str, Callable[[Fact], None]] = {
+APPLY: dict[str, Callable[[Fact, Known], None]] = {
     "checkout": _checkout,
     "checkin": _checkin,
     "renew": _renew,
@@ -146,10 +199,15 @@ APPLY: dict[str, Callable[[Fact], None]] = {
 """The projection of each kind of fact."""
 
 
-def apply(fact: Fact) -> None:
+def apply(fact: Fact, known: Known | None = None) -> Known:
     """Apply one fact to the state tables (inside the caller's transaction).
+
+    ``known`` passes rows the caller already read; what the projection found or
+    changed is returned in it.
 
     Raises:
         KeyError: the fact is of a kind this version does not know.
     """
-    APPLY[fact.kind](fact)
+    known = known or Known()
+    APPLY[fact.kind](fact, known)
+    return known
