@@ -18,7 +18,8 @@ import peewee as pw
 import pytest
 
 from kiosk.data.circulation import Circulation
-from kiosk.data.db import SQLITE_PRAGMAS, database, sqlite_path
+from kiosk.data.db import DatabaseMissing, KioskSqliteDatabase, database, sqlite_path
+from kiosk.data.library import open_library
 from kiosk.data.errors import StorageError
 from kiosk.data.models import Copy, Journal, Loan
 
@@ -27,19 +28,10 @@ BUSY_MS = 200
 
 
 def impatient(url: str, **pragmas: Any) -> pw.SqliteDatabase:
-    """The library at ``url`` opened as the kiosk opens it, but waiting only 0.2 s for locks.
-
-    ``open_database`` has no timeout parameter (see the report), so the test builds the
-    same database object with a shorter timeout and binds the models to it.
-    """
+    """The library at ``url`` opened as the kiosk opens it, but waiting only 0.2 s for locks."""
     path = sqlite_path(url)
     assert path is not None and path.exists()
-    db = pw.SqliteDatabase(
-        str(path),
-        pragmas={**SQLITE_PRAGMAS, "busy_timeout": BUSY_MS, **pragmas},
-        timeout=BUSY_MS / 1000,
-        lock_type="IMMEDIATE",
-    )
+    db = KioskSqliteDatabase(path, timeout=BUSY_MS / 1000, pragmas=pragmas)
     database.initialize(db)
     return db
 
@@ -133,6 +125,27 @@ def test_database_file_removed_is_a_storage_error(circulation, stocked, library_
         with pytest.raises(StorageError) as info:
             call()
         assert info.value.key == "storage.failed"
+
+
+def test_file_deleted_under_an_open_connection_is_noticed(library_url, stocked, clock):
+    """SQLite would go on writing into the deleted file: every loan would vanish."""
+    db = impatient(library_url)
+    circulation = Circulation(db, "kiosk-1", clock=clock)
+    db.connect()  # the kiosk's database thread holds its connection open
+    try:
+        circulation.checkin(stocked["lent"])
+        for path in files_of(library_url):
+            path.unlink(missing_ok=True)
+        for _ in range(2):
+            with pytest.raises(StorageError) as info:
+                circulation.checkout(stocked["number"], stocked["free"])
+            assert info.value.key == "storage.failed"
+    finally:
+        db.close()
+    # and the library is not quietly recreated empty, with a new card secret
+    assert not sqlite_path(library_url).exists()
+    with pytest.raises(DatabaseMissing):
+        open_library(library_url)
 
 
 def test_database_path_taken_by_a_folder_is_a_storage_error(circulation, stocked, library_url):

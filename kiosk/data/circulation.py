@@ -20,6 +20,7 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import cards, journal, settings
+from kiosk.data.db import KioskSqliteDatabase
 from kiosk.data.errors import (
     AlreadyBorrowed,
     CardRefused,
@@ -260,6 +261,8 @@ class Circulation:
     def _transaction(self) -> Iterator[None]:
         """A write transaction; a locked or vanished database becomes a StorageError."""
         try:
+            if isinstance(self.db, KioskSqliteDatabase):
+                self.db.check_file()
             with self._connected(), self.db.atomic():
                 yield
         except pw.OperationalError as error:

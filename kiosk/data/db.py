@@ -8,8 +8,11 @@ time: an SQLite file (WAL, foreign keys on) or a PostgreSQL server.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+import threading
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import peewee
 
@@ -23,7 +26,6 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "synchronous": "normal",
     "cache_size": -16 * 1024,
-    "busy_timeout": 5000,
 }
 """Pragmas applied on every SQLite connection.
 
@@ -48,12 +50,61 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
-def open_database(url: str, *, create: bool = False) -> peewee.Database:
+class KioskSqliteDatabase(peewee.SqliteDatabase):
+    """An SQLite library file that is never silently replaced by an empty one.
+
+    The file is opened with ``mode=rw``, so a library whose file has gone is an
+    error rather than a new, empty library with a new card secret; and a file deleted
+    while the kiosk holds it open is noticed before the next write (SQLite would
+    otherwise go on writing to the deleted file, and every loan would be lost).
+    """
+
+    def __init__(
+        self, path: Path, timeout: float = 5.0, pragmas: dict[str, object] | None = None
+    ) -> None:
+        self.path = path
+        # IMMEDIATE: a transaction takes the write lock when it begins, so a read that
+        # decides a write (is this copy free?) cannot be overtaken by another writer.
+        super().__init__(
+            f"file:{quote(str(path))}?mode=rw",
+            uri=True,
+            pragmas={**SQLITE_PRAGMAS, **(pragmas or {})},
+            timeout=timeout,
+            lock_type="IMMEDIATE",
+        )
+        self._inode = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = super()._connect()
+        self._inode.value = os.stat(self.path).st_ino
+        return connection
+
+    def check_file(self) -> None:
+        """Close this thread's connection if its file is no longer the library's.
+
+        Raises:
+            peewee.OperationalError: the file is gone or was replaced.
+        """
+        if self.is_closed():
+            return
+        try:
+            inode: int | None = os.stat(self.path).st_ino
+        except OSError:
+            inode = None
+        if inode is None or inode != getattr(self._inode, "value", inode):
+            self.close()
+            raise peewee.OperationalError(f"the database file {self.path} is gone")
+
+
+def open_database(
+    url: str, *, create: bool = False, timeout: float = 5.0
+) -> peewee.Database:
     """Open the database at ``url``, bind the models to it and return it.
 
     Args:
         url: ``sqlite:///path/to/file.sqlite`` or ``postgresql://user@host:port/db``.
         create: create a missing SQLite file (and its folder) instead of refusing.
+        timeout: seconds an SQLite write waits for another writer's lock.
 
     Raises:
         DatabaseMissing: the SQLite file does not exist and ``create`` is false.
@@ -66,11 +117,8 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
             if not create:
                 raise DatabaseMissing(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-        # IMMEDIATE: a transaction takes the write lock when it begins, so a read that
-        # decides a write (is this copy free?) cannot be overtaken by another writer.
-        db = peewee.SqliteDatabase(
-            str(path), pragmas=SQLITE_PRAGMAS, timeout=5, lock_type="IMMEDIATE"
-        )
+            sqlite3.connect(path).close()  # an empty file; the migrations fill it
+        db = KioskSqliteDatabase(path, timeout=timeout)
     elif url.startswith(("postgresql://", "postgres://")):
         parts = urlparse(url)
         db = peewee.PostgresqlDatabase(

@@ -21,13 +21,15 @@ from kiosk.data.models import Card, Patron
 from kiosk.data.security import hash_pin
 
 
-def open_library(url: str, *, create: bool = False) -> pw.Database:
+def open_library(url: str, *, create: bool = False, timeout: float = 5.0) -> pw.Database:
     """Open (or, with ``create``, make) the library database at ``url``, migrated.
+
+    ``timeout`` is how long an SQLite write waits for another writer's lock.
 
     Raises:
         kiosk.data.db.DatabaseMissing: no SQLite file there and ``create`` is false.
     """
-    db = open_database(url, create=create)
+    db = open_database(url, create=create, timeout=timeout)
     with db.connection_context():
         migrations.migrate(db)
         with db.atomic():
