@@ -31,6 +31,9 @@ from kiosk.widgets.status_bar import Countdown
 
 T = TypeVar("T")
 
+CHECKPOINT_EVERY = 2.0
+"""Seconds between database checkpoints in the kiosk's quiet moments."""
+
 _ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
 
 
@@ -73,6 +76,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def _connect(self) -> None:
         self.circulation.db.connect(reuse_if_open=True)
+        self.circulation.defer_checkpoints()
 
     async def run_db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a database call on the kiosk's database thread and await its result."""
@@ -87,6 +91,7 @@ class KioskApp(App[None], inherit_bindings=False):
             pass  # the screens say so at the first scan
         await self.push_screen(self.attract)
         self.set_interval(0.5, self.check_idle)
+        self.set_interval(CHECKPOINT_EVERY, self._checkpoint_when_quiet)
 
     def on_unmount(self) -> None:
         self._db.submit(self.circulation.db.close)
@@ -98,6 +103,11 @@ class KioskApp(App[None], inherit_bindings=False):
         if isinstance(event, _ACTIVITY):
             self.touch()
         await super().on_event(event)
+
+    async def _checkpoint_when_quiet(self) -> None:
+        """Checkpoint the database in a pause, so no scan's commit has to."""
+        if self._monotonic() - self._last_activity >= 1.0:
+            await self.run_db(self.circulation.checkpoint)
 
     def touch(self) -> None:
         """Someone is using the kiosk: restart the idle timeout."""

@@ -246,6 +246,29 @@ class Circulation:
             due += timedelta(days=1)
         return due
 
+    # -- checkpoints --------------------------------------------------------------
+
+    DEFERRED_CHECKPOINT_PAGES = 10_000
+    """With deferred checkpoints, SQLite checkpoints by itself only past this many pages."""
+
+    def defer_checkpoints(self) -> None:
+        """Keep WAL checkpoints out of this thread's commits; :meth:`checkpoint` does them.
+
+        SQLite normally copies the write-ahead log back into the database inside the
+        commit that crosses 1,000 pages, which makes that one checkout ~12 ms slower.
+        The kiosk calls :meth:`checkpoint` in the pauses between scans instead; the
+        high limit only guards against a kiosk that is never idle.
+        """
+        if isinstance(self.db, pw.SqliteDatabase):
+            with self._reading():
+                self.db.execute_sql(f"PRAGMA wal_autocheckpoint={self.DEFERRED_CHECKPOINT_PAGES}")
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database now, without waiting on readers."""
+        if isinstance(self.db, pw.SqliteDatabase):
+            with self._reading():
+                self.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     # -- transactions -------------------------------------------------------------
 
     @contextmanager
