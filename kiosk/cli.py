@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, missing_ok=args.command == "init")
     except ConfigError as error:
         print(f"kiosk: {error}", file=sys.stderr)
         return 2

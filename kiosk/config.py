@@ -105,15 +105,18 @@ def default_config_path() -> Path:
     return Path(env).expanduser() if env else config_dir() / "kiosk.toml"
 
 
-def load_config(path: str | Path | None = None) -> Config:
+def load_config(path: str | Path | None = None, *, missing_ok: bool = False) -> Config:
     """Read the settings from ``path`` (or the default place).
+
+    A missing file at the default place means the defaults; a missing file that was
+    named explicitly is an error unless ``missing_ok`` (``kiosk init`` writes it).
 
     Raises:
         ConfigError: the file exists but is not valid TOML, or a value has the wrong type.
     """
     file = Path(path).expanduser() if path else default_config_path()
     if not file.exists():
-        if path:
+        if path and not missing_ok:
             raise ConfigError(f"config file not found: {file}")
         return Config()
     try:

@@ -116,3 +116,36 @@ async def test_returns_only_switch(circulation, librarian, make):
         await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
         post_scan(pilot, "10000001")
         await wait_until(pilot, lambda: "only be returned now, not borrowed" in screen_text(pilot))
+
+
+async def test_function_keys_work_for_a_kiosk_without_touch(circulation, librarian, make):
+    """A keyboard-only kiosk: every button has its function key, shown on the button."""
+    patron = make.patron(name="王小明")
+    code = make.card(patron)
+    copy = make.copy(make.title("草房子"), shelf="I")
+    circulation.checkout(patron.number, copy.barcode)
+    app = make_app(circulation)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "F2" in str(app.screen.query_one("#return").label)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        post_scan(pilot, code)
+        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        post_scan(pilot, copy.barcode)
+        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        await pilot.press("f2")  # return it
+        await wait_until(pilot, lambda: "Put it on shelf I." in screen_text(pilot))
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        post_scan(pilot, librarian)
+        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
+        await pilot.press(*"2468", "enter")
+        await wait_until(pilot, lambda: screen_name(pilot) == "LibrarianScreen")
+        await pilot.press("f10")
+        await wait_until(pilot, lambda: not app.is_running, timeout=3)

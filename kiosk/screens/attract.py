@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
@@ -24,6 +25,9 @@ class AttractScreen(KioskScreen):
     not find the button first.
     """
 
+    BINDINGS = [Binding("f2", "press('return')", show=False, id="attract.return"),
+               Binding("f3", "press('language')", show=False, id="attract.language")]
+
     IDLE_TIMEOUT: ClassVar[float | None] = None
     VERDICT_SECONDS = 8.0
 
@@ -35,8 +39,10 @@ class AttractScreen(KioskScreen):
             yield Verdict(id="verdict")
             with Center():
                 with Horizontal(id="actions"):
-                    yield BigButton(t("attract.return_button"), id="return", variant="primary")
-                    yield BigButton(t("language.switch"), id="language")
+                    yield BigButton(
+                        t("attract.return_button"), key="f2", id="return", variant="primary"
+                    )
+                    yield BigButton(t("language.switch"), key="f3", id="language")
 
     def on_mount(self) -> None:
         super().on_mount()

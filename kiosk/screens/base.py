@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.widgets import Button
 
 from kiosk.data.circulation import Circulation
 from kiosk.messages import Scanned
@@ -58,6 +59,12 @@ class KioskScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.query_one(ScanBar).focus()
         self.query_one(StatusBar).returns_only = self.kiosk.returns_only
+
+    def action_press(self, button_id: str) -> None:
+        """A function key presses the button it is shown on."""
+        for button in self.query(f"#{button_id}"):
+            if isinstance(button, Button) and button.display and not button.disabled:
+                button.press()
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run a service call on the database thread without blocking the screen."""

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
@@ -17,6 +18,12 @@ from kiosk.widgets.big_button import BigButton
 
 class LibrarianScreen(KioskScreen):
     """Opened with a librarian's card and PIN; times out like every screen."""
+
+    BINDINGS = [
+        Binding("f2", "press('returns-only')", show=False, id="librarian.returns_only"),
+        Binding("f3", "press('back')", show=False, id="librarian.back"),
+        Binding("f10", "press('exit')", show=False, id="librarian.exit"),
+    ]
 
     IDLE_TIMEOUT: ClassVar[float | None] = 120.0
 
@@ -30,9 +37,9 @@ class LibrarianScreen(KioskScreen):
             yield Static(t("librarian.hello", name=self.librarian.name), id="hint", markup=False)
             yield Static(id="returns-state", markup=False)
             with Horizontal(id="actions"):
-                yield BigButton(id="returns-only", variant="warning")
-                yield BigButton(t("librarian.back"), id="back", variant="primary")
-                yield BigButton(t("librarian.exit"), id="exit", variant="error")
+                yield BigButton("", key="f2", id="returns-only", variant="warning")
+                yield BigButton(t("librarian.back"), key="f3", id="back", variant="primary")
+                yield BigButton(t("librarian.exit"), key="f10", id="exit", variant="error")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -45,7 +52,7 @@ class LibrarianScreen(KioskScreen):
             t("librarian.returns_only_state", state=state)
         )
         label = t("librarian.returns_only_off") if on_ else t("librarian.returns_only_on")
-        self.query_one("#returns-only", Button).label = label
+        self.query_one("#returns-only", Button).label = f"{label}  F2"
 
     @on(Button.Pressed, "#returns-only")
     async def toggle_returns_only(self) -> None:

@@ -16,7 +16,11 @@ from kiosk.widgets.big_button import BigButton
 class MineModal(ModalScreen[str]):
     """Dismisses with ``return``, ``renew`` or ``cancel``."""
 
-    BINDINGS = [Binding("escape", "cancel", show=False, id="mine.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", show=False, id="mine.cancel"),
+        Binding("f2", "choose('return')", show=False, id="mine.return"),
+        Binding("f3", "choose('renew')", show=False, id="mine.renew"),
+    ]
 
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -26,14 +30,18 @@ class MineModal(ModalScreen[str]):
         with Vertical(id="dialog"):
             yield Static(t("mine.question", title=self.book_title), id="question", markup=False)
             with Horizontal(id="choices"):
-                yield BigButton(t("mine.return"), id="return", variant="primary")
-                yield BigButton(t("mine.renew"), id="renew", variant="success")
-                yield BigButton(t("mine.cancel"), id="cancel")
+                yield BigButton(t("mine.return"), key="f2", id="return", variant="primary")
+                yield BigButton(t("mine.renew"), key="f3", id="renew", variant="success")
+                yield BigButton(t("mine.cancel"), key="escape", id="cancel")
 
     @on(Button.Pressed)
-    def choose(self, event: Button.Pressed) -> None:
+    def pressed(self, event: Button.Pressed) -> None:
         """Answer with the button's id."""
         self.dismiss(event.button.id or "cancel")
+
+    def action_choose(self, choice: str) -> None:
+        """A function key answers as its button would."""
+        self.dismiss(choice)
 
     def action_cancel(self) -> None:
         """Escape answers "cancel"."""

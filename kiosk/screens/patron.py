@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
@@ -26,6 +27,8 @@ class PatronScreen(KioskScreen):
     patron's card ends this visit and opens theirs.
     """
 
+    BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish")]
+
     def __init__(self, patron: PatronView) -> None:
         super().__init__()
         self.patron = patron
@@ -43,7 +46,7 @@ class PatronScreen(KioskScreen):
             yield LoanTable(id="loans")
             yield Verdict(id="verdict")
             with Horizontal(id="actions"):
-                yield BigButton(t("patron.finish"), id="finish", variant="success")
+                yield BigButton(t("patron.finish"), key="f2", id="finish", variant="success")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.widgets import Button, Static
 
@@ -17,6 +18,8 @@ from kiosk.widgets.big_button import BigButton
 
 class ReceiptScreen(KioskScreen):
     """Shown at the end of a visit; goes back to the start by itself after a while."""
+
+    BINDINGS = [Binding("f2", "press('ok')", show=False, id="receipt.ok")]
 
     IDLE_TIMEOUT: ClassVar[float | None] = 15.0
 
@@ -35,7 +38,7 @@ class ReceiptScreen(KioskScreen):
             )
             yield Static(bye, id="bye", markup=False)
             with Center():
-                yield BigButton(t("receipt.ok"), id="ok", variant="success")
+                yield BigButton(t("receipt.ok"), key="f2", id="ok", variant="success")
 
     def _text(self) -> str:
         if not self.visit.lines:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
@@ -36,6 +37,8 @@ def describe_return(result: ReturnResult) -> str:
 class ReturnScreen(KioskScreen):
     """Scan each book to return it; a card scanned here opens the patron's page."""
 
+    BINDINGS = [Binding("f2", "press('done')", show=False, id="returns.done")]
+
     def __init__(self, first_code: str | None = None) -> None:
         super().__init__()
         self.first_code = first_code
@@ -48,7 +51,7 @@ class ReturnScreen(KioskScreen):
             yield Verdict(id="verdict")
             yield Static(t("return.count", count=0), id="count", markup=False)
             with Horizontal(id="actions"):
-                yield BigButton(t("return.done"), id="done", variant="success")
+                yield BigButton(t("return.done"), key="f2", id="done", variant="success")
 
     async def on_mount(self) -> None:
         super().on_mount()

@@ -9,8 +9,14 @@ class BigButton(Button, can_focus=False):
     """A button that works by touch or mouse and never takes the keyboard focus.
 
     The focus must stay in the scan field: a focused button would swallow a
-    scanner's keys, and the scanner's Enter would press it.
+    scanner's keys, and the scanner's Enter would press it. For a kiosk with a
+    keyboard and no touch screen, ``key`` names the function key that presses it
+    (bound by the screen) and is shown on the button.
     """
+
+    def __init__(self, label: str, *, key: str = "", **kwargs: object) -> None:
+        super().__init__(f"{label}  {key.upper()}" if key else label, **kwargs)  # type: ignore[arg-type]
+        self.key = key
 
     DEFAULT_CSS = """
     BigButton { min-width: 16; height: 3; margin: 0 2; text-style: bold; }

@@ -1,0 +1,111 @@
+"""The command line: first start, init, demo, settings, and messages to the terminal."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import main
+from kiosk.config import ConfigError, load_config
+from kiosk.data.demo import DEMO_PIN
+
+
+def run_kiosk(*args: str, env_config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m kiosk ARGS`` in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_first_start_without_database_says_how_to_make_one(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "kiosk.toml"
+    db = tmp_path / "nowhere" / "kiosk.sqlite"
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n', encoding="utf-8")
+    assert main(["--config", str(config), "run"]) == 2
+    err = capsys.readouterr().err
+    assert f"there is no library database at {db}" in err
+    assert "kiosk demo" in err and "kiosk init" in err
+    assert str(config) in err
+    assert not db.exists(), "a first start must not create an empty library"
+
+
+def test_kiosk_config_environment_variable_is_used(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('[database]\nurl = "sqlite:////no/such/dir/x.sqlite"\n', encoding="utf-8")
+    monkeypatch.setenv("KIOSK_CONFIG", str(config))
+    assert main(["run"]) == 2
+    assert "/no/such/dir/x.sqlite" in capsys.readouterr().err
+
+
+def test_broken_config_is_a_clear_error(tmp_path, capsys):
+    config = tmp_path / "kiosk.toml"
+    config.write_text("[kiosk]\nidle_timeout = 'soon'\n", encoding="utf-8")
+    assert main(["--config", str(config), "run"]) == 2
+    assert "kiosk.idle_timeout must be a float" in capsys.readouterr().err
+    config.write_text("[kiosk\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(config)
+    config.write_text("[kiosk]\ncolour = 'red'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown setting kiosk.colour"):
+        load_config(config)
+
+
+def test_config_values_are_read(tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        '[database]\nurl = "postgresql://u@h/db"\n'
+        '[kiosk]\nid = "k7"\nlanguage = "en"\nidle_timeout = 30\nallow_plain_cards = true\n'
+        "[scanner]\nmax_gap_ms = 40\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(config)
+    assert loaded.database_url == "postgresql://u@h/db"
+    assert (loaded.kiosk_id, loaded.language, loaded.idle_timeout) == ("k7", "en", 30.0)
+    assert loaded.allow_plain_cards and loaded.scanner_max_gap_ms == 40.0
+
+
+def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
+    config = tmp_path / "conf" / "kiosk.toml"
+    db = tmp_path / "lib.sqlite"
+    code = main(["--config", str(config), "init", "--db", str(db), "--pin", "1357",
+                 "--library-name", "阳光小学图书馆"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "The librarian's card code is: LK.L0001.1." in out
+    assert db.exists() and config.exists()
+    assert load_config(config).database_url == f"sqlite:///{db.resolve()}"
+    # a second init never overwrites a library
+    assert main(["--config", str(config), "init", "--db", str(db), "--pin", "1357"]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_init_refuses_a_weak_pin(tmp_path, capsys):
+    assert main(["init", "--db", str(tmp_path / "x.sqlite"), "--pin", "12"]) == 2
+    assert "4 to 12 digits" in capsys.readouterr().err
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_demo_help_tells_the_librarian_pin():
+    result = run_kiosk("demo", "--help")
+    assert result.returncode == 0
+    assert f"PIN is {DEMO_PIN}" in result.stdout
+
+
+def test_demo_export_codes(tmp_path):
+    out = tmp_path / "codes.csv"
+    result = run_kiosk("demo", "--db", str(tmp_path / "demo.sqlite"), "--export-codes", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows and set(rows[0]) == {"role", "name", "code"}
+    assert {row["role"] for row in rows} == {"student", "teacher", "helper", "librarian", "copy"}
+    assert rows[0]["role"] == "librarian"
+
+
+def test_version():
+    result = run_kiosk("--version")
+    assert result.returncode == 0 and result.stdout.startswith("kiosk ")
