@@ -151,8 +151,14 @@ class KioskApp(App[None], inherit_bindings=False):
         self.touch()
 
     def open_patron(self, patron: PatronView, *, replace: bool = False) -> None:
-        """Show the patron's page (replacing the current screen, or over the start)."""
+        """Show the patron's page (replacing the current screen, or over the start).
+
+        A librarian's card asks for the PIN instead, wherever it is scanned.
+        """
         self.touch()
+        if patron.kind == "librarian":
+            self.ask_librarian_pin(patron)
+            return
         screen = PatronScreen(patron)
         if replace and self.screen is not self.attract:
             self.switch_screen(screen)

@@ -10,7 +10,6 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from kiosk.data.errors import KioskError
 from kiosk.locale import other_language, set_language, t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton
@@ -72,16 +71,11 @@ class AttractScreen(KioskScreen):
         if not await self.call(self.circulation.is_card, code):
             self.kiosk.open_returns(first_code=code)
             return
-        try:
-            patron = await self.call(self.circulation.open_card, code)
-        except KioskError as error:
-            verdict.refuse(error)
+        patron = await self.open_card(code)
+        if patron is None:
             self._clear_later()
             return
-        if patron.kind == "librarian":
-            self.kiosk.ask_librarian_pin(patron)
-        else:
-            self.kiosk.open_patron(patron)
+        self.kiosk.open_patron(patron)
 
     def _clear_later(self) -> None:
         if self._verdict_timer is not None:

@@ -9,10 +9,12 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Button
 
-from kiosk.data.circulation import Circulation
+from kiosk.data.circulation import Circulation, PatronView
+from kiosk.data.errors import KioskError
 from kiosk.messages import Scanned
 from kiosk.widgets.scan_bar import ScanBar
 from kiosk.widgets.status_bar import Countdown, StatusBar
+from kiosk.widgets.verdict import Verdict
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -65,6 +67,14 @@ class KioskScreen(Screen[None]):
         for button in self.query(f"#{button_id}"):
             if isinstance(button, Button) and button.display and not button.disabled:
                 button.press()
+
+    async def open_card(self, code: str) -> PatronView | None:
+        """Check a scanned card: its patron, or ``None`` after showing why it is refused."""
+        try:
+            return await self.call(self.circulation.open_card, code)
+        except KioskError as error:
+            self.query_one(Verdict).refuse(error)
+            return None
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run a service call on the database thread without blocking the screen."""

@@ -97,10 +97,8 @@ class PatronScreen(KioskScreen):
         self.kiosk.beep()
 
     async def _other_card(self, code: str) -> None:
-        try:
-            patron = await self.call(self.circulation.open_card, code)
-        except KioskError as error:
-            self.query_one(Verdict).refuse(error)
+        patron = await self.open_card(code)
+        if patron is None:
             return
         if patron.number == self.patron.number:
             self.show_patron(patron)

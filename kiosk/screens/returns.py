@@ -67,12 +67,9 @@ class ReturnScreen(KioskScreen):
     async def handle_scan(self, code: str) -> None:
         verdict = self.query_one(Verdict)
         if await self.call(self.circulation.is_card, code):
-            try:
-                patron = await self.call(self.circulation.open_card, code)
-            except KioskError as error:
-                verdict.refuse(error)
-                return
-            self.kiosk.open_patron(patron, replace=True)
+            patron = await self.open_card(code)
+            if patron is not None:
+                self.kiosk.open_patron(patron, replace=True)
             return
         try:
             result = await self.call(self.circulation.checkin, code)
