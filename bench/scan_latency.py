@@ -60,7 +60,14 @@ async def measure(db_url: str, scans: int) -> list[float]:
         card = issue_card(number)
         barcodes = [
             c.barcode
-            for c in Copy.select(Copy.barcode).where(Copy.status == "available").limit(scans)
+            for c in Copy.select(Copy.barcode)
+            .join(Title)
+            .where(
+                (Copy.status == "available")
+                & ~Copy.reference_only
+                & Title.kind.in_(["book", "picture_book"])
+            )
+            .limit(scans)
         ]
     circulation = Circulation(db, "bench-kiosk")
     app = KioskApp(circulation, Config(language="en", bell=False, idle_timeout=3600))
