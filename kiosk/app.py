@@ -15,10 +15,12 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
+from kiosk.camera_link import CameraBuilder, CameraLink
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation, PatronView
 from kiosk.data.errors import KioskError
 from kiosk.locale import set_language, t
+from kiosk.messages import CameraFrame, CameraRead, CameraState
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.librarian import LibrarianScreen
@@ -49,6 +51,7 @@ class KioskApp(App[None], inherit_bindings=False):
     TITLE = "Library Kiosk"
     CSS_PATH = str(files("kiosk.assets").joinpath("kiosk.tcss"))
     ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "quit_request", show=False, priority=True, id="app.quit"),
         Binding("ctrl+c", "quit_request", show=False, priority=True, id="app.interrupt"),
@@ -59,9 +62,11 @@ class KioskApp(App[None], inherit_bindings=False):
         circulation: Circulation,
         config: Config,
         *,
+        camera: CameraBuilder | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
+        self.camera = CameraLink(self, camera)
         self.circulation = circulation
         self.config = config
         self.library_name = ""
@@ -90,12 +95,27 @@ class KioskApp(App[None], inherit_bindings=False):
         except KioskError:
             pass  # the screens say so at the first scan
         await self.push_screen(self.attract)
+        self.camera.start()
         self.set_interval(0.5, self.check_idle)
         self.set_interval(CHECKPOINT_EVERY, self._checkpoint_when_quiet)
 
     def on_unmount(self) -> None:
+        self.camera.stop()
         self._db.submit(self.circulation.db.close)
         self._db.shutdown(wait=True)
+
+    # -- camera -------------------------------------------------------------------------
+
+    def on_camera_frame(self, message: CameraFrame) -> None:
+        self.camera.frame(message)
+
+    def on_camera_read(self, message: CameraRead) -> None:
+        if self.camera.read(message):
+            self.touch()
+            self.beep()
+
+    def on_camera_state(self, message: CameraState) -> None:
+        self.camera.status(message)
 
     # -- idle timeout -----------------------------------------------------------------
 

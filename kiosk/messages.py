@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -16,3 +17,32 @@ class Scanned(Message):
 
     code: str
     source: str
+
+
+@dataclass
+class CameraFrame(Message):
+    """A preview frame from the camera thread, with the outlines of codes found in it.
+
+    A newer frame replaces one not yet shown: the preview never falls behind.
+    """
+
+    frame: Any
+    outlines: list[list[tuple[int, int]]]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CameraFrame)
+
+
+@dataclass
+class CameraRead(Message):
+    """The camera read a code that is a new scan (the same code held up is one scan)."""
+
+    text: str
+
+
+@dataclass
+class CameraState(Message):
+    """The camera started, is running, or went away (``starting``, ``running``, ``lost``)."""
+
+    state: str
+    message: str

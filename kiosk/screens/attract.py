@@ -24,6 +24,8 @@ class AttractScreen(KioskScreen):
     not find the button first.
     """
 
+    SHOWS_CAMERA = True
+
     BINDINGS = [Binding("f2", "press('return')", show=False, id="attract.return"),
                Binding("f3", "press('language')", show=False, id="attract.language")]
 

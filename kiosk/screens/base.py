@@ -12,6 +12,7 @@ from textual.widgets import Button
 from kiosk.data.circulation import Circulation, PatronView
 from kiosk.data.errors import KioskError
 from kiosk.messages import Scanned
+from kiosk.widgets.camera_preview import CameraPreview
 from kiosk.widgets.scan_bar import ScanBar
 from kiosk.widgets.status_bar import Countdown, StatusBar
 from kiosk.widgets.verdict import Verdict
@@ -32,6 +33,9 @@ class KioskScreen(Screen[None]):
     IDLE_TIMEOUT: ClassVar[float | None] = -1.0
     """-1 means: the configured idle timeout."""
 
+    SHOWS_CAMERA: ClassVar[bool] = False
+    """Whether the camera preview is shown (on the screens that take scans)."""
+
     @property
     def kiosk(self) -> KioskApp:
         """The app, typed."""
@@ -44,6 +48,8 @@ class KioskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
+        if self.SHOWS_CAMERA and self.kiosk.camera.state != "off":
+            yield CameraPreview(id="preview")
         yield from self.compose_body()
         yield Countdown()
         yield ScanBar(max_gap_ms=self.kiosk.config.scanner_max_gap_ms, id="scan")
@@ -57,10 +63,12 @@ class KioskScreen(Screen[None]):
         bar.library = self.kiosk.library_name
         bar.returns_only = self.kiosk.returns_only
         self.query_one(ScanBar).focus()
+        self.kiosk.camera.show_state()
 
     def on_screen_resume(self) -> None:
         self.query_one(ScanBar).focus()
         self.query_one(StatusBar).returns_only = self.kiosk.returns_only
+        self.kiosk.camera.show_state()
 
     def action_press(self, button_id: str) -> None:
         """A function key presses the button it is shown on."""

@@ -27,6 +27,8 @@ class PatronScreen(KioskScreen):
     patron's card ends this visit and opens theirs.
     """
 
+    SHOWS_CAMERA = True
+
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish")]
 
     def __init__(self, patron: PatronView) -> None:
@@ -94,7 +96,6 @@ class PatronScreen(KioskScreen):
         verdict.say(
             t("checkout.ok", title=result.loan.title, due=format_date(result.loan.due_on)), "ok"
         )
-        self.kiosk.beep()
 
     async def _other_card(self, code: str) -> None:
         patron = await self.open_card(code)

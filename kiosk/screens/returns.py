@@ -37,6 +37,8 @@ def describe_return(result: ReturnResult) -> str:
 class ReturnScreen(KioskScreen):
     """Scan each book to return it; a card scanned here opens the patron's page."""
 
+    SHOWS_CAMERA = True
+
     BINDINGS = [Binding("f2", "press('done')", show=False, id="returns.done")]
 
     def __init__(self, first_code: str | None = None) -> None:
@@ -83,4 +85,3 @@ class ReturnScreen(KioskScreen):
         self.query_one("#count", Static).update(
             t("return.count", count=len(self.visit.lines))
         )
-        self.kiosk.beep()

@@ -21,14 +21,21 @@ class StatusBar(Horizontal):
     StatusBar #mode { width: auto; padding: 0 1; background: $warning-darken-2; display: none; }
     StatusBar #mode.-on { display: block; }
     StatusBar #clock { width: auto; padding: 0 1; }
+    StatusBar #camera { width: auto; padding: 0 1; display: none; }
+    StatusBar #camera.-running { display: block; color: $success; }
+    StatusBar #camera.-starting { display: block; }
+    StatusBar #camera.-lost { display: block; background: $warning-darken-2; }
     """
 
     library = reactive("")
     returns_only = reactive(False)
+    camera = reactive("off")
+    """The camera's state: off (none configured), starting, running or lost."""
 
     def compose(self) -> ComposeResult:
         yield Label(self.library, id="library", markup=False)
         yield Label(t("status.returns_only"), id="mode")
+        yield Label(id="camera")
         yield Label(id="clock")
 
     def on_mount(self) -> None:
@@ -41,6 +48,13 @@ class StatusBar(Horizontal):
     def watch_library(self, name: str) -> None:
         if self.is_mounted:
             self.query_one("#library", Label).update(name)
+
+    def watch_camera(self, state: str) -> None:
+        if self.is_mounted:
+            label = self.query_one("#camera", Label)
+            label.set_classes(f"-{state}")
+            if state != "off":
+                label.update(t(f"status.camera_{state}"))
 
     def watch_returns_only(self, on: bool) -> None:
         if self.is_mounted:
