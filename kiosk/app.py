@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from importlib.resources import files
 from typing import Any, TypeVar
 
-from textual import events, work
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -19,6 +16,7 @@ from kiosk.camera_link import CameraBuilder, CameraLink
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation, PatronView
 from kiosk.data.errors import KioskError
+from kiosk.db_thread import DatabaseThread
 from kiosk.locale import set_language, t
 from kiosk.messages import CameraFrame, CameraRead, CameraState
 from kiosk.screens.attract import AttractScreen
@@ -29,7 +27,6 @@ from kiosk.screens.pin import PinModal
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.session import Visit
-from kiosk.widgets.status_bar import Countdown
 
 T = TypeVar("T")
 
@@ -73,20 +70,13 @@ class KioskApp(App[None], inherit_bindings=False):
         self.returns_only = False
         self._monotonic = monotonic
         self._last_activity = monotonic()
-        self._db = ThreadPoolExecutor(
-            1, thread_name_prefix="kiosk-db", initializer=self._connect
-        )
+        self._db = DatabaseThread(circulation)
         set_language(config.language)
         self.attract = AttractScreen()
 
-    def _connect(self) -> None:
-        self.circulation.db.connect(reuse_if_open=True)
-        self.circulation.defer_checkpoints()
-
     async def run_db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a database call on the kiosk's database thread and await its result."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, partial(function, *args))
+        return await self._db.run(function, *args)
 
     async def on_mount(self) -> None:
         try:
@@ -101,8 +91,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def on_unmount(self) -> None:
         self.camera.stop()
-        self._db.submit(self.circulation.db.close)
-        self._db.shutdown(wait=True)
+        self._db.close()
 
     # -- camera -------------------------------------------------------------------------
 
@@ -112,7 +101,8 @@ class KioskApp(App[None], inherit_bindings=False):
     def on_camera_read(self, message: CameraRead) -> None:
         if self.camera.read(message):
             self.touch()
-            self.beep()
+            if self.config.bell:
+                self.bell()  # the scan sound
 
     def on_camera_state(self, message: CameraState) -> None:
         self.camera.status(message)
@@ -127,7 +117,7 @@ class KioskApp(App[None], inherit_bindings=False):
     async def _checkpoint_when_quiet(self) -> None:
         """Checkpoint the database in a pause, so no scan's commit has to."""
         if self._monotonic() - self._last_activity >= 1.0:
-            await self.run_db(self.circulation.checkpoint)
+            await self._db.checkpoint()
 
     def touch(self) -> None:
         """Someone is using the kiosk: restart the idle timeout."""
@@ -144,23 +134,12 @@ class KioskApp(App[None], inherit_bindings=False):
         screen = self._kiosk_screen()
         if screen is None:
             return
-        timeout = screen.IDLE_TIMEOUT
-        if timeout is not None and timeout < 0:
-            timeout = self.config.idle_timeout
-        boxes = screen.query(Countdown)
-        if not boxes:
-            return  # not composed yet
-        countdown = boxes.first()
-        if timeout is None:
-            countdown.seconds = None
-            return
-        remaining = timeout - (self._monotonic() - self._last_activity)
-        if remaining <= 0:
+        timeout = screen.timeout(self.config.idle_timeout)
+        left = None if timeout is None else timeout - (self._monotonic() - self._last_activity)
+        if left is not None and left <= 0:
             self.reset_to_attract()
-        elif remaining <= self.config.countdown:
-            countdown.seconds = math.ceil(remaining)
         else:
-            countdown.seconds = None
+            screen.countdown(math.ceil(left) if left and left <= self.config.countdown else None)
 
     # -- routing ----------------------------------------------------------------------
 
@@ -195,33 +174,14 @@ class KioskApp(App[None], inherit_bindings=False):
         self.touch()
         self.switch_screen(ReceiptScreen(visit))
 
-    @work(group="librarian", exclusive=True)
-    async def ask_librarian_pin(self, librarian: PatronView) -> None:
+    def ask_librarian_pin(self, librarian: PatronView) -> None:
         """Ask for the librarian's PIN; the right one opens the librarian screen."""
-        message = ""
-        while True:
-            pin = await self.push_screen_wait(PinModal(message))
-            if pin is None:
-                return
-            try:
-                ok = await self.run_db(self.circulation.check_librarian, librarian.number, pin)
-            except KioskError as error:
-                message = t(error.key, **error.params)
-                continue
+
+        def opened(ok: bool | None) -> None:
             if ok:
                 self.push_screen(LibrarianScreen(librarian))
-                return
-            message = t("pin.wrong")
 
-    async def set_returns_only(self, on: bool) -> None:
-        """Turn the end-of-term "returns only" switch over (librarian only)."""
-        await self.run_db(self.circulation.set_returns_only, on)
-        self.returns_only = on
-
-    def beep(self) -> None:
-        """The scan sound (the terminal bell), unless turned off."""
-        if self.config.bell:
-            self.bell()
+        self.push_screen(PinModal(librarian), callback=opened)
 
     def action_quit_request(self) -> None:
         """ctrl+q / ctrl+c: quits only outside kiosk mode."""

@@ -59,7 +59,10 @@ class Config:
     scanner_max_gap_ms: float = 60.0
     """Keys closer than this (median) followed by Enter come from a barcode scanner."""
     bell: bool = True
-    """Ring the terminal bell on a scan."""
+    """Ring the terminal bell when the camera reads a code."""
+    camera: str = "0"
+    """The webcam: a device index ("0"), a device path ("/dev/video2"), "sim" for the
+    simulated camera, or "off" for none (a keyboard-wedge scanner only)."""
     log_file: str = ""
     """Where the log goes; empty means ``kiosk.log`` in the platform's log directory."""
     source: Path | None = field(default=None, compare=False)
@@ -92,10 +95,10 @@ _SECTIONS = {
         "countdown": "countdown",
         "kiosk_mode": "kiosk_mode",
         "allow_plain_cards": "allow_plain_cards",
-        "bell": "bell",
         "log_file": "log_file",
     },
     "scanner": {"max_gap_ms": "scanner_max_gap_ms"},
+    "camera": {"device": "camera", "bell": "bell"},
 }
 
 
@@ -133,6 +136,8 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = False) -> 
             if key not in keys:
                 raise ConfigError(f"{file}: unknown setting {section}.{key}")
             name = keys[key]
+            if name == "camera" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # device = 0 means the first webcam
             values[name] = _check_type(file, f"{section}.{key}", value, types[name])
     return Config(source=file, **values)
 
@@ -160,6 +165,11 @@ def write_config(path: Path, config: Config) -> None:
         f"idle_timeout = {config.idle_timeout}",
         f"kiosk_mode = {str(config.kiosk_mode).lower()}",
         f"allow_plain_cards = {str(config.allow_plain_cards).lower()}",
+        "",
+        "[camera]",
+        "# a device index, a device path such as /dev/video2, \"sim\" or \"off\"",
+        f"device = {_toml_str(config.camera)}",
+        f"bell = {str(config.bell).lower()}",
         "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")

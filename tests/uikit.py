@@ -32,11 +32,12 @@ class FakeMonotonic:
 
 def make_app(
     circulation: Circulation, *, language: str = "en", monotonic: FakeMonotonic | None = None,
-    **settings: Any,
+    camera: Any = None, **settings: Any,
 ) -> KioskApp:
-    """The kiosk app on ``circulation`` with test settings (no bell, English)."""
-    config = Config(language=language, bell=False, **settings)
-    return KioskApp(circulation, config, monotonic=monotonic or FakeMonotonic())
+    """The kiosk app on ``circulation`` with test settings (no bell, English, no camera)."""
+    settings.setdefault("bell", False)
+    config = Config(language=language, **settings)
+    return KioskApp(circulation, config, camera=camera, monotonic=monotonic or FakeMonotonic())
 
 
 async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -70,6 +70,17 @@ class KioskScreen(Screen[None]):
         self.query_one(StatusBar).returns_only = self.kiosk.returns_only
         self.kiosk.camera.show_state()
 
+    def timeout(self, configured: float) -> float | None:
+        """Seconds of quiet before this screen gives way to the start (``None``: never)."""
+        if self.IDLE_TIMEOUT is not None and self.IDLE_TIMEOUT < 0:
+            return configured
+        return self.IDLE_TIMEOUT
+
+    def countdown(self, seconds: int | None) -> None:
+        """Show the last seconds before the timeout (``None`` hides the countdown)."""
+        for box in self.query(Countdown):
+            box.seconds = seconds
+
     def action_press(self, button_id: str) -> None:
         """A function key presses the button it is shown on."""
         for button in self.query(f"#{button_id}"):

@@ -57,7 +57,9 @@ class LibrarianScreen(KioskScreen):
     @on(Button.Pressed, "#returns-only")
     async def toggle_returns_only(self) -> None:
         """Turn the end-of-term "returns only" switch over."""
-        await self.kiosk.set_returns_only(not self.kiosk.returns_only)
+        on = not self.kiosk.returns_only
+        await self.call(self.circulation.set_returns_only, on)
+        self.kiosk.returns_only = on
         self._show_state()
 
     @on(Button.Pressed, "#back")
