@@ -25,14 +25,14 @@ from textual import events
 from textual._compositor import CompositorUpdate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, percentile  # noqa: E402
+from _common import machine, percentile
 
-from kiosk.app import KioskApp  # noqa: E402
-from kiosk.config import Config  # noqa: E402
-from kiosk.data.circulation import Circulation  # noqa: E402
-from kiosk.data.library import issue_card, open_library  # noqa: E402
-from kiosk.data.models import Copy, LoanRule, Patron, Title  # noqa: E402
-from kiosk.widgets.verdict import Verdict  # noqa: E402
+from kiosk.app import KioskApp
+from kiosk.config import Config
+from kiosk.data.circulation import Circulation
+from kiosk.data.library import issue_card, open_library
+from kiosk.data.models import Copy, LoanRule, Patron, Title
+from kiosk.widgets.verdict import Verdict
 
 GOAL_P95_MS = 50.0
 

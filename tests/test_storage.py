@@ -19,8 +19,8 @@ import pytest
 
 from kiosk.data.circulation import Circulation
 from kiosk.data.db import DatabaseMissing, KioskSqliteDatabase, database, sqlite_path
-from kiosk.data.library import open_library
 from kiosk.data.errors import StorageError
+from kiosk.data.library import open_library
 from kiosk.data.models import Copy, Journal, Loan
 
 BUSY_MS = 200

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.data import projection
@@ -23,13 +23,13 @@ from kiosk.data.prepared import Prepared
 
 def utcnow() -> datetime:
     """The current time in UTC (the journal's and the database's time)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_db_time(moment: datetime) -> datetime:
     """``moment`` as the naive UTC datetime the database stores."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 
@@ -62,8 +62,7 @@ class HybridClock:
         """Move the clock past a reading seen from elsewhere (or from before a restart)."""
         ms, counter, _ = self.parse(reading)
         with self._lock:
-            if (ms, counter) > (self._ms, self._counter):
-                self._ms, self._counter = ms, counter
+            self._ms, self._counter = max((self._ms, self._counter), (ms, counter))
 
     def tick(self, wall: datetime | None = None) -> str:
         """A new reading, later than every reading made or observed so far."""

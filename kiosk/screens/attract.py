@@ -38,12 +38,11 @@ class AttractScreen(KioskScreen):
             yield Static(t("attract.hint"), id="hint", markup=False)
             yield Static(t("attract.returns_only"), id="returns-only", markup=False)
             yield Verdict(id="verdict")
-            with Center():
-                with Horizontal(id="actions"):
-                    yield BigButton(
-                        t("attract.return_button"), key="f2", id="return", variant="primary"
-                    )
-                    yield BigButton(t("language.switch"), key="f3", id="language")
+            with Center(), Horizontal(id="actions"):
+                yield BigButton(
+                    t("attract.return_button"), key="f2", id="return", variant="primary"
+                )
+                yield BigButton(t("language.switch"), key="f3", id="language")
 
     def on_mount(self) -> None:
         super().on_mount()

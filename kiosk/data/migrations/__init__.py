@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import ModuleType
 
 import peewee as pw
@@ -77,7 +77,7 @@ def migrate(db: pw.Database) -> list[str]:
             with db.atomic():
                 module.up(db)
                 SchemaMigration.create(
-                    version=version, name=name, applied_at=datetime.now(timezone.utc)
+                    version=version, name=name, applied_at=datetime.now(UTC)
                 )
             log.info("applied migration %s", name)
             ran.append(name)
