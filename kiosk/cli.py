@@ -32,11 +32,16 @@ def _setup_logging(config: Config) -> None:
     root.setLevel(logging.INFO)
 
 
-def _run_app(config: Config, db_url: str) -> int:
-    """Open the library at ``db_url`` and run the kiosk until the librarian leaves."""
+def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) -> int:
+    """Open the library at ``db_url`` and run the kiosk until the librarian leaves.
+
+    ``sim_codes`` are what the simulated camera shows, when the camera is ``sim``.
+    """
     from kiosk.app import KioskApp
     from kiosk.data.circulation import Circulation
     from kiosk.data.library import open_library
+    from kiosk.devices.setup import camera_builder
+    from kiosk.terminal import c_stderr_to
 
     db = open_library(db_url)
     circulation = Circulation(db, config.kiosk_id, allow_plain_cards=config.allow_plain_cards)
@@ -44,7 +49,9 @@ def _run_app(config: Config, db_url: str) -> int:
         # Textual turns the terminal's signal keys off unless this is set.
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
     log.info("kiosk %s starting on %s", config.kiosk_id, _redact(db_url))
-    KioskApp(circulation, config).run()
+    with c_stderr_to(config.log_path):
+        camera = camera_builder(config.camera, sim_codes=sim_codes)
+        KioskApp(circulation, config, camera=camera).run()
     log.info("kiosk stopped")
     return 0
 
@@ -61,6 +68,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
     if args.no_lock:
         config = config.with_overrides(kiosk_mode=False)
+    if args.camera:
+        config = config.with_overrides(camera=args.camera)
     try:
         return _run_app(config, config.database_url)
     except DatabaseMissing as missing:
@@ -125,7 +134,7 @@ kiosk mode.
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     """``kiosk demo``: build the demo library once, then run the kiosk on it."""
-    from kiosk.data.demo import build_demo, demo_path, export_codes
+    from kiosk.data.demo import build_demo, demo_path, export_codes, sim_script
 
     path = Path(args.db) if args.db else demo_path()
     if args.rebuild and path.exists():
@@ -142,8 +151,28 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
         config = config.with_overrides(kiosk_mode=False)
     if args.language:
         config = config.with_overrides(language=args.language)
+    if args.camera:
+        config = config.with_overrides(camera=args.camera)
+    with db.connection_context():
+        codes = sim_script(db)
     db.close()
-    return _run_app(config, url)
+    return _run_app(config, url, sim_codes=codes)
+
+
+def cmd_decode_bench(args: argparse.Namespace, config: Config) -> int:
+    """``kiosk decode-bench DIR``: the decoder's read rate and speed on a folder of photos."""
+    from kiosk.devices.decode_bench import run
+    from kiosk.terminal import c_stderr_to
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"kiosk: {folder} is not a folder", file=sys.stderr)
+        return 2
+    with c_stderr_to(config.log_path) as terminal:  # libzbar's warnings go to the log
+        sys.stdout.flush()
+        run(folder, out=sys.stdout)
+        terminal.flush()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="start the kiosk on the configured database")
     run.add_argument("--no-lock", action="store_true", help="allow ctrl+q to quit (testing)")
+    run.add_argument("--camera", metavar="DEVICE",
+                     help='webcam index or path, "sim" or "off" (default: from the settings)')
     run.set_defaults(func=cmd_run)
 
     init = sub.add_parser("init", help="create a new, empty library database")
@@ -183,7 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rebuild", action="store_true", help="build the demo library afresh")
     demo.add_argument("--no-lock", action="store_true", help="allow ctrl+q to quit")
     demo.add_argument("--language", choices=["zh_CN", "en"], help="the starting language")
+    demo.add_argument("--camera", metavar="DEVICE",
+                      help='webcam index or path, "off", or "sim": a simulated camera that '
+                      "shows demo cards and books, so the demo can be watched scanning")
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser(
+        "decode-bench",
+        help="read every photo under DIR (image + .txt with the expected text) and print "
+        "the decoder's read rate, false reads and milliseconds per image",
+    )
+    bench.add_argument("folder", metavar="DIR")
+    bench.set_defaults(func=cmd_decode_bench)
     return parser
 
 
