@@ -12,16 +12,32 @@
 2. The camera pipeline idle at the attract screen: :class:`~kiosk.devices.camera.Camera`
    at the kiosk's settings (max 12 fps, previews at 8 fps) over a simulated camera that
    shows only the empty scene, for ``--idle`` s; process CPU time / wall time, beside the
-   goal (<= 50 % of one core). The simulated camera's own cost (making each frame, which
-   a real webcam's driver and MJPEG decoding would replace) is shown beside it.
+   goal (<= 50 % of one core). Twice: as the kiosk runs (a still scene without a code is
+   decoded twice a second, ``idle_fps=2``) and decoding every frame (``idle_fps=None``).
+   The simulated camera's own cost (making each frame, which a real webcam's driver and
+   MJPEG decoding would replace) is shown beside it.
 3. Frame to ``on_scan`` latency, live: the same camera over a simulated camera showing
    cards and labels in turn; the time from ``read()`` returning the frame in which a code
    is first read to ``on_scan`` being called (the camera's part of the 80 ms goal from
    frame to screen; the screen's own part is measured by bench/scan_latency.py).
 
-Last run (python bench/scan.py):
+Last run (python bench/scan.py; a kiosk demo was using ~40 % of the other core meanwhile):
 
-    (not run yet)
+    Linux x86_64, Intel(R) Xeon(R) Processor, 2 cores, 24 GB RAM; Python 3.11.7, SQLite 3.40.1, peewee 4.5.3
+    decoder chain: zxing -> zbar -> opencv
+
+    300 generated 640x480 frames (half QR cards, half Code 128 labels; tilt 0-45 deg, blur 0.5-1.2 px, noise 3-10) made in 12.5 s
+    decoder                           read  wrong   mean ms   p95 ms   goal
+    zxing alone               299/300  99.7%      0       3.6      6.9   >= 98% read (ok)
+    zbar alone                297/300  99.0%      0      19.5     29.4   >= 98% read (ok)
+    opencv alone              137/300  45.7%      0      19.2     33.8   >= 98% read (below)
+    chain                     299/300  99.7%      0       4.8      8.4   >= 98% read (ok)
+                            chain missed frames tilted: 45 deg
+
+    idle at the attract screen (10 s each; max 12 fps, previews 8 fps):
+      still scene decoded 2/s  11.9 frames/s,  1.9 decoded/s: CPU  17.7% of one core (of which the simulated camera 7.8%); goal <= 50% (ok)
+      every frame decoded      11.9 frames/s, 11.9 decoded/s: CPU  46.5% of one core (of which the simulated camera 7.9%); goal <= 50% (ok)
+    live scanning (15 s, max 12 fps): 9 scans of 9 codes shown; frame -> on_scan mean 5.2 ms, p95 8.8 ms (camera's part of the 80 ms goal: ok)
 """
 
 from __future__ import annotations
@@ -39,7 +55,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, percentile
-from kiosk.devices.decoder import Decoder, Detection
 
 from kiosk.devices.camera import (
     Camera,
@@ -48,6 +63,7 @@ from kiosk.devices.camera import (
     GeneratedSource,
     make_frame,
 )
+from kiosk.devices.decoder import Decoder, Detection
 
 GOAL_READ = 0.98
 GOAL_IDLE_CPU = 0.50
@@ -141,8 +157,9 @@ class CountingSource(FrameSource):
         return self.inner.clock()
 
 
-def idle_cpu(seconds: float) -> tuple[float, float, float]:
-    """(CPU share of one core of the whole pipeline, of it the simulated camera's, fps)."""
+def idle_cpu(seconds: float, idle_fps: float | None) -> tuple[float, float, float, float]:
+    """CPU share of one core of the whole pipeline, of it the simulated camera's, frames
+    taken a second and frames decoded a second."""
     source = CountingSource(GeneratedSource([], fps=30.0, seed=11))
     running = threading.Event()
 
@@ -158,21 +175,19 @@ def idle_cpu(seconds: float) -> tuple[float, float, float]:
         on_status=on_status,
         max_fps=12.0,
         preview_fps=8.0,
+        idle_fps=idle_fps,
     )
     camera.start()
     running.wait(10)
     time.sleep(1.0)  # past the start-up
-    cpu0, wall0, frames0, source0 = (
-        time.process_time(),
-        time.perf_counter(),
-        source.frames,
-        source.cpu,
-    )
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    frames0, source0, decoded0 = source.frames, source.cpu, camera.decoded
     time.sleep(seconds)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     frames, source_cpu = source.frames - frames0, source.cpu - source0
+    decoded = camera.decoded - decoded0
     camera.stop()
-    return cpu / wall, source_cpu / wall, frames / wall
+    return cpu / wall, source_cpu / wall, frames / wall, decoded / wall
 
 
 def live_latency(seconds: float, seed: int) -> tuple[list[float], int]:
@@ -237,14 +252,15 @@ def main() -> None:
             tilts = ", ".join(f"{t:.0f}" for t in sorted(missed))
             print(f"{'':<24}chain missed frames tilted: {tilts} deg")
 
-    share, source_share, fps = idle_cpu(args.idle)
-    verdict = "ok" if share <= GOAL_IDLE_CPU else "over"
-    print(
-        f"\nidle at the attract screen ({args.idle:g} s, max 12 fps, previews 8 fps): "
-        f"{fps:.1f} frames/s decoded, CPU {share:.1%} of one core "
-        f"(of which the simulated camera making frames {source_share:.1%}); "
-        f"goal <= {GOAL_IDLE_CPU:.0%} ({verdict})"
-    )
+    print(f"\nidle at the attract screen ({args.idle:g} s each; max 12 fps, previews 8 fps):")
+    for label, idle_fps in (("still scene decoded 2/s", 2.0), ("every frame decoded", None)):
+        share, source_share, fps, decoded = idle_cpu(args.idle, idle_fps)
+        verdict = "ok" if share <= GOAL_IDLE_CPU else "over"
+        print(
+            f"  {label:<24} {fps:4.1f} frames/s, {decoded:4.1f} decoded/s: CPU {share:6.1%} "
+            f"of one core (of which the simulated camera {source_share:.1%}); "
+            f"goal <= {GOAL_IDLE_CPU:.0%} ({verdict})"
+        )
 
     latencies, shown = live_latency(args.live, args.seed + 1)
     if latencies:

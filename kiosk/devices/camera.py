@@ -601,16 +601,16 @@ def _lighting(size: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarr
 
 def _expose(
     image: np.ndarray,
-    light: tuple[np.ndarray, float, float],
+    light: tuple[np.ndarray | float, float, float],
     blur: float,
     noise: np.ndarray | None,
     jpeg_quality: int,
 ) -> np.ndarray:
     """What the sensor makes of ``image``: light, focus blur, sensor noise, MJPEG artefacts."""
     field, contrast, brightness = light
-    out = image.astype(np.float32) * field * contrast + brightness
+    out: np.ndarray = image.astype(np.float32) * field * contrast + brightness
     if blur > 0:
-        out = cv2.GaussianBlur(out, (0, 0), blur)
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), blur))
     if noise is not None:
         out += noise
     frame = np.clip(out, 0, 255).astype(np.uint8)
@@ -748,7 +748,7 @@ class GeneratedSource(_StreamSource):
             dx, dy = (int(v) for v in rng.integers(0, 16, 2))
             grain = field[dy : dy + height, dx : dx + width]
         light = (1.0, float(rng.uniform(0.95, 1.05)), float(rng.uniform(-4, 4)))
-        return _expose(scene, light, self.blur, grain, 85)  # type: ignore[arg-type]
+        return _expose(scene, light, self.blur, grain, 85)
 
     def close(self) -> None:
         """Drop the scene."""

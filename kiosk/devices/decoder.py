@@ -61,7 +61,7 @@ picture to survive this, and zxing-cpp costs about 60 ms on a 12 MP photo agains
 5 ms at this size (measured: the same read rate on the synthetic photos).
 """
 
-DEFAULT_BUDGET_MS = 40.0
+DEFAULT_BUDGET_MS = 25.0
 """No further fallback step is started once a decode has run this long.
 
 The first step always runs. On a webcam the next frame is coming anyway; the
@@ -248,8 +248,14 @@ class _Engine:
 
     name = ""
 
-    def read(self, gray: np.ndarray) -> list[tuple[str, str, list[tuple[float, float]]]]:
-        """Codes in ``gray`` with corners in ``gray``'s pixels (may raise; the chain guards)."""
+    def read(
+        self, gray: np.ndarray, quick: bool = False
+    ) -> list[tuple[str, str, list[tuple[float, float]]]]:
+        """Codes in ``gray`` with corners in ``gray``'s pixels (may raise; the chain guards).
+
+        ``quick`` asks for a cheaper search where the engine has one (fallback steps,
+        whose picture has already been looked at by the first step).
+        """
         raise NotImplementedError
 
 
@@ -276,10 +282,16 @@ class _Zxing(_Engine):
         }
         self._code32 = fmt.Code32
 
-    def read(self, gray: np.ndarray) -> list[tuple[str, str, list[tuple[float, float]]]]:
+    def read(
+        self, gray: np.ndarray, quick: bool = False
+    ) -> list[tuple[str, str, list[tuple[float, float]]]]:
         found = []
         for barcode in self._zx.read_barcodes(
-            gray, formats=self._formats, text_mode=self._zx.TextMode.Plain
+            gray,
+            formats=self._formats,
+            text_mode=self._zx.TextMode.Plain,
+            try_invert=not quick,  # light-on-dark codes were looked for in the first step
+            try_downscale=not quick,
         ):
             symbology = self._symbology.get(barcode.format)
             if symbology is None or not barcode.valid:
@@ -329,7 +341,9 @@ class _Zbar(_Engine):
         }
         self._binary = 4  # ZBAR_CFG_BINARY (libzbar >= 0.23): QR data as raw bytes
 
-    def read(self, gray: np.ndarray) -> list[tuple[str, str, list[tuple[float, float]]]]:
+    def read(
+        self, gray: np.ndarray, quick: bool = False
+    ) -> list[tuple[str, str, list[tuple[float, float]]]]:
         import ctypes
 
         w = self._w
@@ -390,7 +404,9 @@ class _OpenCV(_Engine):
         self._qr = cv2.QRCodeDetectorAruco()
         self._bars = cv2.barcode.BarcodeDetector()
 
-    def read(self, gray: np.ndarray) -> list[tuple[str, str, list[tuple[float, float]]]]:
+    def read(
+        self, gray: np.ndarray, quick: bool = False
+    ) -> list[tuple[str, str, list[tuple[float, float]]]]:
         found: list[tuple[str, str, list[tuple[float, float]]]] = []
         try:
             ok, texts, points, _ = self._qr.detectAndDecodeMulti(gray)
@@ -465,64 +481,65 @@ def _prep_small480(work: np.ndarray) -> Prepared:
     return _fit(work, 480)
 
 
-def _prep_up2(work: np.ndarray) -> Prepared:
-    if max(work.shape) > 700:  # only small pictures have codes too thin to read
-        return None
-    return _scaled(work, 2.0, cv2.INTER_CUBIC)
-
-
 def _prep_median(work: np.ndarray) -> Prepared:
     return cv2.medianBlur(work, 3), _IDENTITY
 
 
-def _prep_zbar800(work: np.ndarray) -> Prepared:
-    return _fit(work, 800)
+def _prep_up2(work: np.ndarray) -> Prepared:
+    if max(work.shape) > 480:  # only small pictures have codes too thin to read
+        return None
+    return _scaled(work, 2.0, cv2.INTER_CUBIC)
+
+
+def _prep_fit480(work: np.ndarray) -> Prepared:
+    return _fit(work, 480)
 
 
 def _prep_rot45(work: np.ndarray) -> Prepared:
-    small, back = _fit(work, 800)
+    small, back = _fit(work, 640)
     turned, turn_back = _rotated(small, 45.0)
     return turned, _compose(back, turn_back)
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the chain: an engine on a prepared copy of the working picture."""
+    """One step of the chain: an engine on a prepared copy of the working picture.
+
+    ``quick`` steps ask the engine for its cheaper search (zxing-cpp: no inverted
+    and no downscaled passes, which the first step already made).
+    """
 
     name: str
     engine: str
     prepare: Callable[[np.ndarray], Prepared]
+    quick: bool = False
 
 
 CHAIN: tuple[Step, ...] = (
-    # read rate on 640 synthetic photos with a code + the 59 codes of real-dev;
-    # each gain counts only codes no earlier step had read; false reads: none.
-    Step("zxing", "zxing", _prep_plain),  # 328/699 alone, 59/59 of real-dev
-    Step("zxing-sharp", "zxing", _prep_sharp640),  # +43 (defocus)
-    Step("zxing-480", "zxing", _prep_small480),  # +14 (blur, noise)
-    Step("zxing-up2", "zxing", _prep_up2),  # +20 (thin bars in small pictures)
-    Step("zxing-median", "zxing", _prep_median),  # +8 (noise)
-    Step("zbar", "zbar", _prep_zbar800),  # +25 (damaged bars)
-    Step("zxing-rot45", "zxing", _prep_rot45),  # +8 (slanted bars)
-    Step("opencv", "opencv", _prep_plain),  # only when asked for by name
+    # Gains below: codes read that no earlier step had read, of 699 (640 synthetic
+    # photos + the 59 codes of real-dev); cost: mean ms on a 640x480 picture without
+    # a code, where every step runs. No step below made a false read on that set.
+    Step("zxing", "zxing", _prep_plain),  # 328 alone (59/59 of real-dev), 3.9 ms
+    Step("zxing-sharp", "zxing", _prep_sharp640, True),  # +42 (defocus), 4.7 ms
+    Step("zxing-480", "zxing", _prep_small480, True),  # +14 (blur and noise), 2.4 ms
+    Step("zxing-median", "zxing", _prep_median, True),  # +9 (noise), 2.3 ms
+    Step("zxing-up2", "zxing", _prep_up2, True),  # +4 (thin bars, small pictures only)
+    Step("zbar", "zbar", _prep_fit480),  # +16 (damaged bars), 10 ms
+    # Not in the default chain (measured, then left out):
+    Step("zxing-rot45", "zxing", _prep_rot45, True),  # +8, 4.9 ms, one false EAN-13
+    Step("opencv", "opencv", _prep_plain),  # +10, 15 ms, three false EAN-13s
 )
 """Every step, in order; :data:`DEFAULT_STEPS` says which a chain runs."""
 
-DEFAULT_STEPS = (
-    "zxing",
-    "zxing-sharp",
-    "zxing-480",
-    "zxing-up2",
-    "zxing-median",
-    "zbar",
-    "zxing-rot45",
-)
-"""The steps of the default chain (see the module docstring for why)."""
+DEFAULT_STEPS = ("zxing", "zxing-sharp", "zxing-480", "zxing-median", "zxing-up2", "zbar")
+"""The steps of the default chain (see :data:`CHAIN` for what each one bought)."""
 
-ALONE_STEPS = {"zxing": ("zxing",), "zbar": ("zbar",), "opencv": ("opencv",)}
+ALONE_STEPS = {"zxing": ("zxing",), "zbar": ("zbar-alone",), "opencv": ("opencv",)}
 """What a decoder of one engine runs: that engine once, on the working picture."""
 
-_STEPS_BY_NAME = {step.name: step for step in CHAIN}
+_STEPS_BY_NAME = {step.name: step for step in CHAIN} | {
+    "zbar-alone": Step("zbar-alone", "zbar", _prep_plain)
+}
 
 
 class Decoder:
@@ -643,7 +660,7 @@ class Decoder:
             if prepared is None:
                 return []
             picture, prep_back = prepared
-            raw = self._engines[step.engine].read(np.ascontiguousarray(picture))
+            raw = self._engines[step.engine].read(np.ascontiguousarray(picture), step.quick)
         except Exception as error:  # noqa: BLE001 - engines raise on odd pictures
             log.debug("decoder step %s failed: %s", step.name, error)
             return []

@@ -121,21 +121,36 @@ def _half_blocks(
             cv2.polylines(small, [points], isClosed=True, color=_OUTLINE, thickness=1)
         elif len(points) == 1:
             cv2.circle(small, tuple(int(v) for v in points[0]), 1, _OUTLINE, -1)
-    rgb = small[:, :, ::-1]
-    styles: dict[tuple[int, ...], Style] = {}
+    # 16 levels a channel: a preview needs no more, and few distinct colours keep the
+    # styles cached and the terminal output short.
+    rgb = (small[:, :, ::-1] >> 4).astype(np.int32)
+    codes = (rgb[:, :, 0] << 8) | (rgb[:, :, 1] << 4) | rgb[:, :, 2]
     strips = []
     for row in range(height):
-        segments = []
-        for top, bottom in zip(rgb[2 * row], rgb[2 * row + 1]):
-            key = (*top, *bottom)
-            style = styles.get(key)
-            if style is None:
-                style = styles[key] = Style(
-                    color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom)
-                )
-            segments.append(Segment("▀", style))
-        strips.append(Strip(segments, width))
+        segments = [
+            Segment("▀", _style(int(top), int(bottom)))
+            for top, bottom in zip(codes[2 * row], codes[2 * row + 1])
+        ]
+        strips.append(Strip(segments, width).simplify())
     return strips
+
+
+_STYLES: dict[tuple[int, int], Style] = {}
+
+
+def _colour(code: int) -> Color:
+    red, green, blue = (code >> 8) & 15, (code >> 4) & 15, code & 15
+    return Color.from_rgb(red * 17, green * 17, blue * 17)
+
+
+def _style(top: int, bottom: int) -> Style:
+    """The ``▀`` style for two 12-bit colours (cached: a preview reuses few of them)."""
+    style = _STYLES.get((top, bottom))
+    if style is None:
+        if len(_STYLES) > 65_536:
+            _STYLES.clear()
+        style = _STYLES[(top, bottom)] = Style(color=_colour(top), bgcolor=_colour(bottom))
+    return style
 
 
 def _cells(text: str) -> int:
