@@ -53,12 +53,13 @@ SYMBOLOGIES = ("QR", "EAN13", "CODE128", "CODE39")
 ENGINES = ("zxing", "zbar", "opencv")
 """Every engine, in the chain's order."""
 
-WORK_SIDE = 1280
+WORK_SIDE = 1024
 """Bigger pictures are shrunk to this longest side before anything else.
 
 Real photos can be 3000 px and more; a code a camera can read fills enough of the
-picture to survive this, and zxing-cpp costs about 60 ms on a 12 MP photo against
-5 ms at this size (measured: the same read rate on the synthetic photos).
+picture to survive this. zxing-cpp costs about 60 ms on a 8 MP photo and 8 ms at
+this size; its read rate on the synthetic photos was the same at 1000, 1280 and
+full size (329, 328 and 327 of 699) and lower at 800 (311).
 """
 
 DEFAULT_BUDGET_MS = 25.0
@@ -177,11 +178,22 @@ def _scaled(image: np.ndarray, factor: float, interpolation: int) -> tuple[np.nd
 
 
 def _fit(image: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """``image`` shrunk (never enlarged) to at most ``side`` pixels on its longest side."""
+    """``image`` shrunk (never enlarged) to at most ``side`` pixels on its longest side.
+
+    Halving with ``pyrDown`` first: an area resize by a fraction costs 12 ms on a
+    12 MP photo, halving twice and then resizing costs 3 ms.
+    """
+    back = _IDENTITY
+    while max(image.shape[:2]) >= 2 * side:
+        height, width = image.shape[:2]
+        image = cv2.pyrDown(image)
+        halved = np.array([[width / image.shape[1], 0.0, 0.0], [0.0, height / image.shape[0], 0.0]])
+        back = _compose(back, halved)
     longest = max(image.shape[:2])
     if longest <= side:
-        return image, _IDENTITY
-    return _scaled(image, side / longest, cv2.INTER_AREA)
+        return image, back
+    resized, last = _scaled(image, side / longest, cv2.INTER_AREA)
+    return resized, _compose(back, last)
 
 
 def _rotated(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
