@@ -27,7 +27,9 @@ import numpy as np
 
 from kiosk.devices.decoder import Decoder, load_image
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".pgm", ".ppm"})
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".pgm", ".ppm"}
+)
 """The picture files the benchmark reads (everything else, ``.txt`` above all, is skipped)."""
 
 
@@ -109,8 +111,7 @@ def run(
         out.write(f"no such folder: {folder}\n")
         return BenchResult([], 0, 0, 0, 0.0, 0.0, exit_code=2)
     decoder = decoder or Decoder()
-    for name, hint in decoder.missing.items():
-        out.write(f"note: {name} not used: {hint}\n")
+    out.writelines(f"note: {name} not used: {hint}\n" for name, hint in decoder.missing.items())
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
@@ -133,10 +134,8 @@ def run(
             f"mean {mean:.1f} ms p95 {p95:.1f} ms  ({len(result.times_ms)} images)\n"
         )
         if verbose:
-            for miss in result.misses:
-                out.write(f"    miss  {miss}\n")
-            for name, text in result.wrong:
-                out.write(f"    false {name}: {text!r}\n")
+            out.writelines(f"    miss  {miss}\n" for miss in result.misses)
+            out.writelines(f"    false {name}: {text!r}\n" for name, text in result.wrong)
     mean, p95 = _figures(all_times)
     bench = BenchResult(
         folders=list(folders.values()),
