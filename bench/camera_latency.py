@@ -20,11 +20,9 @@ import threading
 import time
 from pathlib import Path
 
-from textual._compositor import CompositorUpdate
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, percentile  # noqa: E402
-from scan_latency import small_library  # noqa: E402
+from scan_latency import small_library, time_frames  # noqa: E402
 
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.config import Config  # noqa: E402
@@ -89,17 +87,8 @@ async def measure(books: int) -> list[float]:
             camera=lambda **callbacks: Camera(lambda: source, decoder, **callbacks),
         )
         timings: list[float] = []
-        async with app.run_test(size=(110, 32)) as pilot:
-            frames: list[float] = []
-            display = app._display
-
-            def timed_display(screen: object, renderable: object) -> None:
-                display(screen, renderable)  # type: ignore[arg-type]
-                if isinstance(renderable, CompositorUpdate):
-                    renderable.render_segments(app.console)
-                    frames.append(time.perf_counter())
-
-            app._display = timed_display  # type: ignore[method-assign]
+        async with app.run_test(size=(110, 32)):
+            frames = time_frames(app)
             source.hold(card)
             while type(app.screen).__name__ != "PatronScreen":
                 await asyncio.sleep(0.01)
