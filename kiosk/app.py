@@ -135,6 +135,8 @@ class KioskApp(App[None], inherit_bindings=False):
         if screen is None:
             return
         timeout = screen.timeout(self.config.idle_timeout)
+        if timeout is None and self.screen is not screen:
+            timeout = self.config.idle_timeout  # a dialog left open on the start screen
         left = None if timeout is None else timeout - (self._monotonic() - self._last_activity)
         if left is not None and left <= 0:
             self.reset_to_attract()

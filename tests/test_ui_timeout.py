@@ -93,3 +93,20 @@ async def test_configured_timeout(circulation):
         clock.advance(21)
         app.check_idle()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+
+
+async def test_a_pin_dialog_left_open_on_the_start_screen_times_out(circulation, make, library):
+    from kiosk.data.library import set_pin
+
+    librarian = make.patron("L0001", kind="librarian")
+    with library.connection_context():
+        set_pin("L0001", "2468")
+    code = make.card(librarian)
+    clock = FakeMonotonic()
+    app = make_app(circulation, monotonic=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_scan(pilot, code)
+        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
+        clock.advance(46)
+        app.check_idle()
+        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
