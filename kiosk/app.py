@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -15,7 +16,6 @@ from textual.binding import Binding
 from kiosk.camera_link import CameraBuilder, CameraLink
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation, PatronView
-from kiosk.data.errors import KioskError
 from kiosk.db_thread import DatabaseThread
 from kiosk.locale import set_language, t
 from kiosk.messages import CameraFrame, CameraRead, CameraState
@@ -29,6 +29,8 @@ from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.session import Visit
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 2.0
 """Seconds between database checkpoints in the kiosk's quiet moments."""
@@ -82,8 +84,8 @@ class KioskApp(App[None], inherit_bindings=False):
         try:
             self.library_name = await self.run_db(self.circulation.library_name)
             self.returns_only = await self.run_db(self.circulation.returns_only)
-        except KioskError:
-            pass  # the screens say so at the first scan
+        except Exception:  # the screens say what is wrong at the first scan
+            log.exception("cannot read the library's settings")
         await self.push_screen(self.attract)
         self.camera.start()
         self.set_interval(0.5, self.check_idle)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.locale import t
 from kiosk.messages import CameraFrame, CameraRead, CameraState, Scanned
+from kiosk.screens.base import KioskScreen
 from kiosk.widgets.camera_preview import CameraPreview
 from kiosk.widgets.status_bar import StatusBar
 
@@ -80,12 +81,12 @@ class CameraLink:
 
         Returns whether a screen took it (a dialog on top does not).
         """
-        previews = list(self.app.screen.query(CameraPreview))
-        for preview in previews:
-            preview.seen()
-        if not previews:
+        screen = self.app.screen
+        if not isinstance(screen, KioskScreen):
             return False  # a dialog (PIN, return-or-renew) is on top: not a scan now
-        self.app.screen.post_message(Scanned(message.text, "camera"))
+        for preview in screen.query(CameraPreview):
+            preview.seen()
+        screen.post_message(Scanned(message.text, "camera"))
         return True
 
     def status(self, message: CameraState) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from kiosk.devices.decoder import Decoder
 from uikit import make_app, post_scan, screen_name, screen_text, wait_until
 
 from kiosk.devices.camera import Camera, CameraUnavailable, FrameSource, make_frame
+from kiosk.devices.decoder import Decoder
 from kiosk.devices.setup import ScriptedSource
 from kiosk.widgets.camera_preview import CameraPreview
 

@@ -291,10 +291,13 @@ class Circulation:
         except pw.OperationalError as error:
             log.exception("database write failed")
             text = str(error).lower()
-            key = "storage.locked" if "locked" in text or "busy" in text else "storage.failed"
-            raise StorageError(key) from error
-        except pw.InterfaceError as error:
-            log.exception("database unreachable")
+            locked = "locked" in text or "busy" in text
+            if not locked:
+                self._drop_connection()
+            raise StorageError("storage.locked" if locked else "storage.failed") from error
+        except (pw.InterfaceError, pw.DatabaseError) as error:
+            log.exception("database write failed")
+            self._drop_connection()
             raise StorageError("storage.failed") from error
 
     @contextmanager
@@ -302,9 +305,21 @@ class Circulation:
         try:
             with self._connected():
                 yield
-        except (pw.OperationalError, pw.InterfaceError) as error:
+        except (pw.InterfaceError, pw.DatabaseError) as error:
             log.exception("database read failed")
+            self._drop_connection()
             raise StorageError("storage.failed") from error
+
+    def _drop_connection(self) -> None:
+        """Close a connection that failed, so the next call opens a fresh one.
+
+        (A PostgreSQL connection that dropped never comes back by itself.)
+        """
+        try:
+            if not self.db.is_closed() and not self.db.in_transaction():
+                self.db.close()
+        except Exception:  # the connection is already unusable; nothing more to do
+            log.debug("closing a failed connection failed", exc_info=True)
 
     def _fact(self, kind: str, **kwargs: Any) -> Fact:
         return journal.new_fact(self.hlc, self.kiosk_id, kind, self.clock(), **kwargs)
@@ -412,9 +427,13 @@ class Circulation:
         """
         with self._pin_lock:
             guard = self._pin_guard.setdefault(number, _PinGuard())
-            if guard.locked_until > time.monotonic():
-                minutes = int((guard.locked_until - time.monotonic()) // 60) + 1
-                raise Refused("pin.locked", minutes=minutes)
+            locked = guard.locked_until > time.monotonic()
+            minutes = int((guard.locked_until - time.monotonic()) // 60) + 1
+        if locked:
+            refusal = Refused("pin.locked", minutes=minutes)
+            with self._transaction():
+                self._refusal(refusal, patron=number)
+            raise refusal
         with self._reading():
             patron = Patron.get_or_none(Patron.number == number)
             stored = patron.pin_hash if patron and patron.kind == "librarian" else None
@@ -574,13 +593,14 @@ class Circulation:
         """How lending ``copy`` to ``patron`` would go, or the reason not to."""
         title: Title = copy.title
         values = self._settings()
+        current = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
+        if current is not None and current.patron_id == patron.id:
+            # offer to return it (always possible) or renew it (the rules decide)
+            raise AlreadyBorrowed(self._loan_view(current, copy, title))
         if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
         self._check_patron(patron)
-        current = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
         if current is not None:
-            if current.patron_id == patron.id:
-                raise AlreadyBorrowed(self._loan_view(current, copy, title))
             raise Refused("copy.on_loan_other", title=title.title)
         if copy.reference_only or title.kind == "reference":
             raise Refused("copy.reference_only", title=title.title)

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from kiosk.data.errors import KioskError
 from kiosk.locale import other_language, set_language, t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton
@@ -47,12 +48,16 @@ class AttractScreen(KioskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self._verdict_timer = None
+        self._pending: KioskError | None = None
         self.query_one("#returns-only").display = self.kiosk.returns_only
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self.query_one("#returns-only").display = self.kiosk.returns_only
         self.query_one(Verdict).clear()
+        if self._pending is not None:
+            error, self._pending = self._pending, None
+            self.refuse(error)
 
     @on(Button.Pressed, "#return")
     def start_returns(self) -> None:
@@ -77,6 +82,15 @@ class AttractScreen(KioskScreen):
             self._clear_later()
             return
         self.kiosk.open_patron(patron)
+
+    def refuse_on_return(self, error: KioskError) -> None:
+        """Show why a card was refused as soon as the kiosk is back at this screen."""
+        self._pending = error
+
+    def refuse(self, error: KioskError) -> None:
+        """Show why a card was refused (for a while)."""
+        self.query_one(Verdict).refuse(error)
+        self._clear_later()
 
     def _clear_later(self) -> None:
         if self._verdict_timer is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from kiosk.app import KioskApp
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class KioskScreen(Screen[None]):
@@ -100,10 +103,27 @@ class KioskScreen(Screen[None]):
         return await self.kiosk.run_db(function, *args)
 
     async def on_scanned(self, message: Scanned) -> None:
-        """Every code, from any device, arrives here."""
+        """Every code, from any device, arrives here; no error escapes to end the app."""
         message.stop()
+        if not self.is_current:
+            # Queued while this screen was giving way (a card opened another page):
+            # the scan belongs to the screen now on top, never to this one.
+            if isinstance(self.app.screen, KioskScreen):
+                self.app.screen.post_message(Scanned(message.code, message.source))
+            return
         self.kiosk.touch()
-        await self.handle_scan(message.code)
+        try:
+            await self.handle_scan(message.code)
+        except KioskError as error:
+            self.show_error(error)
+        except Exception:
+            log.exception("a scan failed on %s", type(self).__name__)
+            self.show_error(KioskError("error.unexpected"))
+
+    def show_error(self, error: KioskError) -> None:
+        """Say what went wrong in this screen's message box."""
+        for box in self.query(Verdict):
+            box.refuse(error)
 
     async def handle_scan(self, code: str) -> None:
         """What this screen does with a scanned code."""

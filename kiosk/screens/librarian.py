@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.data.circulation import PatronView
+from kiosk.data.errors import KioskError
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton
@@ -58,7 +59,11 @@ class LibrarianScreen(KioskScreen):
     async def toggle_returns_only(self) -> None:
         """Turn the end-of-term "returns only" switch over."""
         on = not self.kiosk.returns_only
-        await self.call(self.circulation.set_returns_only, on)
+        try:
+            await self.call(self.circulation.set_returns_only, on)
+        except KioskError as error:
+            self.notify(t(error.key, **error.params), severity="error")
+            return
         self.kiosk.returns_only = on
         self._show_state()
 

@@ -98,15 +98,23 @@ class PatronScreen(KioskScreen):
         )
 
     async def _other_card(self, code: str) -> None:
-        patron = await self.open_card(code)
-        if patron is None:
+        try:
+            patron = await self.call(self.circulation.open_card, code)
+        except KioskError as error:
+            if error.params.get("number") == self.patron.number:
+                self.query_one(Verdict).refuse(error)
+                return
+            # Another child's card was refused: this child's page must not stay open
+            # for them; the start screen says why.
+            self.kiosk.attract.refuse_on_return(error)
+            self.kiosk.reset_to_attract()
             return
         if patron.number == self.patron.number:
             self.show_patron(patron)
             return
         self.kiosk.open_patron(patron, replace=True)
 
-    @work(group="mine", exclusive=True)
+    @work(group="mine", exclusive=True, exit_on_error=False)
     async def offer_return_or_renew(self, loan: LoanView) -> None:
         """Ask what to do with a book the patron already has, then do it."""
         choice = await self.app.push_screen_wait(MineModal(loan.title))
@@ -115,7 +123,7 @@ class PatronScreen(KioskScreen):
             if choice == "return":
                 result = await self.call(self.circulation.checkin, loan.barcode)
                 self.visit.add("returned", result.title)
-                verdict.say(describe_return(result), "ok")
+                verdict.say(*describe_return(result))
             elif choice == "renew":
                 renewed = await self.call(self.circulation.renew, self.patron.number, loan.loan_id)
                 self.visit.add("renewed", renewed.title, renewed.due_on)
@@ -125,7 +133,6 @@ class PatronScreen(KioskScreen):
             else:
                 verdict.clear()
                 return
+            self.show_patron(await self.call(self.circulation.patron, self.patron.number))
         except KioskError as error:
             verdict.refuse(error)
-            return
-        self.show_patron(await self.call(self.circulation.patron, self.patron.number))

@@ -11,6 +11,7 @@ from textual.containers import Center, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.locale import format_date, t
+from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.session import Visit
 from kiosk.widgets.big_button import BigButton
@@ -59,4 +60,4 @@ class ReceiptScreen(KioskScreen):
     async def handle_scan(self, code: str) -> None:
         """A scan on the receipt starts a new visit from the start screen."""
         self.kiosk.reset_to_attract()
-        await self.kiosk.attract.handle_scan(code)
+        self.kiosk.attract.post_message(Scanned(code, "scanner"))

@@ -17,8 +17,12 @@ from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
 
-def describe_return(result: ReturnResult) -> str:
-    """Where a returned book goes, in words a child can follow."""
+def describe_return(result: ReturnResult) -> tuple[str, str]:
+    """Where a returned book goes, in words a child can follow, and the message's kind.
+
+    The kind is ``warn`` where the child must do something other than shelve it
+    (the hold shelf, the desk), ``ok`` otherwise.
+    """
     if result.destination == "hold_shelf":
         text = t("return.hold_shelf", title=result.title, name=result.hold_for)
     elif result.destination == "desk":
@@ -31,7 +35,7 @@ def describe_return(result: ReturnResult) -> str:
         text = t("return.shelf_any", title=result.title)
     if result.days_overdue:
         text += "\n" + t("return.overdue_note", days=result.days_overdue)
-    return text
+    return text, "warn" if result.destination in ("desk", "hold_shelf") else "ok"
 
 
 class ReturnScreen(KioskScreen):
@@ -80,8 +84,7 @@ class ReturnScreen(KioskScreen):
             return
         if result.destination != "not_on_loan":
             self.visit.add("returned", result.title)
-        kind = "warn" if result.destination in ("desk", "hold_shelf") else "ok"
-        verdict.say(describe_return(result), kind)
+        verdict.say(*describe_return(result))
         self.query_one("#count", Static).update(
             t("return.count", count=len(self.visit.lines))
         )
