@@ -151,6 +151,7 @@ class KioskApp(App[None], inherit_bindings=False):
         """Back to the attract screen, forgetting everything about the last visitor."""
         while len(self.screen_stack) > 1 and self.screen is not self.attract:
             self.pop_screen()
+        set_language(self.config.language)  # the next visitor starts in the kiosk's language
         self.touch()
 
     def open_patron(self, patron: PatronView, *, replace: bool = False) -> None:

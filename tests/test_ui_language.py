@@ -103,3 +103,17 @@ async def test_a_whole_visit_in_chinese_logs_no_missing_translation(circulation,
         await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
         assert "借出  草房子" in screen_text(pilot)
     assert not caplog.records
+
+
+async def test_the_next_visitor_starts_in_the_kiosk_language(circulation, make):
+    code = make.card(make.patron(name="王小明"))
+    app = make_app(circulation, language="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#language")
+        await wait_until(pilot, lambda: "Show your library card" in screen_text(pilot))
+        post_scan(pilot, code)
+        await wait_until(pilot, lambda: "Hello, 王小明!" in screen_text(pilot))
+        await pilot.click("#finish")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        await pilot.click("#ok")
+        await wait_until(pilot, lambda: "请出示借书证借书" in screen_text(pilot))

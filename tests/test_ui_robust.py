@@ -73,3 +73,17 @@ async def test_an_unexpected_failure_is_said_and_the_kiosk_goes_on(circulation, 
         monkeypatch.undo()
         post_scan(pilot, "10000001")
         await wait_until(pilot, lambda: "Borrowed" in verdict(pilot))
+
+
+async def test_a_refused_card_after_a_language_switch_is_still_explained(circulation, make):
+    first = make.card(make.patron("20230001", name="王小明"))
+    lost = make.patron("20230002", name="李华")
+    old = make.card(lost)
+    make.card(lost)
+    app = make_app(circulation, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#language")  # 中文
+        post_scan(pilot, first)
+        await wait_until(pilot, lambda: "王小明，你好！" in screen_text(pilot))
+        post_scan(pilot, old)
+        await wait_until(pilot, lambda: "reported lost" in verdict(pilot))  # back in English

@@ -8,10 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Button, Static
 
 from kiosk.data.errors import KioskError
-from kiosk.locale import other_language, set_language, t
+from kiosk.locale import language, other_language, set_language, t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
@@ -33,7 +34,14 @@ class AttractScreen(KioskScreen):
     IDLE_TIMEOUT: ClassVar[float | None] = None
     VERDICT_SECONDS = 8.0
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.drawn_in = language()
+        self._verdict_timer: Timer | None = None
+        self._pending: KioskError | None = None
+
     def compose_body(self) -> ComposeResult:
+        self.drawn_in = language()
         with Vertical(id="attract"):
             yield Static(t("attract.headline"), id="headline", markup=False)
             yield Static(t("attract.hint"), id="hint", markup=False)
@@ -47,11 +55,12 @@ class AttractScreen(KioskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._verdict_timer = None
-        self._pending: KioskError | None = None
         self.query_one("#returns-only").display = self.kiosk.returns_only
 
-    def on_screen_resume(self) -> None:
+    async def on_screen_resume(self) -> None:
+        if self.drawn_in != language():  # the visit ended: back to the kiosk's language
+            await self.recompose()
+            self.on_mount()
         super().on_screen_resume()
         self.query_one("#returns-only").display = self.kiosk.returns_only
         self.query_one(Verdict).clear()
