@@ -154,16 +154,19 @@ class KioskApp(App[None], inherit_bindings=False):
         set_language(self.config.language)  # the next visitor starts in the kiosk's language
         self.touch()
 
-    def open_patron(self, patron: PatronView, *, replace: bool = False) -> None:
+    def open_patron(
+        self, patron: PatronView, *, replace: bool = False, visit: Visit | None = None
+    ) -> None:
         """Show the patron's page (replacing the current screen, or over the start).
 
-        A librarian's card asks for the PIN instead, wherever it is scanned.
+        A librarian's card asks for the PIN instead, wherever it is scanned. ``visit``
+        carries on a visit begun without a card (books returned first).
         """
         self.touch()
         if patron.kind == "librarian":
             self.ask_librarian_pin(patron)
             return
-        screen = PatronScreen(patron)
+        screen = PatronScreen(patron, visit)
         if replace and self.screen is not self.attract:
             self.switch_screen(screen)
         else:

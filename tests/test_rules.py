@@ -538,3 +538,14 @@ def test_wrong_pin_is_a_recorded_refusal_and_five_lock_the_card(circulation, mak
     with pytest.raises(Refused) as info:
         circulation.check_librarian(librarian.number, "4321")  # right PIN, but locked
     assert info.value.key == "pin.locked" and info.value.params["minutes"] == 5
+
+
+def test_a_plain_number_that_is_also_a_book_is_the_book(library, make, clock):
+    from kiosk.data.circulation import Circulation
+
+    make.patron("10000001")
+    make.patron("20230001")
+    make.copy(barcode="10000001")
+    plain = Circulation(library, "kiosk-plain", clock=clock, allow_plain_cards=True)
+    assert plain.is_card("20230001")
+    assert not plain.is_card("10000001")

@@ -114,3 +114,20 @@ async def test_card_on_return_screen_opens_patron_page(circulation, make):
         post_scan(pilot, code)
         await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
         assert "Hello, 王小明!" in screen_text(pilot)
+
+
+async def test_books_returned_before_showing_a_card_stay_on_the_receipt(circulation, make):
+    student = make.patron(name="王小明")
+    code = make.card(student)
+    copy = make.copy(make.title("还的书"))
+    circulation.checkout(student.number, copy.barcode)
+    app = make_app(circulation)
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_scan(pilot, copy.barcode)  # returned at the start screen, no card
+        await wait_until(pilot, lambda: "Returned" in screen_text(pilot))
+        post_scan(pilot, code)  # then the card, to borrow
+        await wait_until(pilot, lambda: "Hello, 王小明!" in screen_text(pilot))
+        await pilot.click("#finish")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        assert "Returned  还的书" in screen_text(pilot)
+        assert "Goodbye, 王小明!" in screen_text(pilot)

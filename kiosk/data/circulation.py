@@ -356,8 +356,12 @@ class Circulation:
         if cards.is_card_code(code, self._prefix):
             return True
         if self.allow_plain_cards and code.isdigit():
+            # a bare number is a card only if it names a patron and no book has it
             with self._reading():
-                return Patron.select().where(Patron.number == code).exists()
+                return (
+                    Patron.select().where(Patron.number == code).exists()
+                    and not Copy.select().where(Copy.barcode == code).exists()
+                )
         return False
 
     def open_card(self, raw: str) -> PatronView:

@@ -31,10 +31,11 @@ class PatronScreen(KioskScreen):
 
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish")]
 
-    def __init__(self, patron: PatronView) -> None:
+    def __init__(self, patron: PatronView, visit: Visit | None = None) -> None:
         super().__init__()
         self.patron = patron
-        self.visit = Visit(name=patron.name)
+        self.visit = visit or Visit()
+        self.visit.name = patron.name
 
     def compose_body(self) -> ComposeResult:
         patron = self.patron

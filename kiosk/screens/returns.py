@@ -75,7 +75,7 @@ class ReturnScreen(KioskScreen):
         if await self.call(self.circulation.is_card, code):
             patron = await self.open_card(code)
             if patron is not None:
-                self.kiosk.open_patron(patron, replace=True)
+                self.kiosk.open_patron(patron, replace=True, visit=self.visit)
             return
         try:
             result = await self.call(self.circulation.checkin, code)
