@@ -7,9 +7,11 @@ from datetime import date
 import pytest
 from textual.widgets import DataTable
 from uikit import (
+    click_to,
     make_app,
     post_scan,
     scan_and_wait,
+    scan_to,
     screen_name,
     screen_text,
     type_code,
@@ -27,18 +29,13 @@ def student(make):
     return patron, make.card(patron)
 
 
-async def open_card(pilot, code: str) -> None:
-    post_scan(pilot, code)
-    await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
-
-
 async def test_card_opens_patron_page_with_loans_and_allowance(circulation, make, student, clock):
     patron, code = student
     copy = make.copy(make.title("草房子"), barcode="10000001")
     circulation.checkout(patron.number, copy.barcode)
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
+        await scan_to(pilot, code, "PatronScreen")
         text = screen_text(pilot)
         assert "Hello, 王小明!" in text
         assert "三年级2班" in text
@@ -70,7 +67,7 @@ async def test_overdue_loans_shown_in_colour_and_block_borrowing(circulation, ma
     clock.advance(days=20)
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
+        await scan_to(pilot, code, "PatronScreen")
         assert "1 overdue" in verdict(pilot)
         row = app.screen.query_one(DataTable).get_row_at(0)
         assert "overdue" in str(row[2])
@@ -124,7 +121,7 @@ async def test_every_refusal_is_explained(circulation, make, student, clock, set
         make.copy(barcode=barcode, status="lost")
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
+        await scan_to(pilot, code, "PatronScreen")
         message = await scan_and_wait(pilot, barcode)
         assert message.startswith("Sorry")
         assert expected in message
@@ -136,9 +133,8 @@ async def test_own_book_offers_return(circulation, make, student, library):
     circulation.checkout(patron.number, copy.barcode)
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
-        post_scan(pilot, copy.barcode)
-        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        await scan_to(pilot, code, "PatronScreen")
+        await scan_to(pilot, copy.barcode, "MineModal")
         assert "You already have “夏洛的网”" in screen_text(pilot)
         await pilot.click("#return")
         await wait_until(pilot, lambda: "Returned" in verdict(pilot))
@@ -155,16 +151,14 @@ async def test_own_book_offers_renew(circulation, make, student, clock):
     clock.advance(days=10)
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
-        post_scan(pilot, copy.barcode)
-        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        await scan_to(pilot, code, "PatronScreen")
+        await scan_to(pilot, copy.barcode, "MineModal")
         await pilot.click("#renew")
         await wait_until(pilot, lambda: "Renewed" in verdict(pilot))
         # renewed for 14 days from the old due date (Wed 26 March) -> Wed 9 April
         assert "Wed 9 Apr" in verdict(pilot)
         # a second renewal is over the limit
-        post_scan(pilot, copy.barcode)
-        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        await scan_to(pilot, copy.barcode, "MineModal")
         await pilot.click("#renew")
         await wait_until(pilot, lambda: "renewed as many times as allowed" in verdict(pilot))
 
@@ -175,11 +169,9 @@ async def test_own_book_cancel_changes_nothing(circulation, make, student, facts
     circulation.checkout(patron.number, copy.barcode)
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
-        post_scan(pilot, copy.barcode)
-        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
-        await pilot.click("#cancel")
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
+        await scan_to(pilot, copy.barcode, "MineModal")
+        await click_to(pilot, "#cancel", "PatronScreen")
         assert app.screen.query_one(DataTable).row_count == 1
     assert [f.kind for f in facts()][-1] == "checkout"
 
@@ -189,10 +181,9 @@ async def test_done_shows_receipt_then_start(circulation, make, student):
     make.copy(make.title("草房子"), barcode="10000008")
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
+        await scan_to(pilot, code, "PatronScreen")
         await scan_and_wait(pilot, "10000008")
-        await pilot.click("#finish")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        await click_to(pilot, "#finish", "ReceiptScreen")
         text = screen_text(pilot)
         assert "Borrowed  草房子  (due Wed 26 Mar)" in text
         assert "Goodbye, 王小明!" in text
@@ -209,7 +200,7 @@ async def test_another_card_switches_patron(circulation, make, student):
     other_code = make.card(other)
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_card(pilot, code)
+        await scan_to(pilot, code, "PatronScreen")
         post_scan(pilot, other_code)
         await wait_until(pilot, lambda: "Hello, 李华!" in screen_text(pilot))
         assert "王小明" not in screen_text(pilot)
@@ -226,12 +217,10 @@ async def test_a_queue_of_children_borrows_in_turn(circulation, make):
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
         for n, code in enumerate(cards):
-            await open_card(pilot, code)
+            await scan_to(pilot, code, "PatronScreen")
             for barcode in barcodes[2 * n : 2 * n + 2]:
                 assert "Borrowed" in await scan_and_wait(pilot, barcode)
-            await pilot.click("#finish")
-            await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
-            await pilot.click("#ok")
-            await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+            await click_to(pilot, "#finish", "ReceiptScreen")
+            await click_to(pilot, "#ok", "AttractScreen")
     with circulation.db.connection_context():
         assert Loan.select().where(Loan.returned_at.is_null()).count() == 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from uikit import make_app, post_scan, scan_and_wait, screen_name, screen_text, wait_until
+from uikit import make_app, scan_and_wait, scan_to, screen_name, screen_text, wait_until
 
 from kiosk.data.library import card_code
 
@@ -71,8 +71,7 @@ async def test_markup_in_book_code_is_not_interpreted(circulation, make):
     code = make.card(patron)
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
         message = await scan_and_wait(pilot, "[b]X[/b]")
         assert "We do not know this book ([b]X[/b])" in message
 
@@ -90,12 +89,10 @@ async def test_plain_numeric_cards_only_where_configured(circulation, make):
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
         # not configured: a bare number is a book's barcode, so it is looked up as one
-        post_scan(pilot, "20230001")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        await scan_to(pilot, "20230001", "ReturnScreen")
         await wait_until(pilot, lambda: "We do not know this book" in screen_text(pilot))
     circulation.allow_plain_cards = True
     app = make_app(circulation, allow_plain_cards=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, "20230001")
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, "20230001", "PatronScreen")
         assert "Hello, 王小明!" in screen_text(pilot)

@@ -9,7 +9,7 @@ import string
 from pathlib import Path
 
 import pytest
-from uikit import make_app, post_scan, screen_name, screen_text, wait_until
+from uikit import click_to, make_app, post_scan, scan_to, screen_text, wait_until
 
 import kiosk
 from kiosk.locale import LANGUAGES, catalogue, set_language
@@ -91,16 +91,14 @@ async def test_a_whole_visit_in_chinese_logs_no_missing_translation(circulation,
     caplog.set_level(logging.ERROR, logger="kiosk.locale")
     app = make_app(circulation, language="zh_CN")
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
         assert "王小明，你好！" in screen_text(pilot)
         post_scan(pilot, "10000001")
         await wait_until(pilot, lambda: "借书成功：《草房子》" in screen_text(pilot))
         assert "3月26日（周三）" in screen_text(pilot)
         post_scan(pilot, "NOPE")
         await wait_until(pilot, lambda: "查不到这本书（NOPE）" in screen_text(pilot))
-        await pilot.click("#finish")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        await click_to(pilot, "#finish", "ReceiptScreen")
         assert "借出  草房子" in screen_text(pilot)
     assert not caplog.records
 
@@ -113,7 +111,6 @@ async def test_the_next_visitor_starts_in_the_kiosk_language(circulation, make):
         await wait_until(pilot, lambda: "Show your library card" in screen_text(pilot))
         post_scan(pilot, code)
         await wait_until(pilot, lambda: "Hello, 王小明!" in screen_text(pilot))
-        await pilot.click("#finish")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        await click_to(pilot, "#finish", "ReceiptScreen")
         await pilot.click("#ok")
         await wait_until(pilot, lambda: "请出示借书证借书" in screen_text(pilot))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Button
-from uikit import make_app, post_scan, screen_name, wait_until
+from uikit import click_to, make_app, post_scan, scan_to, wait_until
 
 from kiosk.locale import set_language
 
@@ -41,17 +41,13 @@ async def test_screens_fit(circulation, make, size, language):
     app = make_app(circulation, language=language)
     async with app.run_test(size=size) as pilot:
         assert_fits(app)
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
         post_scan(pilot, "UNKNOWN-BOOK")
         await wait_until(pilot, lambda: app.screen.query_one("#verdict").has_class("-shown"))
         await pilot.pause()
         assert_fits(app)
-        await pilot.click("#finish")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        await click_to(pilot, "#finish", "ReceiptScreen")
         assert_fits(app)
-        await pilot.click("#ok")
-        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
-        await pilot.click("#return")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        await click_to(pilot, "#ok", "AttractScreen")
+        await click_to(pilot, "#return", "ReturnScreen")
         assert_fits(app)

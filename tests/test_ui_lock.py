@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from uikit import make_app, post_scan, screen_name, screen_text, wait_until
+from uikit import click_to, make_app, post_scan, scan_to, screen_name, screen_text, wait_until
 
 from kiosk.data.library import set_pin
 
@@ -24,8 +24,7 @@ async def test_no_student_key_quits_or_opens_a_palette(circulation, make):
     code = make.card(make.patron())
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
         for key in STUDENT_KEYS:
             await pilot.press(key)
         await pilot.pause()
@@ -54,8 +53,7 @@ async def test_ctrl_q_quits_outside_kiosk_mode(circulation):
 async def test_librarian_leaves_with_card_and_pin(circulation, librarian, facts):
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, librarian)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
+        await scan_to(pilot, librarian, "PinModal")
         await pilot.press(*"1111", "enter")
         await wait_until(pilot, lambda: "Wrong PIN." in screen_text(pilot))
         await pilot.press(*"2468", "enter")
@@ -70,18 +68,15 @@ async def test_librarian_leaves_with_card_and_pin(circulation, librarian, facts)
 async def test_pin_cancel_goes_back(circulation, librarian):
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, librarian)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
-        await pilot.click("#cancel")
-        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        await scan_to(pilot, librarian, "PinModal")
+        await click_to(pilot, "#cancel", "AttractScreen")
         assert app.is_running
 
 
 async def test_five_wrong_pins_lock_the_card(circulation, librarian):
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, librarian)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
+        await scan_to(pilot, librarian, "PinModal")
         for _ in range(5):
             await pilot.press(*"0000", "enter")
             await pilot.pause()
@@ -94,8 +89,7 @@ async def test_student_card_never_opens_librarian_screen(circulation, make):
     code = make.card(make.patron(kind="teacher"))
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
 
 
 async def test_returns_only_switch(circulation, librarian, make):
@@ -103,17 +97,14 @@ async def test_returns_only_switch(circulation, librarian, make):
     make.copy(barcode="10000001")
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, librarian)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
+        await scan_to(pilot, librarian, "PinModal")
         await pilot.press(*"2468", "enter")
         await wait_until(pilot, lambda: screen_name(pilot) == "LibrarianScreen")
         await pilot.click("#returns-only")
         await wait_until(pilot, lambda: "Returns only is ON." in screen_text(pilot))
-        await pilot.click("#back")
-        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        await click_to(pilot, "#back", "AttractScreen")
         assert "books can only be returned now" in screen_text(pilot)
-        post_scan(pilot, student_code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, student_code, "PatronScreen")
         post_scan(pilot, "10000001")
         await wait_until(pilot, lambda: "only be returned now, not borrowed" in screen_text(pilot))
 
@@ -133,18 +124,15 @@ async def test_function_keys_work_for_a_kiosk_without_touch(circulation, librari
         await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
         await pilot.press("f2")
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
-        post_scan(pilot, copy.barcode)
-        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        await scan_to(pilot, code, "PatronScreen")
+        await scan_to(pilot, copy.barcode, "MineModal")
         await pilot.press("f2")  # return it
         await wait_until(pilot, lambda: "Put it on shelf I." in screen_text(pilot))
         await pilot.press("f2")
         await wait_until(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
         await pilot.press("f2")
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
-        post_scan(pilot, librarian)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
+        await scan_to(pilot, librarian, "PinModal")
         await pilot.press(*"2468", "enter")
         await wait_until(pilot, lambda: screen_name(pilot) == "LibrarianScreen")
         await pilot.press("f10")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uikit import make_app, post_scan, screen_name, screen_text, verdict, wait_until
+from uikit import make_app, post_scan, scan_to, screen_text, verdict, wait_until
 
 from kiosk.data.models import Loan, Patron
 
@@ -33,8 +33,7 @@ async def test_a_refused_card_on_a_patron_page_closes_that_page(circulation, mak
     async with app.run_test(size=(80, 24)) as pilot:
         post_scan(pilot, first)
         await wait_until(pilot, lambda: "Hello, 王小明!" in screen_text(pilot))
-        post_scan(pilot, old)
-        await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+        await scan_to(pilot, old, "AttractScreen")
         await wait_until(pilot, lambda: "reported lost" in verdict(pilot))
         assert "王小明" not in screen_text(pilot)
 
@@ -47,10 +46,8 @@ async def test_returns_only_still_lets_a_child_return_from_their_page(circulatio
     make.setting("returns_only", "1")
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
-        post_scan(pilot, copy.barcode)
-        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        await scan_to(pilot, code, "PatronScreen")
+        await scan_to(pilot, copy.barcode, "MineModal")
         await pilot.click("#return")
         await wait_until(pilot, lambda: "Put it on shelf I." in verdict(pilot))
 
@@ -64,8 +61,7 @@ async def test_an_unexpected_failure_is_said_and_the_kiosk_goes_on(circulation, 
         raise RuntimeError("a bug")
 
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
         monkeypatch.setattr(circulation, "checkout", broken)
         post_scan(pilot, "10000001")
         await wait_until(pilot, lambda: "Something went wrong. Please scan again" in verdict(pilot))

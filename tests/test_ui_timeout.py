@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from textual.widgets import Static
-from uikit import FakeMonotonic, make_app, post_scan, screen_name, screen_text, wait_until
+from uikit import (
+    FakeMonotonic,
+    click_to,
+    make_app,
+    scan_to,
+    screen_name,
+    screen_text,
+    wait_until,
+)
 
 
 def countdown_text(app) -> str:
@@ -16,8 +24,7 @@ async def test_countdown_in_last_ten_seconds_then_back_to_start(circulation, mak
     clock = FakeMonotonic()
     app = make_app(circulation, monotonic=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
         clock.advance(34)
         app.check_idle()
         assert countdown_text(app) == ""
@@ -37,8 +44,7 @@ async def test_a_touch_restarts_the_timeout(circulation, make):
     clock = FakeMonotonic()
     app = make_app(circulation, monotonic=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
+        await scan_to(pilot, code, "PatronScreen")
         clock.advance(40)
         app.check_idle()
         await pilot.pause()
@@ -60,10 +66,8 @@ async def test_timeout_closes_an_open_dialog_too(circulation, make):
     clock = FakeMonotonic()
     app = make_app(circulation, monotonic=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen")
-        post_scan(pilot, copy.barcode)
-        await wait_until(pilot, lambda: screen_name(pilot) == "MineModal")
+        await scan_to(pilot, code, "PatronScreen")
+        await scan_to(pilot, copy.barcode, "MineModal")
         clock.advance(46)
         app.check_idle()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
@@ -73,8 +77,7 @@ async def test_timeout_from_returns_and_receipt(circulation):
     clock = FakeMonotonic()
     app = make_app(circulation, monotonic=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#return")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        await click_to(pilot, "#return", "ReturnScreen")
         clock.advance(46)
         app.check_idle()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
@@ -88,8 +91,7 @@ async def test_configured_timeout(circulation):
     clock = FakeMonotonic()
     app = make_app(circulation, monotonic=clock, idle_timeout=20.0)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#return")
-        await wait_until(pilot, lambda: screen_name(pilot) == "ReturnScreen")
+        await click_to(pilot, "#return", "ReturnScreen")
         clock.advance(21)
         app.check_idle()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
@@ -105,8 +107,7 @@ async def test_a_pin_dialog_left_open_on_the_start_screen_times_out(circulation,
     clock = FakeMonotonic()
     app = make_app(circulation, monotonic=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        post_scan(pilot, code)
-        await wait_until(pilot, lambda: screen_name(pilot) == "PinModal")
+        await scan_to(pilot, code, "PinModal")
         clock.advance(46)
         app.check_idle()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")

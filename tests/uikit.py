@@ -103,3 +103,15 @@ async def scan_and_wait(pilot: Pilot[Any], code: str, *, typed: bool = False) ->
         post_scan(pilot, code)
     await wait_until(pilot, lambda: verdict_count(pilot) > before)
     return verdict(pilot)
+
+
+async def scan_to(pilot: Pilot[Any], code: str, screen: str) -> None:
+    """Scan ``code`` and wait until the screen (or dialog) named ``screen`` is on top."""
+    post_scan(pilot, code)
+    await wait_until(pilot, lambda: screen_name(pilot) == screen)
+
+
+async def click_to(pilot: Pilot[Any], selector: str, screen: str) -> None:
+    """Click ``selector`` and wait until the screen named ``screen`` is on top."""
+    await pilot.click(selector)
+    await wait_until(pilot, lambda: screen_name(pilot) == screen)
