@@ -14,9 +14,6 @@ from kiosk.devices.decoder import Decoder
 
 log = logging.getLogger(__name__)
 
-DEMO_FALLBACK = [("LK.DEMO.1.AAAAAAAAAAAAAAAA", 2.0), ("", 2.0)]
-
-
 def camera_builder(
     setting: str, *, sim_codes: Sequence[tuple[str, float]] | None = None
 ) -> Callable[..., Any] | None:
@@ -34,7 +31,8 @@ def camera_builder(
         log.warning("decoder %s unavailable: %s", engine, hint)
     source: Callable[[], FrameSource]
     if setting == "sim":
-        script = list(sim_codes or DEMO_FALLBACK)
+        # without a script (not the demo) the simulator shows an empty scene
+        script = list(sim_codes or [("", 1.0)])
         source = lambda: ScriptedSource(script)
     else:
         device: int | str = int(setting) if setting.isdigit() else setting
