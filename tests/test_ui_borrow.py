@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from textual.widgets import DataTable
 from uikit import (
+    click,
     click_to,
     make_app,
     post_scan,
@@ -136,7 +137,7 @@ async def test_own_book_offers_return(circulation, make, student, library):
         await scan_to(pilot, code, "PatronScreen")
         await scan_to(pilot, copy.barcode, "MineModal")
         assert "You already have “夏洛的网”" in screen_text(pilot)
-        await pilot.click("#return")
+        await click(pilot, "#return")
         await wait_until(pilot, lambda: "Returned" in verdict(pilot))
         assert "Put it on shelf I." in verdict(pilot)
         await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 0)
@@ -153,13 +154,13 @@ async def test_own_book_offers_renew(circulation, make, student, clock):
     async with app.run_test(size=(80, 24)) as pilot:
         await scan_to(pilot, code, "PatronScreen")
         await scan_to(pilot, copy.barcode, "MineModal")
-        await pilot.click("#renew")
+        await click(pilot, "#renew")
         await wait_until(pilot, lambda: "Renewed" in verdict(pilot))
         # renewed for 14 days from the old due date (Wed 26 March) -> Wed 9 April
         assert "Wed 9 Apr" in verdict(pilot)
         # a second renewal is over the limit
         await scan_to(pilot, copy.barcode, "MineModal")
-        await pilot.click("#renew")
+        await click(pilot, "#renew")
         await wait_until(pilot, lambda: "renewed as many times as allowed" in verdict(pilot))
 
 
@@ -187,7 +188,7 @@ async def test_done_shows_receipt_then_start(circulation, make, student):
         text = screen_text(pilot)
         assert "Borrowed  草房子  (due Wed 26 Mar)" in text
         assert "Goodbye, 王小明!" in text
-        await pilot.click("#ok")
+        await click(pilot, "#ok")
         # back at the start, nothing of the visit left: Textual's default screen + attract
         await wait_until(
             pilot, lambda: screen_name(pilot) == "AttractScreen" and len(app.screen_stack) == 2

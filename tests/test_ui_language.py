@@ -9,7 +9,7 @@ import string
 from pathlib import Path
 
 import pytest
-from uikit import click_to, make_app, post_scan, scan_to, screen_text, wait_until
+from uikit import click, click_to, make_app, post_scan, scan_to, screen_text, wait_until
 
 import kiosk
 from kiosk.locale import LANGUAGES, catalogue, set_language
@@ -77,10 +77,10 @@ async def test_language_button_switches_attract_screen(circulation):
     app = make_app(circulation, language="zh_CN")
     async with app.run_test(size=(80, 24)) as pilot:
         assert "请出示借书证借书" in screen_text(pilot)
-        await pilot.click("#language")
+        await click(pilot, "#language")
         await wait_until(pilot, lambda: "Show your library card" in screen_text(pilot))
         assert "请出示" not in screen_text(pilot)
-        await pilot.click("#language")
+        await click(pilot, "#language")
         await wait_until(pilot, lambda: "请出示借书证借书" in screen_text(pilot))
 
 
@@ -107,10 +107,10 @@ async def test_the_next_visitor_starts_in_the_kiosk_language(circulation, make):
     code = make.card(make.patron(name="王小明"))
     app = make_app(circulation, language="zh_CN")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#language")
+        await click(pilot, "#language")
         await wait_until(pilot, lambda: "Show your library card" in screen_text(pilot))
         post_scan(pilot, code)
         await wait_until(pilot, lambda: "Hello, 王小明!" in screen_text(pilot))
         await click_to(pilot, "#finish", "ReceiptScreen")
-        await pilot.click("#ok")
+        await click(pilot, "#ok")
         await wait_until(pilot, lambda: "请出示借书证借书" in screen_text(pilot))

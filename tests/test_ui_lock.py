@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from uikit import click_to, make_app, post_scan, scan_to, screen_name, screen_text, wait_until
+from uikit import (
+    click,
+    click_to,
+    make_app,
+    post_scan,
+    scan_to,
+    screen_name,
+    screen_text,
+    wait_until,
+)
 
 from kiosk.data.library import set_pin
 
@@ -59,7 +68,7 @@ async def test_librarian_leaves_with_card_and_pin(circulation, librarian, facts)
         await pilot.press(*"2468", "enter")
         await wait_until(pilot, lambda: screen_name(pilot) == "LibrarianScreen")
         assert "Signed in: 张老师" in screen_text(pilot)
-        await pilot.click("#exit")
+        await click(pilot, "#exit")
         await wait_until(pilot, lambda: not app.is_running, timeout=3)
     kinds = [(f.kind, f.data.get("reason")) for f in facts() if f.patron == "L0001"]
     assert ("refusal", "pin.wrong") in kinds and ("librarian_login", None) in kinds
@@ -100,7 +109,7 @@ async def test_returns_only_switch(circulation, librarian, make):
         await scan_to(pilot, librarian, "PinModal")
         await pilot.press(*"2468", "enter")
         await wait_until(pilot, lambda: screen_name(pilot) == "LibrarianScreen")
-        await pilot.click("#returns-only")
+        await click(pilot, "#returns-only")
         await wait_until(pilot, lambda: "Returns only is ON." in screen_text(pilot))
         await click_to(pilot, "#back", "AttractScreen")
         assert "books can only be returned now" in screen_text(pilot)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uikit import make_app, post_scan, scan_to, screen_text, verdict, wait_until
+from uikit import click, make_app, post_scan, scan_to, screen_text, verdict, wait_until
 
 from kiosk.data.models import Loan, Patron
 
@@ -48,7 +48,7 @@ async def test_returns_only_still_lets_a_child_return_from_their_page(circulatio
     async with app.run_test(size=(80, 24)) as pilot:
         await scan_to(pilot, code, "PatronScreen")
         await scan_to(pilot, copy.barcode, "MineModal")
-        await pilot.click("#return")
+        await click(pilot, "#return")
         await wait_until(pilot, lambda: "Put it on shelf I." in verdict(pilot))
 
 
@@ -78,7 +78,7 @@ async def test_a_refused_card_after_a_language_switch_is_still_explained(circula
     make.card(lost)
     app = make_app(circulation, language="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#language")  # 中文
+        await click(pilot, "#language")  # 中文
         post_scan(pilot, first)
         await wait_until(pilot, lambda: "王小明，你好！" in screen_text(pilot))
         post_scan(pilot, old)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Static
 from uikit import (
     FakeMonotonic,
+    click,
     click_to,
     make_app,
     scan_to,
@@ -49,7 +50,7 @@ async def test_a_touch_restarts_the_timeout(circulation, make):
         app.check_idle()
         await pilot.pause()
         assert countdown_text(app)
-        await pilot.click("#allowance")  # a touch anywhere
+        await click(pilot, "#allowance")  # a touch anywhere
         app.check_idle()
         await pilot.pause()
         assert countdown_text(app) == ""

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -111,7 +112,26 @@ async def scan_to(pilot: Pilot[Any], code: str, screen: str) -> None:
     await wait_until(pilot, lambda: screen_name(pilot) == screen)
 
 
+async def click(pilot: Pilot[Any], selector: str) -> None:
+    """Click ``selector`` once it is laid out on the screen on top.
+
+    A click sent while a freshly pushed screen is still being laid out lands where
+    the button is not yet (Pilot clicks at the widget's current region), so wait for
+    the region and one more refresh first.
+    """
+
+    def placed() -> bool:
+        try:
+            return bool(pilot.app.screen.query_one(selector).region)
+        except NoMatches:
+            return False
+
+    await wait_until(pilot, placed)
+    await pilot.pause()
+    await pilot.click(selector)
+
+
 async def click_to(pilot: Pilot[Any], selector: str, screen: str) -> None:
     """Click ``selector`` and wait until the screen named ``screen`` is on top."""
-    await pilot.click(selector)
+    await click(pilot, selector)
     await wait_until(pilot, lambda: screen_name(pilot) == screen)
