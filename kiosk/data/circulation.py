@@ -20,7 +20,7 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import cards, journal, settings
-from kiosk.data.db import KioskSqliteDatabase
+from kiosk.data.db import KioskSqliteDatabase, database
 from kiosk.data.errors import (
     AlreadyBorrowed,
     CardRefused,
@@ -131,6 +131,9 @@ class PatronView:
     loans: tuple[LoanView, ...]
     may_borrow: int
     """How many more items the patron may borrow now (0 when blocked by overdue)."""
+    card: int | None = None
+    """The serial of the card that opened this page (``None``: typed number or plain card).
+    Loans made on the page name it, so the desk can tell a revoked card used offline."""
 
     @property
     def overdue_count(self) -> int:
@@ -212,7 +215,7 @@ class Circulation:
         self.kiosk_id = kiosk_id
         self.clock = clock
         self.allow_plain_cards = allow_plain_cards
-        with self.db.connection_context():
+        with database.using(db), self.db.connection_context():
             self.hlc = HybridClock(kiosk_id, journal.last_hlc())
             self._prefix = settings.get("card_prefix")
             self._secret = settings.get("card_secret")
@@ -273,12 +276,17 @@ class Circulation:
 
     @contextmanager
     def _connected(self) -> Iterator[None]:
-        """Use this thread's open connection, or open one for the duration."""
-        if not self.db.is_closed():
-            yield
-            return
-        with self.db.connection_context():
-            yield
+        """Use this thread's open connection, or open one for the duration.
+
+        The models point at this service's database for the duration too, so several
+        libraries (kiosks and a desk, in tests and tools) can live in one process.
+        """
+        with database.using(self.db):
+            if not self.db.is_closed():
+                yield
+                return
+            with self.db.connection_context():
+                yield
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -376,15 +384,15 @@ class Circulation:
 
         def decide() -> _Outcome:
             try:
-                patron = self._card_patron(raw)
+                patron, serial = self._card_patron(raw)
             except CardRefused as refusal:
                 number = refusal.params.get("number")
                 return _Outcome(refusal=self._refusal(refusal, patron=number, code=raw))
-            return _Outcome(value=self._patron_view(patron))
+            return _Outcome(value=self._patron_view(patron, card=serial))
 
         return self._run(decide)
 
-    def _card_patron(self, raw: str) -> Patron:
+    def _card_patron(self, raw: str) -> tuple[Patron, int | None]:
         code = clean_code(raw)
         if code is None:
             raise CardRefused("card.damaged")
@@ -393,7 +401,7 @@ class Circulation:
             if patron is None:
                 raise CardRefused("card.unknown")
             self._check_patron(patron)
-            return patron
+            return patron, None
         parsed = cards.verify(code, self._prefix, self._secret)
         patron = Patron.get_or_none(Patron.number == parsed.number)
         if patron is None:
@@ -409,7 +417,7 @@ class Circulation:
                 date=card.expires_on.isoformat(),
             )
         self._check_patron(patron)
-        return patron
+        return patron, parsed.serial
 
     def _check_patron(self, patron: Patron) -> None:
         if not patron.active:
@@ -503,6 +511,7 @@ class Circulation:
         patron: Patron,
         loans: list[LoanView] | None = None,
         overall: LoanRule | None = _UNSET,
+        card: int | None = None,
     ) -> PatronView:
         loans = self._open_loans(patron) if loans is None else loans
         if overall is _UNSET:
@@ -518,6 +527,7 @@ class Circulation:
             class_name=patron.school_class.name if patron.school_class_id else "",
             loans=tuple(loans),
             may_borrow=may,
+            card=card,
         )
 
     def returns_only(self) -> bool:
@@ -537,8 +547,9 @@ class Circulation:
 
     # -- checkout -----------------------------------------------------------------
 
-    def checkout(self, number: str, raw_barcode: str) -> CheckoutResult:
-        """Lend the copy ``raw_barcode`` to patron ``number``.
+    def checkout(self, number: str, raw_barcode: str, card: int | None = None) -> CheckoutResult:
+        """Lend the copy ``raw_barcode`` to patron ``number`` (whose card ``card`` opened
+        the page, if a card did).
 
         Raises:
             AlreadyBorrowed: the patron has this copy already (offer return or renew).
@@ -577,8 +588,10 @@ class Circulation:
                 return _Outcome(
                     refusal=self._refusal(refusal, patron=patron.number, copy=copy.barcode)
                 )
+            extra = {"card": card} if card is not None else {}
             fact = self._fact(
-                "checkout", patron=patron.number, copy=copy.barcode, due_on=plan.due.isoformat()
+                "checkout", patron=patron.number, copy=copy.barcode,
+                due_on=plan.due.isoformat(), **extra,
             )
             journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
             title: Title = copy.title
@@ -588,7 +601,7 @@ class Circulation:
                 item_kind=title.kind,
             )
             loans = sorted([*plan.loans, loan], key=lambda view: view.due_on)
-            view = self._patron_view(patron, loans, plan.overall)
+            view = self._patron_view(patron, loans, plan.overall, card=card)
             return _Outcome(value=CheckoutResult(loan, view))
 
         return self._run(decide)
@@ -639,7 +652,7 @@ class Circulation:
 
     # -- renew --------------------------------------------------------------------
 
-    def renew(self, number: str, loan_id: str) -> LoanView:
+    def renew(self, number: str, loan_id: str, card: int | None = None) -> LoanView:
         """Give patron ``number`` more time with loan ``loan_id``.
 
         Raises:
@@ -667,10 +680,11 @@ class Circulation:
                 return _Outcome(
                     refusal=self._refusal(refusal, patron=number, copy=copy.barcode)
                 )
+            extra = {"card": card} if card is not None else {}
             journal.record(
                 self._fact(
                     "renew", patron=number, copy=copy.barcode, loan=loan.id,
-                    due_on=due.isoformat(),
+                    due_on=due.isoformat(), **extra,
                 )
             )
             fresh = Loan.get_by_id(loan.id)

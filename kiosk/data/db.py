@@ -11,6 +11,8 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
@@ -18,7 +20,51 @@ import peewee
 
 log = logging.getLogger(__name__)
 
-database = peewee.DatabaseProxy()
+_GLOBAL_SLOT = peewee.Proxy.__dict__["obj"]
+
+
+class ThreadDatabaseProxy(peewee.DatabaseProxy):
+    """A database proxy that one thread can point at another database for a while.
+
+    The kiosk's sync thread works on two databases, the kiosk's own and the desk's,
+    with the same models and the same projection code. :meth:`using` points the
+    models at the desk for the calling thread only, so the scans served meanwhile by
+    the kiosk's database thread never see the desk.
+    """
+
+    __slots__ = ("_local",)
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_local", threading.local())
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def obj(self) -> peewee.Database | None:
+        override = getattr(self._local, "db", None)
+        return override if override is not None else _GLOBAL_SLOT.__get__(self)
+
+    @obj.setter
+    def obj(self, value: peewee.Database | None) -> None:
+        _GLOBAL_SLOT.__set__(self, value)
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        if attr == "obj":
+            _GLOBAL_SLOT.__set__(self, value)
+        else:
+            object.__setattr__(self, attr, value)
+
+    @contextmanager
+    def using(self, db: peewee.Database) -> Iterator[peewee.Database]:
+        """Bind the models to ``db`` in this thread until the block ends."""
+        before = getattr(self._local, "db", None)
+        self._local.db = db
+        try:
+            yield db
+        finally:
+            self._local.db = before
+
+
+database = ThreadDatabaseProxy()
 """The database every model is bound to; see :func:`open_database`."""
 
 SQLITE_PRAGMAS = {
@@ -97,7 +143,7 @@ class KioskSqliteDatabase(peewee.SqliteDatabase):
 
 
 def open_database(
-    url: str, *, create: bool = False, timeout: float = 5.0
+    url: str, *, create: bool = False, timeout: float = 5.0, bind: bool = True
 ) -> peewee.Database:
     """Open the database at ``url``, bind the models to it and return it.
 
@@ -105,6 +151,9 @@ def open_database(
         url: ``sqlite:///path/to/file.sqlite`` or ``postgresql://user@host:port/db``.
         create: create a missing SQLite file (and its folder) instead of refusing.
         timeout: seconds an SQLite write waits for another writer's lock.
+        bind: make it the database of the models (the kiosk's own database); the
+            desk, opened by the sync beside the kiosk's, is used through
+            ``database.using(desk)`` instead.
 
     Raises:
         DatabaseMissing: the SQLite file does not exist and ``create`` is false.
@@ -127,11 +176,24 @@ def open_database(
             password=unquote(parts.password) if parts.password else None,
             host=parts.hostname,
             port=parts.port,
+            # A school network that drops packets must not hang a sync for minutes.
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+            application_name="library-kiosk",
         )
     else:
         raise ValueError(f"unsupported database URL: {redact(url)}")
-    database.initialize(db)
+    if bind:
+        database.initialize(db)
     return db
+
+
+def is_postgres(db: peewee.Database) -> bool:
+    """Whether ``db`` is a PostgreSQL server (rather than an SQLite file)."""
+    return isinstance(db, peewee.PostgresqlDatabase)
 
 
 def redact(url: str) -> str:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.data import projection
+from kiosk.data.db import database, is_postgres
 from kiosk.data.models import Copy, Hold, Journal, Loan
 from kiosk.data.prepared import Prepared
 
@@ -138,6 +139,18 @@ _INSERT_FACT = Prepared(
 )
 
 
+def lock_journal() -> None:
+    """Serialise the desk's writers of facts (call first in the transaction).
+
+    A PostgreSQL sequence hands out numbers in the order transactions *ask*, not the
+    order they commit; a kiosk pulling "everything after 100" could then miss a 99
+    committed a moment later. Holding this lock until commit makes the desk's
+    journal numbers follow commit order. SQLite's writers are one at a time already.
+    """
+    if is_postgres(database.obj):
+        database.execute_sql("LOCK TABLE journal IN EXCLUSIVE MODE")
+
+
 def record(fact: Fact, known: projection.Known | None = None) -> projection.Known:
     """Append ``fact`` to the journal and apply it to the state tables.
 
@@ -145,6 +158,7 @@ def record(fact: Fact, known: projection.Known | None = None) -> projection.Know
     ``known`` passes rows the caller already read (see :class:`projection.Known`);
     the projection's findings come back in the returned object.
     """
+    lock_journal()
     _INSERT_FACT.execute(
         fact.uuid, fact.kind, fact.kiosk, fact.wall_time, fact.hlc, fact.patron, fact.copy,
         json.dumps(fact.data, ensure_ascii=False, sort_keys=True),
@@ -158,8 +172,13 @@ def last_hlc() -> str | None:
     return row.hlc if row else None
 
 
+CANONICAL_ORDER = (Journal.desk_seq.is_null(), Journal.desk_seq, Journal.seq)
+"""The order facts are applied in: the desk's order for the facts it has accepted,
+then this database's own facts not yet placed by the desk (docs/sync.md)."""
+
+
 def rebuild() -> int:
-    """Empty the circulation state and replay every fact in clock order.
+    """Empty the circulation state and replay every fact in the canonical order.
 
     Returns the number of facts replayed. Call inside a transaction.
     """
@@ -167,7 +186,8 @@ def rebuild() -> int:
     Hold.delete().execute()
     Copy.update(status="available").where(Copy.status.in_(["on_loan", "hold_shelf"])).execute()
     count = 0
-    for row in Journal.select().order_by(Journal.hlc, Journal.seq).iterator():
-        projection.apply(Fact.from_row(row))
+    for row in Journal.select().order_by(*CANONICAL_ORDER).iterator():
+        if row.kind in projection.APPLY:
+            projection.apply(Fact.from_row(row))
         count += 1
     return count

@@ -11,6 +11,8 @@ barcode), which are the same in every database a fact travels to.
 
 from __future__ import annotations
 
+import uuid
+
 import peewee as pw
 
 from kiosk.data.db import database
@@ -78,9 +80,19 @@ class Card(BaseModel):
         indexes = ((("patron", "serial"), True),)
 
 
-class Title(BaseModel):
-    """A bibliographic record: what is on the title page, and what kind of item it is."""
+def new_key() -> str:
+    """A new natural key for a row that has none of its own (a title)."""
+    return uuid.uuid4().hex
 
+
+class Title(BaseModel):
+    """A bibliographic record: what is on the title page, and what kind of item it is.
+
+    ``key`` names the title in facts (titles have no natural key: an ISBN may be
+    missing or shared by two editions).
+    """
+
+    key = pw.CharField(unique=True, null=True, default=new_key)
     isbn = pw.CharField(null=True, index=True)
     title = pw.CharField()
     author = pw.CharField(default="")
@@ -176,7 +188,8 @@ class Journal(BaseModel):
 
     ``seq`` orders the rows of this database; ``hlc`` (a hybrid logical clock) orders
     facts from several kiosks; ``uuid`` makes a fact the same fact everywhere.
-    ``pushed_at`` is set once the desk has accepted the row.
+    ``pushed_at`` is set once the desk has accepted the row; ``desk_seq`` is the row's
+    place in the desk's order, known once it comes back in a pull (see docs/sync.md).
     """
 
     seq = pw.AutoField()
@@ -189,6 +202,51 @@ class Journal(BaseModel):
     copy = pw.CharField(null=True, index=True)
     data = pw.TextField(default="{}")
     pushed_at = pw.DateTimeField(null=True)
+    desk_seq = pw.BigIntegerField(null=True)
+
+
+# The facts waiting to be pushed, found without reading the whole journal.
+Journal.add_index(
+    Journal.index(Journal.seq, name="journal_unpushed").where(Journal.pushed_at.is_null())
+)
+
+
+class LocalState(BaseModel):
+    """What belongs to this database alone and never travels: its role (kiosk or desk),
+    a kiosk's identity, its desk and its sync cursor."""
+
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class KioskRegistration(BaseModel):
+    """At the desk: a kiosk allowed to sync, and how its last sync went."""
+
+    kiosk = pw.CharField(primary_key=True)
+    name = pw.CharField(default="")
+    token_hash = pw.CharField()
+    registered_at = pw.DateTimeField()
+    last_seen_at = pw.DateTimeField(null=True)
+    cursor = pw.BigIntegerField(default=0)
+    facts_pushed = pw.BigIntegerField(default=0)
+
+
+class SyncCase(BaseModel):
+    """At the desk: a conflict the sync resolved by its rule, for the librarian to review."""
+
+    kind = pw.CharField(index=True)
+    fact = pw.CharField(max_length=36)
+    other = pw.CharField(null=True, max_length=36)
+    kiosk = pw.CharField()
+    patron = pw.CharField(null=True)
+    copy = pw.CharField(null=True)
+    created_at = pw.DateTimeField()
+    data = pw.TextField(default="{}")
+    resolved_by = pw.CharField(null=True)
+    resolved_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("fact", "kind"), True),)
 
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -204,5 +262,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     ClosedDay,
     Setting,
     Journal,
+    LocalState,
+    KioskRegistration,
+    SyncCase,
 )
 """Every model, in an order where a table comes after the tables it refers to."""

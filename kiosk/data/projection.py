@@ -106,14 +106,23 @@ def _checkout(fact: Fact, known: Known) -> None:
     if copy is None or patron is None:
         return
     earlier = _open_loan(copy, known)
-    if earlier is not None:
-        # A copy lent twice (two kiosks offline): the later loan wins, the earlier
-        # one ends when the copy changed hands.
-        _CLOSE_LOAN.execute(fact.wall_time, earlier.id)
-    _INSERT_LOAN.execute(
-        fact.uuid, copy.id, patron.id, fact.wall_time,
-        date.fromisoformat(fact.data["due_on"]), fact.kiosk,
-    )
+    due_on = date.fromisoformat(fact.data["due_on"])
+    if earlier is not None and earlier.out_at > fact.wall_time:
+        # Lent twice while offline, and this checkout is the older one: the book is
+        # in the later borrower's hands, so this loan ended when it changed hands.
+        _INSERT_LOAN.execute(
+            fact.uuid, copy.id, patron.id, fact.wall_time, due_on, fact.kiosk
+        )
+        _CLOSE_LOAN.execute(earlier.out_at, fact.uuid)
+    else:
+        if earlier is not None:
+            # Lent twice while offline, this checkout the later one: the earlier
+            # loan ends when the copy changed hands.
+            _CLOSE_LOAN.execute(fact.wall_time, earlier.id)
+        _INSERT_LOAN.execute(
+            fact.uuid, copy.id, patron.id, fact.wall_time, due_on, fact.kiosk
+        )
+        known.open_loan = Loan(id=fact.uuid, copy=copy.id, patron=patron.id, out_at=fact.wall_time)
     _FULFIL_HOLDS.execute(patron.id, copy.title_id)
     _set_status(copy, "on_loan")
 
@@ -123,8 +132,13 @@ def _checkin(fact: Fact, known: Known) -> None:
     if copy is None:
         return
     loan = _open_loan(copy, known)
+    if loan is not None and loan.out_at > fact.wall_time:
+        # A return older than the copy's current loan (made at a kiosk that was
+        # offline while the book was lent again): the book is with the new borrower.
+        return
     if loan is not None:
         _CLOSE_LOAN.execute(fact.wall_time, loan.id)
+        known.open_loan = None
     if fact.data.get("damaged"):
         _set_status(copy, "repair")
     elif copy.status in ("on_loan", "available", "hold_shelf"):
@@ -182,6 +196,13 @@ def _card_revoked(fact: Fact, known: Known) -> None:
     ).execute()
 
 
+def _copy_status(fact: Fact, known: Known) -> None:
+    """The librarian's decision about a copy: lost, withdrawn, to repair, or found."""
+    copy = _copy(fact, known)
+    if copy is not None:
+        _set_status(copy, fact.data["status"])
+
+
 def _nothing(fact: Fact, known: Known) -> None:
     """Facts that change no state: refusals, sign-ins."""
 
@@ -193,6 +214,7 @@ APPLY: dict[str, Callable[[Fact, Known], None]] = {
     "hold": _hold,
     "card_issued": _card_issued,
     "card_revoked": _card_revoked,
+    "copy_status": _copy_status,
     "refusal": _nothing,
     "librarian_login": _nothing,
 }
@@ -206,7 +228,8 @@ def apply(fact: Fact, known: Known | None = None) -> Known:
     changed is returned in it.
 
     Raises:
-        KeyError: the fact is of a kind this version does not know.
+        KeyError: the fact is of a kind this version does not know (the sync keeps
+            such facts, made by a newer kiosk, without applying them).
     """
     known = known or Known()
     APPLY[fact.kind](fact, known)

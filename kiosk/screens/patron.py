@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -61,6 +63,8 @@ class PatronScreen(KioskScreen):
 
     def show_patron(self, patron: PatronView) -> None:
         """Redraw the page for the patron's current state."""
+        if patron.card is None and patron.number == self.patron.number:
+            patron = replace(patron, card=self.patron.card)  # still the same card's visit
         self.patron = patron
         if patron.may_borrow:
             allowance = t("patron.may_borrow", count=patron.may_borrow) + " " + t(
@@ -85,7 +89,9 @@ class PatronScreen(KioskScreen):
             await self._other_card(code)
             return
         try:
-            result = await self.call(self.circulation.checkout, self.patron.number, code)
+            result = await self.call(
+                self.circulation.checkout, self.patron.number, code, self.patron.card
+            )
         except AlreadyBorrowed as mine:
             self.offer_return_or_renew(mine.loan)
             return
@@ -126,7 +132,9 @@ class PatronScreen(KioskScreen):
                 self.visit.add("returned", result.title)
                 verdict.say(*describe_return(result))
             elif choice == "renew":
-                renewed = await self.call(self.circulation.renew, self.patron.number, loan.loan_id)
+                renewed = await self.call(
+                    self.circulation.renew, self.patron.number, loan.loan_id, self.patron.card
+                )
                 self.visit.add("renewed", renewed.title, renewed.due_on)
                 verdict.say(
                     t("renew.ok", title=renewed.title, due=format_date(renewed.due_on)), "ok"

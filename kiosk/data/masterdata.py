@@ -1,0 +1,309 @@
+"""Master data as facts: how the desk's classes, patrons, catalogue, rules, calendar
+and settings travel to the kiosks.
+
+The desk writes every change of master data as a fact (``patron_saved``,
+``copy_saved``, ...) through :func:`save` or :func:`save_many`, so a kiosk's one
+pull cursor covers master data and circulation alike, in the order the desk made
+them (a copy is always saved before the first loan of it arrives). A master fact
+holds the whole row, so applying it is an upsert by the row's natural key and
+applying it twice changes nothing. Kiosks apply master facts without keeping them
+in their own journal; they never make them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import peewee as pw
+
+from kiosk.data import journal
+from kiosk.data.journal import Fact, HybridClock, lock_journal
+from kiosk.data.models import (
+    ClassTeacher,
+    ClosedDay,
+    Copy,
+    Journal,
+    LoanRule,
+    Patron,
+    SchoolClass,
+    Setting,
+    Title,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK = 400
+"""Rows per INSERT statement (well under SQLite's limit of variables)."""
+
+
+def _last_wins(rows: Sequence[Fact], key: Callable[[Fact], Any]) -> list[Fact]:
+    """One fact per key, the last one (an upsert may not touch a row twice)."""
+    latest: dict[Any, Fact] = {}
+    for fact in rows:
+        latest.pop(key(fact), None)
+        latest[key(fact)] = fact
+    return list(latest.values())
+
+
+def _upsert(model: type[pw.Model], rows: list[dict[str, Any]], target: list[pw.Field]) -> None:
+    if not rows:
+        return
+    fields = [model._meta.fields[name] for name in rows[0]]
+    preserve = [field for field in fields if field not in target]
+    for start in range(0, len(rows), CHUNK):
+        query = model.insert_many(rows[start : start + CHUNK])
+        if preserve:
+            query = query.on_conflict(conflict_target=target, preserve=preserve)
+        else:
+            query = query.on_conflict_ignore()
+        query.execute()
+
+
+def _ids(model: type[pw.Model], field: pw.Field, keys: Iterable[Any]) -> dict[Any, int]:
+    wanted = list({key for key in keys if key is not None})
+    found: dict[Any, int] = {}
+    for start in range(0, len(wanted), CHUNK):
+        part = wanted[start : start + CHUNK]
+        found.update(model.select(field, model._meta.primary_key).where(field.in_(part)).tuples())
+    return found
+
+
+def _classes(facts: Sequence[Fact]) -> None:
+    _upsert(
+        SchoolClass,
+        [
+            {"name": f.data["name"], "grade": f.data.get("grade"), "active": f.data.get("active", True)}
+            for f in _last_wins(facts, lambda f: f.data["name"])
+        ],
+        [SchoolClass.name],
+    )
+
+
+def _patrons(facts: Sequence[Fact]) -> None:
+    facts = _last_wins(facts, lambda f: f.patron)
+    class_ids = _ids(SchoolClass, SchoolClass.name, (f.data.get("class") for f in facts))
+    _upsert(
+        Patron,
+        [
+            {
+                "number": f.patron,
+                "name": f.data["name"],
+                "kind": f.data.get("kind", "student"),
+                "school_class": class_ids.get(f.data.get("class")),
+                "active": f.data.get("active", True),
+                "blocked_reason": f.data.get("blocked_reason"),
+                "pin_hash": f.data.get("pin_hash"),
+            }
+            for f in facts
+        ],
+        [Patron.number],
+    )
+
+
+def _teacher_classes(facts: Sequence[Fact]) -> None:
+    for fact in _last_wins(facts, lambda f: f.patron):
+        teacher = Patron.get_or_none(Patron.number == fact.patron)
+        if teacher is None:
+            continue
+        ClassTeacher.delete().where(ClassTeacher.teacher == teacher).execute()
+        class_ids = _ids(SchoolClass, SchoolClass.name, fact.data["classes"])
+        _upsert(
+            ClassTeacher,
+            [{"teacher": teacher.id, "school_class": i} for i in class_ids.values()],
+            [ClassTeacher.teacher, ClassTeacher.school_class],
+        )
+
+
+def _titles(facts: Sequence[Fact]) -> None:
+    def row(data: dict[str, Any]) -> dict[str, Any]:
+        issue = data.get("issue_date")
+        return {
+            "key": data["key"],
+            "isbn": data.get("isbn"),
+            "title": data["title"],
+            "author": data.get("author", ""),
+            "publisher": data.get("publisher", ""),
+            "year": data.get("year"),
+            "classification": data.get("classification", ""),
+            "kind": data.get("kind", "book"),
+            "issue_date": date.fromisoformat(issue) if issue else None,
+        }
+
+    _upsert(
+        Title, [row(f.data) for f in _last_wins(facts, lambda f: f.data["key"])], [Title.key]
+    )
+
+
+def _copies(facts: Sequence[Fact]) -> None:
+    facts = _last_wins(facts, lambda f: f.copy)
+    title_ids = _ids(Title, Title.key, (f.data["title"] for f in facts))
+    rows = []
+    for fact in facts:
+        title = title_ids.get(fact.data["title"])
+        if title is None:
+            log.warning("copy %s names an unknown title; skipped", fact.copy)
+            continue
+        rows.append(
+            {
+                "barcode": fact.copy,
+                "title": title,
+                "shelf": fact.data.get("shelf", ""),
+                "reference_only": fact.data.get("reference_only", False),
+            }
+        )
+    _upsert(Copy, rows, [Copy.barcode])
+
+
+def _rules(facts: Sequence[Fact]) -> None:
+    _upsert(
+        LoanRule,
+        [
+            {
+                "patron_kind": f.data["patron_kind"],
+                "item_kind": f.data.get("item_kind", "*"),
+                "loan_days": f.data["loan_days"],
+                "max_items": f.data["max_items"],
+                "max_renewals": f.data.get("max_renewals", 1),
+            }
+            for f in _last_wins(facts, lambda f: (f.data["patron_kind"], f.data.get("item_kind", "*")))
+        ],
+        [LoanRule.patron_kind, LoanRule.item_kind],
+    )
+
+
+def _rules_deleted(facts: Sequence[Fact]) -> None:
+    for fact in facts:
+        LoanRule.delete().where(
+            (LoanRule.patron_kind == fact.data["patron_kind"])
+            & (LoanRule.item_kind == fact.data.get("item_kind", "*"))
+        ).execute()
+
+
+def _closed_days(facts: Sequence[Fact]) -> None:
+    _upsert(
+        ClosedDay,
+        [
+            {"day": date.fromisoformat(f.data["day"]), "reason": f.data.get("reason", "")}
+            for f in _last_wins(facts, lambda f: f.data["day"])
+        ],
+        [ClosedDay.day],
+    )
+
+
+def _closed_days_deleted(facts: Sequence[Fact]) -> None:
+    days = [date.fromisoformat(f.data["day"]) for f in facts]
+    ClosedDay.delete().where(ClosedDay.day.in_(days)).execute()
+
+
+def _settings(facts: Sequence[Fact]) -> None:
+    _upsert(
+        Setting,
+        [
+            {"key": f.data["key"], "value": f.data["value"]}
+            for f in _last_wins(facts, lambda f: f.data["key"])
+        ],
+        [Setting.key],
+    )
+
+
+APPLY_MANY: dict[str, Callable[[Sequence[Fact]], None]] = {
+    "class_saved": _classes,
+    "patron_saved": _patrons,
+    "teacher_classes": _teacher_classes,
+    "title_saved": _titles,
+    "copy_saved": _copies,
+    "rule_saved": _rules,
+    "rule_deleted": _rules_deleted,
+    "closed_day_saved": _closed_days,
+    "closed_day_deleted": _closed_days_deleted,
+    "setting_saved": _settings,
+}
+"""How each kind of master fact is applied, many facts of one kind at a time."""
+
+KINDS = frozenset(APPLY_MANY)
+"""The kinds of master fact: made only at the desk, never kept in a kiosk's journal."""
+
+
+def apply_many(facts: Sequence[Fact]) -> None:
+    """Apply master facts in order, consecutive facts of one kind in one statement."""
+    start = 0
+    while start < len(facts):
+        end = start
+        while end < len(facts) and facts[end].kind == facts[start].kind:
+            end += 1
+        APPLY_MANY[facts[start].kind](facts[start:end])
+        start = end
+
+
+def _fact(
+    clock: HybridClock, kind: str, when: datetime, patron: str | None, copy: str | None,
+    data: dict[str, Any],
+) -> Fact:
+    return Fact(
+        kind=kind, uuid=str(uuidlib.uuid4()), kiosk="desk", wall_time=journal.to_db_time(when),
+        hlc=clock.tick(when), patron=patron, copy=copy, data=data,
+    )
+
+
+def save_many(
+    kind: str,
+    rows: Iterable[dict[str, Any]],
+    *,
+    clock: HybridClock | None = None,
+    when: datetime | None = None,
+) -> int:
+    """Record one master fact per row and apply them; return how many.
+
+    Each row is the fact's data; ``patron`` and ``copy`` entries become the fact's
+    patron number and copy barcode. Call inside a transaction at the desk.
+    """
+    if kind not in APPLY_MANY:
+        raise ValueError(f"not a kind of master data: {kind}")
+    when = when or journal.utcnow()
+    clock = clock or HybridClock("desk", journal.last_hlc())
+    lock_journal()
+    facts = []
+    for row in rows:
+        data = dict(row)
+        patron, copy = data.pop("patron", None), data.pop("copy", None)
+        facts.append(_fact(clock, kind, when, patron, copy, data))
+    accepted = journal.to_db_time(when)
+    for start in range(0, len(facts), CHUNK):
+        Journal.insert_many(
+            [
+                {
+                    "uuid": f.uuid, "kind": f.kind, "kiosk": f.kiosk, "wall_time": f.wall_time,
+                    "hlc": f.hlc, "patron": f.patron, "copy": f.copy,
+                    "data": json.dumps(f.data, ensure_ascii=False, sort_keys=True),
+                    "pushed_at": accepted,
+                }
+                for f in facts[start : start + CHUNK]
+            ]
+        ).execute()
+    APPLY_MANY[kind](facts)
+    return len(facts)
+
+
+def save(kind: str, **row: Any) -> None:
+    """Record and apply one master fact (see :func:`save_many`)."""
+    save_many(kind, [row])
+
+
+def set_copy_status(barcode: str, status: str, *, reason: str = "", kiosk: str = "desk") -> None:
+    """The librarian marks a copy lost, withdrawn, to repair, or found (``available``).
+
+    A circulation fact, not master data: it is part of the copy's history and is
+    replayed with it. Call inside a transaction.
+    """
+    clock = HybridClock(kiosk, journal.last_hlc())
+    journal.record(
+        journal.new_fact(
+            clock, kiosk, "copy_status", journal.utcnow(), copy=barcode, status=status,
+            reason=reason,
+        )
+    )

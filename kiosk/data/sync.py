@@ -1,0 +1,587 @@
+"""Sync between a kiosk's database and the desk's: push, pull, conflicts (docs/sync.md).
+
+The kiosk talks to the desk's database directly (PostgreSQL for a school, or an
+SQLite file for a desk on the same computer) through the same models: the calling
+thread points the models at the desk with ``database.using(desk)`` for the desk's
+half of each step, so the kiosk's own database thread never notices.
+
+- **Push**: the kiosk's unsent facts, oldest first, in batches. The desk inserts
+  each fact it has not seen (by UUID) and applies it in the same transaction,
+  recording a :class:`~kiosk.data.models.SyncCase` where a conflict rule decided;
+  then the kiosk marks the batch sent. A batch repeated after a crash is a no-op.
+- **Pull**: the desk's facts after the kiosk's cursor, in the desk's order, in
+  batches; each batch is applied and the cursor moved in one kiosk transaction.
+  Where the batch brings another kiosk's fact about a title whose history here
+  still holds facts the desk has not placed, that title's loans and holds are
+  replayed in the canonical order (a *rebase*, per title, never global).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+
+from kiosk.data import journal, masterdata, migrations, projection, settings
+from kiosk.data.db import database, open_database, redact
+from kiosk.data.journal import CANONICAL_ORDER, Fact
+from kiosk.data.models import (
+    Card,
+    Copy,
+    Hold,
+    Journal,
+    KioskRegistration,
+    Loan,
+    LoanRule,
+    LocalState,
+    Patron,
+    Setting,
+    SyncCase,
+)
+from kiosk.data.projection import Known
+
+log = logging.getLogger(__name__)
+
+PUSH_BATCH = 500
+"""Facts per push transaction at the desk."""
+PULL_BATCH = 2000
+"""Facts per pull transaction at the kiosk (master facts are applied in bulk)."""
+PULL_CIRCULATION_BATCH = 200
+"""At most this many circulation facts per pull transaction, so that a scan never
+waits behind a long one."""
+
+
+class SyncError(Exception):
+    """The sync cannot go on; ``key`` is the translation key of the reason."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+# -- the database's own state ---------------------------------------------------------
+
+
+def local_get(key: str, default: str | None = None) -> str | None:
+    """A value of this database's own state (see :class:`LocalState`)."""
+    row = LocalState.get_or_none(LocalState.key == key)
+    return row.value if row else default
+
+
+def local_put(key: str, value: str) -> None:
+    """Store a value of this database's own state."""
+    LocalState.insert(key=key, value=value).on_conflict(
+        conflict_target=[LocalState.key], preserve=[LocalState.value]
+    ).execute()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this kiosk is at its desk: its id, its secret token and the desk's URL."""
+
+    kiosk: str
+    token: str
+    desk_url: str
+
+    def __repr__(self) -> str:  # never the token or the password, even in a traceback
+        return f"Identity(kiosk={self.kiosk!r}, desk_url={redact(self.desk_url)!r})"
+
+
+def identity(local: pw.Database) -> Identity | None:
+    """This kiosk's registration, or ``None`` if it has not joined a desk."""
+    with database.using(local), local.connection_context():
+        values = dict(
+            LocalState.select(LocalState.key, LocalState.value)
+            .where(LocalState.key.in_(["kiosk_id", "token", "desk_url"]))
+            .tuples()
+        )
+    if len(values) < 3:
+        return None
+    return Identity(values["kiosk_id"], values["token"], values["desk_url"])
+
+
+# -- the desk -------------------------------------------------------------------------
+
+
+def open_desk(url: str, *, create: bool = False) -> pw.Database:
+    """Open the desk's database beside the kiosk's (the models stay bound to the kiosk's).
+
+    Raises:
+        SyncError: ``sync.not_desk`` (a database that is not a desk).
+        kiosk.data.db.DatabaseMissing: an SQLite desk file that does not exist.
+    """
+    desk = open_database(url, create=create, bind=False)
+    if not create:
+        with database.using(desk), desk.connection_context():
+            if migrations.pending(desk) or local_get("role") != "desk":
+                raise SyncError("sync.not_desk", url=redact(url))
+    return desk
+
+
+def init_desk(url: str) -> pw.Database:
+    """Create the desk's database at ``url`` (or bring an existing one up to date).
+
+    A new desk gets its card secret, settings and loan rules as master facts, so that
+    every kiosk receives them in its first pull.
+    """
+    desk = open_database(url, create=True, bind=False)
+    with database.using(desk), desk.connection_context():
+        migrations.migrate(desk)
+        with desk.atomic():
+            role = local_get("role")
+            if role == "kiosk":
+                raise SyncError("sync.is_kiosk")
+            if role is None:
+                local_put("role", "desk")
+                masterdata.save_many(
+                    "setting_saved",
+                    [
+                        {"key": "card_secret", "value": _new_secret()},
+                        *({"key": k, "value": v} for k, v in settings.DEFAULTS.items()),
+                    ],
+                )
+                masterdata.save_many(
+                    "rule_saved",
+                    [
+                        {"patron_kind": p, "item_kind": i, "loan_days": d, "max_items": n,
+                         "max_renewals": r}
+                        for p, i, d, n, r in settings.DEFAULT_RULES
+                    ],
+                )
+    return desk
+
+
+def _new_secret() -> str:
+    from kiosk.data import cards
+
+    return cards.new_secret()
+
+
+def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Identity:
+    """Register this kiosk at the desk at ``url`` as ``kiosk_id``.
+
+    The kiosk's database must be new (no patrons, no facts): from now on its master
+    data is the desk's. Nothing about the desk is stored but its URL, the kiosk's id
+    and a secret token; the desk keeps only the token's hash.
+
+    Raises:
+        SyncError: ``sync.not_fresh``, ``sync.name_taken``, ``sync.not_desk``.
+    """
+    desk = open_desk(url)
+    token = secrets.token_urlsafe(24)
+    with database.using(local), local.connection_context():
+        if local_get("role") == "desk":
+            raise SyncError("sync.is_desk")
+        if Journal.select().exists() or Patron.select().exists():
+            raise SyncError("sync.not_fresh")
+    try:
+        with database.using(desk), desk.connection_context(), desk.atomic():
+            if KioskRegistration.get_or_none(KioskRegistration.kiosk == kiosk_id):
+                raise SyncError("sync.name_taken", kiosk=kiosk_id)
+            KioskRegistration.create(
+                kiosk=kiosk_id, name=name or kiosk_id, token_hash=_token_hash(token),
+                registered_at=journal.to_db_time(journal.utcnow()),
+            )
+    finally:
+        desk.close()
+    with database.using(local), local.connection_context(), local.atomic():
+        # The desk's settings and rules replace the ones this new database started with.
+        Setting.delete().execute()
+        LoanRule.delete().execute()
+        for key, value in (
+            ("role", "kiosk"), ("kiosk_id", kiosk_id), ("token", token), ("desk_url", url),
+            ("cursor", "0"), ("placed_upto", "0"),
+        ):
+            local_put(key, value)
+    log.info("joined the desk at %s as %s", redact(url), kiosk_id)
+    return Identity(kiosk_id, token, url)
+
+
+def _check_registration(ident: Identity) -> KioskRegistration:
+    row = KioskRegistration.get_or_none(KioskRegistration.kiosk == ident.kiosk)
+    if row is None or not secrets.compare_digest(row.token_hash, _token_hash(ident.token)):
+        raise SyncError("sync.not_registered", kiosk=ident.kiosk)
+    return row
+
+
+# -- conflicts (at the desk) ----------------------------------------------------------
+
+
+def _load(fact: Fact) -> Known:
+    known = Known()
+    if fact.copy is not None:
+        known.copy = projection.COPY_BY_BARCODE.first(fact.copy)
+        if known.copy is not None:
+            known.open_loan = projection.OPEN_LOAN_OF_COPY.first(known.copy.id)
+    if fact.patron is not None:
+        known.patron = projection.PATRON_BY_NUMBER.first(fact.patron)
+    return known
+
+
+@dataclass
+class _Case:
+    kind: str
+    other: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _revoked_card(fact: Fact, patron: Patron | None) -> _Case | None:
+    serial = fact.data.get("card")
+    if serial is None or patron is None:
+        return None
+    card = Card.get_or_none((Card.patron == patron.id) & (Card.serial == serial))
+    if card is not None and card.revoked_at is not None and card.revoked_at <= fact.wall_time:
+        return _Case("revoked_card", data={"serial": serial, "revoked_at": str(card.revoked_at)})
+    return None
+
+
+def conflicts(fact: Fact, known: Known) -> list[_Case]:
+    """The cases a fact raises against the desk's state, before it is applied.
+
+    Each rule's effect on the state is the projection's (the same everywhere); this
+    only says which facts the librarian should look at, and why.
+    """
+    found: list[_Case] = []
+    copy, patron, loan = known.copy, known.patron, known.open_loan
+    if fact.kind == "checkout" and copy is not None:
+        if loan is not None:
+            older = loan.out_at > fact.wall_time
+            found.append(
+                _Case("lent_twice", other=loan.id, data={"this_loan_ended": older})
+            )
+        if copy.status in ("lost", "withdrawn", "repair"):
+            found.append(_Case("lent_unavailable", data={"status": copy.status}))
+        if patron is not None and not patron.active:
+            open_loans = [
+                barcode
+                for (barcode,) in Loan.select(Copy.barcode)
+                .join(Copy)
+                .where((Loan.patron == patron.id) & Loan.returned_at.is_null())
+                .tuples()
+            ]
+            found.append(_Case("inactive_patron", data={"open_loans": open_loans}))
+        if (case := _revoked_card(fact, patron)) is not None:
+            found.append(case)
+    elif fact.kind == "checkin" and copy is not None:
+        believed = fact.data.get("loan")
+        if loan is not None and loan.out_at > fact.wall_time:
+            found.append(_Case("stale_return", other=loan.id))
+        elif loan is None and believed:
+            found.append(_Case("returned_twice", other=believed))
+        elif loan is not None and believed and believed != loan.id:
+            found.append(_Case("returned_other_loan", other=loan.id, data={"believed": believed}))
+        if copy.status in ("lost", "withdrawn"):
+            found.append(_Case("lost_copy_returned", data={"status": copy.status}))
+    elif fact.kind == "renew":
+        current = Loan.get_or_none(Loan.id == fact.data.get("loan"))
+        if current is None or current.returned_at is not None:
+            found.append(_Case("renew_ended", other=fact.data.get("loan")))
+        if (case := _revoked_card(fact, patron)) is not None:
+            found.append(case)
+    return found
+
+
+# -- push -----------------------------------------------------------------------------
+
+
+def _fact_row(fact: Fact, **extra: Any) -> dict[str, Any]:
+    return {
+        "uuid": fact.uuid, "kind": fact.kind, "kiosk": fact.kiosk, "wall_time": fact.wall_time,
+        "hlc": fact.hlc, "patron": fact.patron, "copy": fact.copy,
+        "data": json.dumps(fact.data, ensure_ascii=False, sort_keys=True), **extra,
+    }
+
+
+def accept(facts: Sequence[Fact], ident: Identity) -> int:
+    """At the desk (models pointed at it, inside its transaction): take a kiosk's facts.
+
+    Returns how many were new. A fact seen before is skipped; a fact another kiosk
+    would have had to make, or a kind of master data (only the desk makes those),
+    is refused and recorded as a case instead.
+    """
+    journal.lock_journal()
+    registration = _check_registration(ident)
+    uuids = [fact.uuid for fact in facts]
+    seen = set(Journal.select(Journal.uuid).where(Journal.uuid.in_(uuids)).tuples())
+    seen = {uuid for (uuid,) in seen}
+    now = journal.to_db_time(journal.utcnow())
+    fresh: list[Fact] = []
+    for fact in facts:
+        if fact.uuid in seen:
+            continue
+        seen.add(fact.uuid)
+        if fact.kiosk != ident.kiosk or fact.kind in masterdata.KINDS:
+            _record_case(_Case("refused_fact", data={"kind": fact.kind, "from": fact.kiosk}), fact, ident, now)
+            continue
+        fresh.append(fact)
+    for start in range(0, len(fresh), masterdata.CHUNK):
+        Journal.insert_many(
+            [_fact_row(f, pushed_at=now) for f in fresh[start : start + masterdata.CHUNK]]
+        ).execute()
+    for fact in fresh:
+        if fact.kind not in projection.APPLY:
+            log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
+            continue
+        known = _load(fact)
+        for case in conflicts(fact, known):
+            _record_case(case, fact, ident, now)
+        projection.apply(fact, known)
+    KioskRegistration.update(
+        last_seen_at=now, facts_pushed=KioskRegistration.facts_pushed + len(fresh)
+    ).where(KioskRegistration.kiosk == registration.kiosk).execute()
+    return len(fresh)
+
+
+def _record_case(case: _Case, fact: Fact, ident: Identity, now: datetime) -> None:
+    log.info("sync case %s: fact %s from %s", case.kind, fact.uuid, ident.kiosk)
+    SyncCase.insert(
+        kind=case.kind, fact=fact.uuid, other=case.other, kiosk=fact.kiosk,
+        patron=fact.patron, copy=fact.copy, created_at=now,
+        data=json.dumps(case.data, ensure_ascii=False, sort_keys=True),
+    ).on_conflict_ignore().execute()
+
+
+def pending_count() -> int:
+    """Facts made here that the desk has not accepted yet."""
+    return Journal.select().where(Journal.pushed_at.is_null()).count()
+
+
+def push(local: pw.Database, desk: pw.Database, ident: Identity, *, limit: int = PUSH_BATCH) -> int:
+    """Push one batch of unsent facts; return how many were sent (0: nothing left)."""
+    with database.using(local):
+        rows = list(
+            Journal.select()
+            .where(Journal.pushed_at.is_null())
+            .order_by(Journal.seq)
+            .limit(limit)
+        )
+    if not rows:
+        return 0
+    facts = [Fact.from_row(row) for row in rows]
+    with database.using(desk), desk.atomic():
+        accept(facts, ident)
+    # A crash here sends the batch again next time: the desk skips what it has.
+    with database.using(local), local.atomic():
+        Journal.update(pushed_at=journal.to_db_time(journal.utcnow())).where(
+            Journal.pushed_at.is_null() & (Journal.seq <= rows[-1].seq)
+        ).execute()
+    return len(rows)
+
+
+# -- pull -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Pulled:
+    seq: int
+    fact: Fact
+
+
+def _title_of(barcodes: Iterable[str]) -> dict[str, int]:
+    wanted = list(set(barcodes))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), masterdata.CHUNK):
+        found.update(
+            Copy.select(Copy.barcode, Copy.title)
+            .where(Copy.barcode.in_(wanted[start : start + masterdata.CHUNK]))
+            .tuples()
+        )
+    return found
+
+
+def rebase_title(title_id: int) -> int:
+    """Replay a title's loans, holds and copy statuses from its facts in canonical order.
+
+    Returns how many facts were replayed. Call inside a transaction.
+    """
+    copies = list(Copy.select(Copy.id, Copy.barcode).where(Copy.title == title_id).tuples())
+    ids = [copy_id for copy_id, _ in copies]
+    barcodes = [barcode for _, barcode in copies]
+    Loan.delete().where(Loan.copy.in_(ids)).execute()
+    Hold.delete().where(Hold.title == title_id).execute()
+    Copy.update(status="available").where(
+        Copy.id.in_(ids) & Copy.status.in_(["on_loan", "hold_shelf"])
+    ).execute()
+    count = 0
+    query = Journal.select().where(Journal.copy.in_(barcodes)).order_by(*CANONICAL_ORDER)
+    for row in query:
+        if row.kind in projection.APPLY:
+            projection.apply(Fact.from_row(row))
+            count += 1
+    return count
+
+
+def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
+    """Apply one pulled batch here (inside the kiosk's transaction)."""
+    uuids = [item.fact.uuid for item in batch]
+    mine: dict[str, int] = {}
+    for start in range(0, len(uuids), masterdata.CHUNK):
+        mine.update(
+            Journal.select(Journal.uuid, Journal.seq)
+            .where(Journal.uuid.in_(uuids[start : start + masterdata.CHUNK]))
+            .tuples()
+        )
+    placed_upto = int(local_get("placed_upto") or 0)
+    now = journal.to_db_time(journal.utcnow())
+    # Own facts come back with their place in the desk's order.
+    for item in batch:
+        if item.fact.uuid in mine:
+            Journal.update(desk_seq=item.seq, pushed_at=pw.fn.COALESCE(Journal.pushed_at, now)).where(
+                Journal.uuid == item.fact.uuid
+            ).execute()
+            placed_upto = max(placed_upto, mine[item.fact.uuid])
+    foreign = [item for item in batch if item.fact.uuid not in mine]
+    master = [item.fact for item in foreign if item.fact.kind in masterdata.KINDS]
+    events = [item for item in foreign if item.fact.kind not in masterdata.KINDS]
+    masterdata.apply_many(master)
+    for start in range(0, len(events), masterdata.CHUNK):
+        Journal.insert_many(
+            [
+                _fact_row(item.fact, pushed_at=now, desk_seq=item.seq)
+                for item in events[start : start + masterdata.CHUNK]
+            ]
+        ).execute()
+    # Which titles hold facts here that the desk has not placed yet (or placed only now)?
+    unplaced = {
+        barcode
+        for (barcode,) in Journal.select(Journal.copy)
+        .where((Journal.seq > placed_upto) & Journal.desk_seq.is_null() & Journal.copy.is_null(False))
+        .tuples()
+    }
+    unplaced.update(item.fact.copy for item in batch if item.fact.uuid in mine and item.fact.copy)
+    titles = _title_of(
+        [item.fact.copy for item in events if item.fact.copy] + list(unplaced)
+    )
+    dirty = {titles[b] for b in unplaced if b in titles}
+    rebase: set[int] = set()
+    for item in events:
+        fact = item.fact
+        if fact.kind not in projection.APPLY:
+            continue
+        title = titles.get(fact.copy) if fact.copy else None
+        if title is not None and title in dirty:
+            rebase.add(title)
+        else:
+            projection.apply(fact)
+    replayed = sum(rebase_title(title) for title in sorted(rebase))
+    local_put("placed_upto", str(placed_upto))
+    local_put("cursor", str(batch[-1].seq))
+    return {"master": len(master), "events": len(events), "rebased": len(rebase), "replayed": replayed}
+
+
+def _desk_batch(cursor: int, limit: int) -> list[_Pulled]:
+    rows = (
+        Journal.select(
+            Journal.seq, Journal.uuid, Journal.kind, Journal.kiosk, Journal.wall_time,
+            Journal.hlc, Journal.patron, Journal.copy, Journal.data,
+        )
+        .where(Journal.seq > cursor)
+        .order_by(Journal.seq)
+        .limit(limit)
+    )
+    batch: list[_Pulled] = []
+    events = 0
+    for row in rows:
+        if row.kind not in masterdata.KINDS:
+            events += 1
+            if events > PULL_CIRCULATION_BATCH:
+                break
+        batch.append(_Pulled(row.seq, Fact.from_row(row)))
+    return batch
+
+
+def pull(
+    local: pw.Database, desk: pw.Database, ident: Identity, *, limit: int = PULL_BATCH
+) -> dict[str, int]:
+    """Pull and apply one batch of the desk's facts.
+
+    Returns counts: ``facts`` (0: up to date), ``master``, ``events``, ``rebased``
+    (titles replayed) and ``replayed`` (facts replayed for them).
+    """
+    with database.using(local):
+        cursor = int(local_get("cursor") or 0)
+    with database.using(desk):
+        batch = _desk_batch(cursor, limit)
+    if not batch:
+        return {"facts": 0}
+    with database.using(local), local.atomic():
+        if int(local_get("cursor") or 0) != cursor:  # another sync got here first
+            return {"facts": 0}
+        stats = _apply_pulled(batch, ident.kiosk)
+    return {"facts": len(batch), **stats}
+
+
+# -- one whole sync -------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    """What one sync did."""
+
+    pushed: int = 0
+    pulled: int = 0
+    waiting: int = 0
+    cursor: int = 0
+    seconds: float = 0.0
+    master_changed: bool = False
+
+
+@contextmanager
+def _connected(*dbs: pw.Database) -> Iterator[None]:
+    opened = [db for db in dbs if db.is_closed()]
+    for db in opened:
+        db.connect()
+    try:
+        yield
+    finally:
+        for db in opened:
+            db.close()
+
+
+def sync_once(
+    local: pw.Database, desk: pw.Database, ident: Identity, *, max_seconds: float | None = None
+) -> SyncReport:
+    """Push everything waiting, then pull everything new (or until ``max_seconds``).
+
+    Raises:
+        SyncError: ``sync.not_registered``.
+        peewee.DatabaseError: the desk (or this database) failed; nothing is lost and
+            the next sync goes on from where this one stopped.
+    """
+    start = time.perf_counter()
+    report = SyncReport()
+    with _connected(local, desk):
+        with database.using(desk):
+            _check_registration(ident)
+        while (sent := push(local, desk, ident)) > 0:
+            report.pushed += sent
+        while max_seconds is None or time.perf_counter() - start < max_seconds:
+            stats = pull(local, desk, ident)
+            if not stats["facts"]:
+                break
+            report.pulled += stats["facts"]
+            report.master_changed = report.master_changed or stats["master"] > 0
+        with database.using(local):
+            report.cursor = int(local_get("cursor") or 0)
+            report.waiting = pending_count()
+        if report.pushed or report.pulled:
+            with database.using(desk), desk.atomic():
+                KioskRegistration.update(
+                    last_seen_at=journal.to_db_time(journal.utcnow()), cursor=report.cursor
+                ).where(KioskRegistration.kiosk == ident.kiosk).execute()
+    report.seconds = time.perf_counter() - start
+    return report
