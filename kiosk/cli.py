@@ -20,16 +20,9 @@ log = logging.getLogger("kiosk")
 
 
 def _setup_logging(config: Config) -> None:
-    path = config.log_path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    from kiosk import logs
+
+    logs.configure(config.log_path)
 
 
 def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) -> int:

@@ -177,8 +177,10 @@ def cases(db: pw.Database) -> list[tuple[str, str | None, str | None]]:
 
 def replay(db: pw.Database, folder: Path, name: str = "replay") -> dict[str, Any]:
     """The state a fresh database reaches by replaying ``db``'s journal in its order."""
-    url = f"sqlite:///{folder / (name + '.sqlite')}"
-    fresh = library.open_library(url, create=True)
+    path = folder / (name + ".sqlite")
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    fresh = library.open_library(f"sqlite:///{path}", create=True)
     with on(db):
         rows = list(Journal.select().order_by(*journal.CANONICAL_ORDER))
     facts = [Fact.from_row(row) for row in rows]

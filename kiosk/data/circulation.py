@@ -217,10 +217,15 @@ class Circulation:
         self.allow_plain_cards = allow_plain_cards
         with database.using(db), self.db.connection_context():
             self.hlc = HybridClock(kiosk_id, journal.last_hlc())
-            self._prefix = settings.get("card_prefix")
-            self._secret = settings.get("card_secret")
+        self.reload()
         self._pin_guard: dict[str, _PinGuard] = {}
         self._pin_lock = threading.Lock()
+
+    def reload(self) -> None:
+        """Read the card prefix and secret again (after a sync brought new settings)."""
+        with self._connected():
+            self._prefix = settings.get("card_prefix")
+            self._secret = settings.get("card_secret")
 
     # -- time ---------------------------------------------------------------------
 

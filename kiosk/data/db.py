@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -194,6 +195,27 @@ def open_database(
 def is_postgres(db: peewee.Database) -> bool:
     """Whether ``db`` is a PostgreSQL server (rather than an SQLite file)."""
     return isinstance(db, peewee.PostgresqlDatabase)
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def keep_secret(value: str) -> None:
+    """Never let ``value`` (a sync token, a password) appear in the log: see :func:`mask`."""
+    if len(value) >= 4:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def mask(text: str) -> str:
+    """``text`` with URL passwords and every kept secret replaced by ``***``."""
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    for value in list(_secrets):
+        if value in text:
+            text = text.replace(value, "***")
+    return text
 
 
 def redact(url: str) -> str:

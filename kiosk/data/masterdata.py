@@ -53,8 +53,9 @@ def _last_wins(rows: Sequence[Fact], key: Callable[[Fact], Any]) -> list[Fact]:
 def _upsert(model: type[pw.Model], rows: list[dict[str, Any]], target: list[pw.Field]) -> None:
     if not rows:
         return
-    fields = [model._meta.fields[name] for name in rows[0]]
-    preserve = [field for field in fields if field not in target]
+    # (Fields compare into SQL expressions, so ``in`` would match any field: use names.)
+    keys = {field.name for field in target}
+    preserve = [model._meta.fields[name] for name in rows[0] if name not in keys]
     for start in range(0, len(rows), CHUNK):
         query = model.insert_many(rows[start : start + CHUNK])
         if preserve:
@@ -289,7 +290,7 @@ def save_many(
     return len(facts)
 
 
-def save(kind: str, **row: Any) -> None:
+def save(kind: str, /, **row: Any) -> None:
     """Record and apply one master fact (see :func:`save_many`)."""
     save_many(kind, [row])
 

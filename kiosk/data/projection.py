@@ -50,6 +50,12 @@ _INSERT_LOAN = Prepared(
         id=loan_id, copy=copy_id, patron=patron_id, out_at=out_at, due_on=due_on, kiosk=kiosk
     )
 )
+_INSERT_ENDED_LOAN = Prepared(
+    lambda loan_id, copy_id, patron_id, out_at, due_on, kiosk, returned_at: Loan.insert(
+        id=loan_id, copy=copy_id, patron=patron_id, out_at=out_at, due_on=due_on, kiosk=kiosk,
+        returned_at=returned_at,
+    )
+)
 _CLOSE_LOAN = Prepared(
     lambda returned_at, loan_id: Loan.update(returned_at=returned_at).where(Loan.id == loan_id)
 )
@@ -110,10 +116,9 @@ def _checkout(fact: Fact, known: Known) -> None:
     if earlier is not None and earlier.out_at > fact.wall_time:
         # Lent twice while offline, and this checkout is the older one: the book is
         # in the later borrower's hands, so this loan ended when it changed hands.
-        _INSERT_LOAN.execute(
-            fact.uuid, copy.id, patron.id, fact.wall_time, due_on, fact.kiosk
+        _INSERT_ENDED_LOAN.execute(
+            fact.uuid, copy.id, patron.id, fact.wall_time, due_on, fact.kiosk, earlier.out_at
         )
-        _CLOSE_LOAN.execute(earlier.out_at, fact.uuid)
     else:
         if earlier is not None:
             # Lent twice while offline, this checkout the later one: the earlier

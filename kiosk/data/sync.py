@@ -28,11 +28,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlparse
 
 import peewee as pw
 
 from kiosk.data import journal, masterdata, migrations, projection, settings
-from kiosk.data.db import database, open_database, redact
+from kiosk.data.db import database, keep_secret, open_database, redact
 from kiosk.data.journal import CANONICAL_ORDER, Fact
 from kiosk.data.models import (
     Card,
@@ -111,7 +112,15 @@ def identity(local: pw.Database) -> Identity | None:
         )
     if len(values) < 3:
         return None
+    _keep_secret(values["token"], values["desk_url"])
     return Identity(values["kiosk_id"], values["token"], values["desk_url"])
+
+
+def _keep_secret(token: str, url: str) -> None:
+    keep_secret(token)
+    password = urlparse(url).password
+    if password:
+        keep_secret(password)
 
 
 # -- the desk -------------------------------------------------------------------------
@@ -183,6 +192,7 @@ def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Iden
     """
     desk = open_desk(url)
     token = secrets.token_urlsafe(24)
+    _keep_secret(token, url)
     with database.using(local), local.connection_context():
         if local_get("role") == "desk":
             raise SyncError("sync.is_desk")
