@@ -14,11 +14,11 @@ from textual.app import App
 from textual.binding import Binding
 
 from kiosk.camera_link import CameraBuilder, CameraLink
+from kiosk.links import ThreadMessages
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation, PatronView
 from kiosk.db_thread import DatabaseThread
 from kiosk.locale import set_language, t
-from kiosk.messages import CameraFrame, CameraRead, CameraState
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.librarian import LibrarianScreen
@@ -27,6 +27,7 @@ from kiosk.screens.pin import PinModal
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.session import Visit
+from kiosk.sync_link import SyncLink, SyncWorker
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ CHECKPOINT_EVERY = 2.0
 _ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
 
 
-class KioskApp(App[None], inherit_bindings=False):
+class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
     """The kiosk. In kiosk mode no key a student can press quits or suspends it.
 
     Textual's own quit (ctrl+q), ctrl+c and the command palette are replaced; the
@@ -62,10 +63,12 @@ class KioskApp(App[None], inherit_bindings=False):
         config: Config,
         *,
         camera: CameraBuilder | None = None,
+        sync: SyncWorker | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.camera = CameraLink(self, camera)
+        self.sync = SyncLink(self, sync)
         self.circulation = circulation
         self.config = config
         self.library_name = ""
@@ -88,26 +91,14 @@ class KioskApp(App[None], inherit_bindings=False):
             log.exception("cannot read the library's settings")
         await self.push_screen(self.attract)
         self.camera.start()
+        self.sync.start()
         self.set_interval(0.5, self.check_idle)
         self.set_interval(CHECKPOINT_EVERY, self._checkpoint_when_quiet)
 
     def on_unmount(self) -> None:
         self.camera.stop()
+        self.sync.stop()
         self._db.close()
-
-    # -- camera -------------------------------------------------------------------------
-
-    def on_camera_frame(self, message: CameraFrame) -> None:
-        self.camera.frame(message)
-
-    def on_camera_read(self, message: CameraRead) -> None:
-        if self.camera.read(message):
-            self.touch()
-            if self.config.bell:
-                self.bell()  # the scan sound
-
-    def on_camera_state(self, message: CameraState) -> None:
-        self.camera.status(message)
 
     # -- idle timeout -----------------------------------------------------------------
 
@@ -126,10 +117,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self._last_activity = self._monotonic()
 
     def _kiosk_screen(self) -> KioskScreen | None:
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, KioskScreen):
-                return screen
-        return None
+        kiosk_screens = (s for s in reversed(self.screen_stack) if isinstance(s, KioskScreen))
+        return next(kiosk_screens, None)
 
     def check_idle(self) -> None:
         """Count down, and go back to the start when the visitor has gone quiet."""

@@ -63,6 +63,8 @@ class Config:
     camera: str = "0"
     """The webcam: a device index ("0"), a device path ("/dev/video2"), "sim" for the
     simulated camera, or "off" for none (a keyboard-wedge scanner only)."""
+    sync_interval: float = 5.0
+    """Seconds between syncs with the desk (a kiosk that has joined one)."""
     log_file: str = ""
     """Where the log goes; empty means ``kiosk.log`` in the platform's log directory."""
     source: Path | None = field(default=None, compare=False)
@@ -99,6 +101,7 @@ _SECTIONS = {
     },
     "scanner": {"max_gap_ms": "scanner_max_gap_ms"},
     "camera": {"device": "camera", "bell": "bell"},
+    "sync": {"interval": "sync_interval"},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from textual.message import Message
@@ -46,3 +47,23 @@ class CameraState(Message):
 
     state: str
     message: str
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar says about the sync with the desk."""
+
+    online: bool
+    waiting: int
+    """Facts made here that the desk has not accepted yet (-1: unknown)."""
+    offline_since: datetime | None = None
+    last_sync: datetime | None = None
+    problem: str = ""
+    """A translation key when the desk refuses this kiosk (``sync.not_registered``...)."""
+
+
+@dataclass
+class SyncState(Message):
+    """The background sync finished a round: online or offline, and what is waiting."""
+
+    status: SyncStatus

@@ -156,6 +156,14 @@ def state(db: pw.Database) -> dict[str, Any]:
     return {"loans": loans, "statuses": statuses, "holds": holds, "cards": cards}
 
 
+def card_code(site: Site, number: str) -> str:
+    """The code on patron ``number``'s current card, as the desk printed it."""
+    with on(site.desk):
+        code = library.current_card(number)
+    assert code is not None
+    return code
+
+
 def circulation_facts(db: pw.Database) -> list[str]:
     """The UUIDs of the circulation facts ``db`` holds (master facts left out)."""
     with on(db):
@@ -192,6 +200,20 @@ def replay(db: pw.Database, folder: Path, name: str = "replay") -> dict[str, Any
                 journal.record(fact)
     result = state(fresh)
     fresh.close()
+    return result
+
+
+def rebuilt(db: pw.Database, folder: Path, name: str = "rebuilt") -> dict[str, Any]:
+    """The state a copy of the SQLite database ``db`` reaches by replaying its own journal."""
+    path = folder / (name + ".sqlite")
+    path.unlink(missing_ok=True)
+    with on(db):
+        db.execute_sql("VACUUM INTO ?", (str(path),))
+    copy = library.open_library(f"sqlite:///{path}")
+    with on(copy), copy.atomic():
+        journal.rebuild()
+    result = state(copy)
+    copy.close()
     return result
 
 

@@ -33,12 +33,14 @@ class FakeMonotonic:
 
 def make_app(
     circulation: Circulation, *, language: str = "en", monotonic: FakeMonotonic | None = None,
-    camera: Any = None, **settings: Any,
+    camera: Any = None, sync: Any = None, **settings: Any,
 ) -> KioskApp:
     """The kiosk app on ``circulation`` with test settings (no bell, English, no camera)."""
     settings.setdefault("bell", False)
     config = Config(language=language, **settings)
-    return KioskApp(circulation, config, camera=camera, monotonic=monotonic or FakeMonotonic())
+    return KioskApp(
+        circulation, config, camera=camera, sync=sync, monotonic=monotonic or FakeMonotonic()
+    )
 
 
 async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -109,7 +111,17 @@ async def scan_and_wait(pilot: Pilot[Any], code: str, *, typed: bool = False) ->
 async def scan_to(pilot: Pilot[Any], code: str, screen: str) -> None:
     """Scan ``code`` and wait until the screen (or dialog) named ``screen`` is on top."""
     post_scan(pilot, code)
-    await wait_until(pilot, lambda: screen_name(pilot) == screen)
+    await on_screen(pilot, screen)
+
+
+async def on_screen(pilot: Pilot[Any], screen: str) -> None:
+    """Wait until the screen named ``screen`` is on top, mounted and drawn.
+
+    (On a busy machine a new screen is on the stack a moment before its ``on_mount``
+    has filled it in.)
+    """
+    await wait_until(pilot, lambda: screen_name(pilot) == screen and pilot.app.screen.is_mounted)
+    await pilot.pause()
 
 
 async def click(pilot: Pilot[Any], selector: str) -> None:
@@ -134,4 +146,4 @@ async def click(pilot: Pilot[Any], selector: str) -> None:
 async def click_to(pilot: Pilot[Any], selector: str, screen: str) -> None:
     """Click ``selector`` and wait until the screen named ``screen`` is on top."""
     await click(pilot, selector)
-    await wait_until(pilot, lambda: screen_name(pilot) == screen)
+    await on_screen(pilot, screen)

@@ -716,8 +716,10 @@ class Circulation:
 
     # -- checkin ------------------------------------------------------------------
 
-    def checkin(self, raw_barcode: str) -> ReturnResult:
+    def checkin(self, raw_barcode: str, *, damaged: bool = False) -> ReturnResult:
         """Take back the copy ``raw_barcode`` (no card needed) and say where it goes.
+
+        A ``damaged`` copy goes to the desk for repair instead of the shelf.
 
         Raises:
             NotFound: ``copy.unknown`` or ``copy.damaged_code``.
@@ -738,13 +740,16 @@ class Circulation:
                 )
             loan = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
             status_before = copy.status
+            extra = {"damaged": True} if damaged else {}
             known = journal.record(
                 self._fact(
                     "checkin", patron=loan.patron.number if loan else None,
-                    copy=copy.barcode, loan=loan.id if loan else None,
+                    copy=copy.barcode, loan=loan.id if loan else None, **extra,
                 ),
                 Known(copy=copy, open_loan=loan),
             )
+            if damaged:
+                status_before = "repair"  # to the desk, like any copy that is not for the shelf
             return _Outcome(value=self._route(copy, loan, status_before, known.ready_hold))
 
         return self._run(decide)

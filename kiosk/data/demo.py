@@ -555,7 +555,7 @@ class _Builder:
 
         # Two copies wait for repair and one is lost: neither can be lent.
         for copy, status in zip(pool[:3], ("repair", "repair", "lost")):
-            Copy.update(status=status).where(Copy.barcode == copy.barcode).execute()
+            self._event(self._at(self._school_day(2)), self._copy_status, copy.barcode, status)
 
     def _school_day(self, back: int) -> date:
         """The ``back``-th day the library was open before today (1 is the last one)."""
@@ -668,6 +668,9 @@ class _Builder:
 
     def _issue_card(self, number: str) -> None:
         library.issue_card(number, kiosk=DESK, when=self.now, clock=self._clock(DESK))
+
+    def _copy_status(self, barcode: str, status: str) -> None:
+        self._fact(DESK, "copy_status", None, barcode, status=status, reason="")
 
     def _checkout(self, loan: _Loan) -> None:
         fact = self._fact(loan.node, "checkout", loan.patron, loan.copy,

@@ -184,7 +184,9 @@ def rebuild() -> int:
     """
     Loan.delete().execute()
     Hold.delete().execute()
-    Copy.update(status="available").where(Copy.status.in_(["on_loan", "hold_shelf"])).execute()
+    # Every status is a fold of the copy's facts (lost, repair... are ``copy_status``
+    # facts), so the replay starts from "available" everywhere.
+    Copy.update(status="available").execute()
     count = 0
     for row in Journal.select().order_by(*CANONICAL_ORDER).iterator():
         if row.kind in projection.APPLY:

@@ -196,6 +196,8 @@ def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Iden
     with database.using(local), local.connection_context():
         if local_get("role") == "desk":
             raise SyncError("sync.is_desk")
+        if local_get("kiosk_id") is not None:
+            raise SyncError("sync.already_joined", kiosk=local_get("kiosk_id"))
         if Journal.select().exists() or Patron.select().exists():
             raise SyncError("sync.not_fresh")
     try:
@@ -423,9 +425,7 @@ def rebase_title(title_id: int) -> int:
     barcodes = [barcode for _, barcode in copies]
     Loan.delete().where(Loan.copy.in_(ids)).execute()
     Hold.delete().where(Hold.title == title_id).execute()
-    Copy.update(status="available").where(
-        Copy.id.in_(ids) & Copy.status.in_(["on_loan", "hold_shelf"])
-    ).execute()
+    Copy.update(status="available").where(Copy.id.in_(ids)).execute()
     count = 0
     query = Journal.select().where(Journal.copy.in_(barcodes)).order_by(*CANONICAL_ORDER)
     for row in query:

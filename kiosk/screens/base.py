@@ -67,11 +67,13 @@ class KioskScreen(Screen[None]):
         bar.returns_only = self.kiosk.returns_only
         self.query_one(ScanBar).focus()
         self.kiosk.camera.show_state()
+        self.kiosk.sync.show_state()
 
     def on_screen_resume(self) -> None:
         self.query_one(ScanBar).focus()
         self.query_one(StatusBar).returns_only = self.kiosk.returns_only
         self.kiosk.camera.show_state()
+        self.kiosk.sync.show_state()
 
     def timeout(self, configured: float) -> float | None:
         """Seconds of quiet before this screen gives way to the start (``None``: never)."""

@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widgets import Label, Static
 
 from kiosk.locale import t
+from kiosk.messages import SyncStatus
 
 
 class StatusBar(Horizontal):
@@ -25,17 +26,23 @@ class StatusBar(Horizontal):
     StatusBar #camera.-running { display: block; color: $success; }
     StatusBar #camera.-starting { display: block; }
     StatusBar #camera.-lost { display: block; background: $warning-darken-2; }
+    StatusBar #sync { width: auto; padding: 0 1; display: none; }
+    StatusBar #sync.-online { display: block; color: $success; }
+    StatusBar #sync.-offline { display: block; background: $warning-darken-2; }
     """
 
     library = reactive("")
     returns_only = reactive(False)
     camera = reactive("off")
     """The camera's state: off (none configured), starting, running or lost."""
+    sync: reactive[SyncStatus | None] = reactive(None)
+    """The sync with the desk (``None``: this kiosk does not sync)."""
 
     def compose(self) -> ComposeResult:
         yield Label(self.library, id="library", markup=False)
         yield Label(t("status.returns_only"), id="mode")
         yield Label(id="camera")
+        yield Label(id="sync", markup=False)
         yield Label(id="clock")
 
     def on_mount(self) -> None:
@@ -56,9 +63,31 @@ class StatusBar(Horizontal):
             if state != "off":
                 label.update(t(f"status.camera_{state}"))
 
+    def watch_sync(self, status: SyncStatus | None) -> None:
+        if self.is_mounted:
+            label = self.query_one("#sync", Label)
+            label.set_classes("" if status is None else "-online" if status.online else "-offline")
+            if status is not None:
+                label.update(sync_text(status))
+
     def watch_returns_only(self, on: bool) -> None:
         if self.is_mounted:
             self.query_one("#mode", Label).set_class(on, "-on")
+
+
+def sync_text(status: SyncStatus) -> str:
+    """"Online", or "Offline since 10:32", and how many facts wait to be sent."""
+    if status.problem:
+        text = t("status.sync_refused")
+    elif status.online:
+        text = t("status.sync_online")
+    elif status.offline_since is not None:
+        text = t("status.sync_offline", since=status.offline_since.strftime("%H:%M"))
+    else:
+        text = t("status.sync_offline_unknown")
+    if status.waiting > 0:
+        text += " · " + t("status.sync_waiting", count=status.waiting)
+    return text
 
 
 class Countdown(Static):
