@@ -204,7 +204,7 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
     import peewee
 
     from kiosk.data import sync
-    from kiosk.data.db import mask
+    from kiosk.data.db import DatabaseMissing, mask
     from kiosk.data.library import open_library
 
     db = open_library(config.database_url)
@@ -220,7 +220,7 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
     except sync.SyncError as refused:
         print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
         return 1
-    except peewee.DatabaseError as error:
+    except (peewee.DatabaseError, DatabaseMissing) as error:
         log.warning("sync failed: %s", error)
         print(f"kiosk: the desk cannot be reached: {mask(str(error)).strip()}\n"
               f"Nothing is lost: {_waiting(db)} records wait here for the next sync.",

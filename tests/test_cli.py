@@ -109,3 +109,58 @@ def test_demo_export_codes(tmp_path):
 def test_version():
     result = run_kiosk("--version")
     assert result.returncode == 0 and result.stdout.startswith("kiosk ")
+
+
+# -- the desk and the sync ---------------------------------------------------------------
+
+
+def kiosk_config(tmp_path: Path, name: str) -> Path:
+    config = tmp_path / f"{name}.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / (name + ".sqlite")}"\n'
+        f'[kiosk]\nid = "{name}"\nlog_file = "{tmp_path / (name + ".log")}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_desk_init_join_and_sync_from_the_command_line(make_pg_url, tmp_path, capsys):
+    url = make_pg_url().replace("postgres@", "postgres:pa55word@")  # trust auth ignores it
+    hall = kiosk_config(tmp_path, "hall")
+    assert main(["--config", str(hall), "desk", "init", url, "--pin", "2468",
+                 "--library-name", "Sunshine"]) == 0
+    out = capsys.readouterr().out
+    assert "Desk database ready at postgresql://postgres:***@" in out
+    assert "The librarian's card code is: LK.L0001.1." in out
+    assert main(["--config", str(hall), "join", url]) == 0
+    assert "This kiosk is hall at the desk" in capsys.readouterr().out
+    assert main(["--config", str(hall), "join", url]) == 1
+    assert "has joined a desk already" in capsys.readouterr().err
+    room = kiosk_config(tmp_path, "room")
+    room.write_text(room.read_text().replace('id = "room"', 'id = "hall"'), encoding="utf-8")
+    assert main(["--config", str(room), "join", url]) == 1
+    assert "another kiosk has that name" in capsys.readouterr().err
+    assert main(["--config", str(hall), "sync"]) == 0
+    out = capsys.readouterr().out
+    assert "0 sent, 0 received, 0 waiting" in out and "pa55word" not in out
+    assert "pa55word" not in (tmp_path / "hall.log").read_text(encoding="utf-8")
+
+
+def test_sync_without_a_desk_says_what_to_do(tmp_path, capsys):
+    lone = kiosk_config(tmp_path, "lone")
+    assert main(["--config", str(lone), "init", "--pin", "2468"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(lone), "sync"]) == 2
+    assert "has not joined a desk" in capsys.readouterr().err
+
+
+def test_sync_with_the_desk_gone_loses_nothing(tmp_path, capsys):
+    desk = tmp_path / "desk.sqlite"
+    hall = kiosk_config(tmp_path, "hall")
+    assert main(["--config", str(hall), "desk", "init", f"sqlite:///{desk}", "--pin", "2468"]) == 0
+    assert main(["--config", str(hall), "join", f"sqlite:///{desk}"]) == 0
+    desk.rename(tmp_path / "moved.sqlite")
+    capsys.readouterr()
+    assert main(["--config", str(hall), "sync"]) == 1
+    err = capsys.readouterr().err
+    assert "the desk cannot be reached" in err and "Nothing is lost" in err
