@@ -91,6 +91,8 @@ class SyncWorker:
                 self._desk = self._open_desk(self.ident.desk_url)
             if isinstance(self._desk, KioskSqliteDatabase):
                 self._desk.check_file()  # a desk file moved or replaced is a desk gone
+            if self._desk.is_closed():
+                self._desk.connect()  # kept open between syncs: an idle sync costs a query
             if local.is_closed():
                 local.connect()
             outcome = sync.sync_once(local, self._desk, self.ident, max_seconds=10.0)
@@ -163,9 +165,8 @@ class SyncLink:
         self.show_state()
 
     def show_state(self) -> None:
-        """Bring the current screen's status bar up to the sync's state."""
-        if not self.app.screen_stack:  # a report that came before the first screen
-            return
-        for bar in self.app.screen.query(StatusBar):
-            bar.sync = self.status
+        """Bring the status bars up to the sync's state (the ones under a dialog too)."""
+        for screen in self.app.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.sync = self.status
 
