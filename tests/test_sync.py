@@ -22,7 +22,14 @@ from kiosk.data.circulation import Circulation
 from kiosk.data.db import database
 from kiosk.data.errors import CardRefused, Refused
 from kiosk.data.journal import Fact
-from kiosk.data.models import ClosedDay, Journal, KioskRegistration, Loan, Setting
+from kiosk.data.models import (
+    ClosedDay,
+    Journal,
+    KioskRegistration,
+    Loan,
+    LoanRule,
+    Setting,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -300,6 +307,12 @@ def test_master_data_changes_reach_the_kiosks(site, clock, tmp_path):
     hall.sync(site.desk)
     with sk.on(hall.db):
         assert ClosedDay.select().count() == 0
+    with sk.on(site.desk), site.desk.atomic():
+        masterdata.save("rule_deleted", patron_kind="teacher", item_kind="*")
+    hall.sync(site.desk)
+    library.open_library(f"sqlite:///{hall.db.path}")  # the kiosk starts again
+    with sk.on(hall.db):
+        assert not LoanRule.select().where(LoanRule.patron_kind == "teacher").exists()
     converged(site, tmp_path)
 
 

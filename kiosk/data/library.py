@@ -17,7 +17,7 @@ import peewee as pw
 from kiosk.data import cards, journal, migrations, settings
 from kiosk.data.db import open_database
 from kiosk.data.journal import HybridClock
-from kiosk.data.models import Card, Patron
+from kiosk.data.models import Card, LocalState, Patron
 from kiosk.data.security import hash_pin
 
 
@@ -32,8 +32,13 @@ def open_library(url: str, *, create: bool = False, timeout: float = 5.0) -> pw.
     db = open_database(url, create=create, timeout=timeout)
     with db.connection_context():
         migrations.migrate(db)
-        with db.atomic():
-            settings.seed_defaults()
+        # A desk's settings and rules are master facts, and a kiosk that joined one
+        # takes them from it: only a library of its own gets the defaults here
+        # (a rule the desk deleted must not come back at the kiosk's next start).
+        role = LocalState.get_or_none(LocalState.key == "role")
+        if role is None:
+            with db.atomic():
+                settings.seed_defaults()
     return db
 
 
