@@ -34,6 +34,9 @@ class Known:
     patron: Patron | None = None
     open_loan: Loan | None = _UNKNOWN
     ready_hold: Hold | None = None
+    holds_possible: bool = True
+    """False when the caller knows the copy's title has no waiting or ready hold
+    (a batch of facts read that once for all its titles): the hold queries are skipped."""
 
 
 COPY_BY_BARCODE = Prepared(lambda barcode: Copy.select().where(Copy.barcode == barcode).limit(1))
@@ -128,7 +131,8 @@ def _checkout(fact: Fact, known: Known) -> None:
             fact.uuid, copy.id, patron.id, fact.wall_time, due_on, fact.kiosk
         )
         known.open_loan = Loan(id=fact.uuid, copy=copy.id, patron=patron.id, out_at=fact.wall_time)
-    _FULFIL_HOLDS.execute(patron.id, copy.title_id)
+    if known.holds_possible:
+        _FULFIL_HOLDS.execute(patron.id, copy.title_id)
     _set_status(copy, "on_loan")
 
 
@@ -147,8 +151,8 @@ def _checkin(fact: Fact, known: Known) -> None:
     if fact.data.get("damaged"):
         _set_status(copy, "repair")
     elif copy.status in ("on_loan", "available", "hold_shelf"):
-        hold = _READY_HOLD_OF_COPY.first(copy.id)
-        if hold is None:
+        hold = _READY_HOLD_OF_COPY.first(copy.id) if known.holds_possible else None
+        if hold is None and known.holds_possible:
             hold = _FIRST_WAITING_HOLD.first(copy.title_id)
             if hold is not None:
                 _MAKE_HOLD_READY.execute(copy.id, fact.wall_time, hold.id)

@@ -233,15 +233,68 @@ def _check_registration(ident: Identity) -> KioskRegistration:
 # -- conflicts (at the desk) ----------------------------------------------------------
 
 
-def _load(fact: Fact) -> Known:
-    known = Known()
-    if fact.copy is not None:
-        known.copy = projection.COPY_BY_BARCODE.first(fact.copy)
-        if known.copy is not None:
-            known.open_loan = projection.OPEN_LOAN_OF_COPY.first(known.copy.id)
-    if fact.patron is not None:
-        known.patron = projection.PATRON_BY_NUMBER.first(fact.patron)
-    return known
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    items = list(values)
+    for start in range(0, len(items), masterdata.CHUNK):
+        yield items[start : start + masterdata.CHUNK]
+
+
+class Preloaded:
+    """The rows a batch of facts needs, read once for the whole batch.
+
+    Applying a fact then costs only its writes: the copies, patrons and open loans
+    are read here in a few queries, and kept current as the facts are applied (the
+    projection mutates the cached copies and reports each copy's open loan). Titles
+    with no waiting or ready hold skip the hold queries altogether.
+    """
+
+    def __init__(self, facts: Sequence[Fact]) -> None:
+        self.copies: dict[str, Copy] = {}
+        self.patrons: dict[str, Patron] = {}
+        self.open: dict[int, Loan | None] = {}
+        for part in _chunks({f.copy for f in facts if f.copy}):
+            self.copies.update((c.barcode, c) for c in Copy.select().where(Copy.barcode.in_(part)))
+        for part in _chunks({f.patron for f in facts if f.patron}):
+            self.patrons.update(
+                (p.number, p) for p in Patron.select().where(Patron.number.in_(part))
+            )
+        for part in _chunks([copy.id for copy in self.copies.values()]):
+            self.open.update((copy_id, None) for copy_id in part)
+            self.open.update(
+                (loan.copy_id, loan)
+                for loan in Loan.select().where(Loan.copy.in_(part) & Loan.returned_at.is_null())
+            )
+        titles = {copy.title_id for copy in self.copies.values()}
+        self.held: set[int] = {
+            self.copies[f.copy].title_id
+            for f in facts
+            if f.kind == "hold" and f.copy in self.copies
+        }
+        for part in _chunks(titles):
+            self.held.update(
+                title
+                for (title,) in Hold.select(Hold.title)
+                .where(Hold.title.in_(part) & Hold.status.in_(["waiting", "ready"]))
+                .distinct()
+                .tuples()
+            )
+
+    def known(self, fact: Fact) -> Known:
+        """What the projection needs to know about ``fact``'s copy and patron."""
+        known = Known()
+        copy = self.copies.get(fact.copy) if fact.copy else None
+        if copy is not None:
+            known.copy = copy
+            known.open_loan = self.open.get(copy.id)
+            known.holds_possible = copy.title_id in self.held
+        if fact.patron is not None:
+            known.patron = self.patrons.get(fact.patron)
+        return known
+
+    def applied(self, known: Known) -> None:
+        """Keep the cache current after the projection applied a fact."""
+        if known.copy is not None and known.copy.id in self.open:
+            self.open[known.copy.id] = known.open_loan
 
 
 @dataclass
@@ -344,14 +397,16 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
         Journal.insert_many(
             [_fact_row(f, pushed_at=now) for f in fresh[start : start + masterdata.CHUNK]]
         ).execute()
+    rows = Preloaded(fresh)
     for fact in fresh:
         if fact.kind not in projection.APPLY:
             log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
             continue
-        known = _load(fact)
+        known = rows.known(fact)
         for case in conflicts(fact, known):
             _record_case(case, fact, ident, now)
         projection.apply(fact, known)
+        rows.applied(known)
     KioskRegistration.update(
         last_seen_at=now, facts_pushed=KioskRegistration.facts_pushed + len(fresh)
     ).where(KioskRegistration.kiosk == registration.kiosk).execute()
@@ -448,12 +503,13 @@ def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
     placed_upto = int(local_get("placed_upto") or 0)
     now = journal.to_db_time(journal.utcnow())
     # Own facts come back with their place in the desk's order.
-    for item in batch:
-        if item.fact.uuid in mine:
-            Journal.update(desk_seq=item.seq, pushed_at=pw.fn.COALESCE(Journal.pushed_at, now)).where(
-                Journal.uuid == item.fact.uuid
-            ).execute()
-            placed_upto = max(placed_upto, mine[item.fact.uuid])
+    placed = [(item.seq, now, item.fact.uuid) for item in batch if item.fact.uuid in mine]
+    if placed:
+        database.cursor().executemany(
+            "UPDATE journal SET desk_seq = ?, pushed_at = COALESCE(pushed_at, ?) WHERE uuid = ?",
+            placed,
+        )
+        placed_upto = max(placed_upto, *(mine[uuid] for _, _, uuid in placed))
     foreign = [item for item in batch if item.fact.uuid not in mine]
     master = [item.fact for item in foreign if item.fact.kind in masterdata.KINDS]
     events = [item for item in foreign if item.fact.kind not in masterdata.KINDS]
@@ -478,6 +534,7 @@ def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
     )
     dirty = {titles[b] for b in unplaced if b in titles}
     rebase: set[int] = set()
+    direct: list[Fact] = []
     for item in events:
         fact = item.fact
         if fact.kind not in projection.APPLY:
@@ -486,7 +543,12 @@ def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
         if title is not None and title in dirty:
             rebase.add(title)
         else:
-            projection.apply(fact)
+            direct.append(fact)
+    rows = Preloaded(direct)
+    for fact in direct:
+        known = rows.known(fact)
+        projection.apply(fact, known)
+        rows.applied(known)
     replayed = sum(rebase_title(title) for title in sorted(rebase))
     local_put("placed_upto", str(placed_upto))
     local_put("cursor", str(batch[-1].seq))
