@@ -220,7 +220,7 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
     except sync.SyncError as refused:
         print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
         return 1
-    except (peewee.DatabaseError, DatabaseMissing) as error:
+    except (peewee.PeeweeException, DatabaseMissing) as error:
         log.warning("sync failed: %s", error)
         print(f"kiosk: the desk cannot be reached: {mask(str(error)).strip()}\n"
               f"Nothing is lost: {_waiting(db)} records wait here for the next sync.",

@@ -20,7 +20,7 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import cards, journal, settings
-from kiosk.data.db import KioskSqliteDatabase, database
+from kiosk.data.db import KioskSqliteDatabase, database, write_gate
 from kiosk.data.errors import (
     AlreadyBorrowed,
     CardRefused,
@@ -299,7 +299,7 @@ class Circulation:
         try:
             if isinstance(self.db, KioskSqliteDatabase):
                 self.db.check_file()
-            with self._connected(), self.db.atomic():
+            with write_gate.foreground(), self._connected(), self.db.atomic():
                 yield
         except pw.OperationalError as error:
             log.exception("database write failed")

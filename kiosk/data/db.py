@@ -143,6 +143,44 @@ class KioskSqliteDatabase(peewee.SqliteDatabase):
             raise peewee.OperationalError(f"the database file {self.path} is gone")
 
 
+class WriteGate:
+    """Lets a scan's write go before the background sync's next batch, in one process.
+
+    SQLite's own lock is not fair: a scan waiting in its busy handler (which sleeps up
+    to 100 ms at a time) can miss every gap between the sync's batches. The kiosk's
+    service takes :meth:`foreground` around each write and the sync takes
+    :meth:`background` around each batch; a background batch waits while any scan is
+    waiting or writing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._waiting = 0
+
+    @contextmanager
+    def foreground(self) -> Iterator[None]:
+        with self._lock:
+            self._waiting += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting -= 1
+                self._idle.notify_all()
+
+    @contextmanager
+    def background(self, timeout: float = 2.0) -> Iterator[None]:
+        """Wait (at most ``timeout`` s) until no scan waits, then run the batch."""
+        with self._lock:
+            self._idle.wait_for(lambda: self._waiting == 0, timeout)
+        yield
+
+
+write_gate = WriteGate()
+"""The one gate of this process (kiosk service and sync thread share the file)."""
+
+
 def open_database(
     url: str, *, create: bool = False, timeout: float = 5.0, bind: bool = True
 ) -> peewee.Database:

@@ -22,6 +22,7 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import journal
+from kiosk.data.db import database
 from kiosk.data.journal import Fact, HybridClock, lock_journal
 from kiosk.data.models import (
     ClassTeacher,
@@ -50,12 +51,56 @@ def _last_wins(rows: Sequence[Fact], key: Callable[[Fact], Any]) -> list[Fact]:
     return list(latest.values())
 
 
+_UPSERT_SQL: dict[tuple[Any, ...], str] = {}
+
+
 def _upsert(model: type[pw.Model], rows: list[dict[str, Any]], target: list[pw.Field]) -> None:
+    """Insert ``rows``, or update the row with the same ``target`` key."""
     if not rows:
         return
     # (Fields compare into SQL expressions, so ``in`` would match any field: use names.)
     keys = {field.name for field in target}
-    preserve = [model._meta.fields[name] for name in rows[0] if name not in keys]
+    names = list(rows[0])
+    fields = [model._meta.fields[name] for name in names]
+    preserve = [field for field in fields if field.name not in keys]
+    db = database.obj
+    if isinstance(db, pw.SqliteDatabase):
+        # The columns the rows leave out take the model's defaults on insert (peewee's
+        # insert_many would fill them in); an update leaves them as they are.
+        defaults = {
+            field: default
+            for field, default in model._meta.defaults.items()
+            if field.name not in names
+        }
+        if defaults:
+            rows = [
+                {**row, **{f.name: d() if callable(d) else d for f, d in defaults.items()}}
+                for row in rows
+            ]
+            names = list(rows[0])
+            fields = [model._meta.fields[name] for name in names]
+        # A kiosk's first pull upserts a whole catalogue: build the statement once and
+        # let sqlite3 run it per row (peewee would build a new 400-row INSERT each time).
+        signature = (model, tuple(names), tuple(sorted(keys)))
+        sql = _UPSERT_SQL.get(signature)
+        if sql is None:
+            columns = ", ".join(f'"{field.column_name}"' for field in fields)
+            marks = ", ".join("?" for _ in fields)
+            conflict = ", ".join(f'"{field.column_name}"' for field in target)
+            action = (
+                "DO UPDATE SET " + ", ".join(
+                    f'"{f.column_name}" = excluded."{f.column_name}"' for f in preserve
+                )
+                if preserve else "DO NOTHING"
+            )
+            sql = _UPSERT_SQL[signature] = (
+                f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks}) '
+                f"ON CONFLICT ({conflict}) {action}"
+            )
+        db.cursor().executemany(
+            sql, [[field.db_value(row[field.name]) for field in fields] for row in rows]
+        )
+        return
     for start in range(0, len(rows), CHUNK):
         query = model.insert_many(rows[start : start + CHUNK])
         if preserve:

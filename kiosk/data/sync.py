@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 import peewee as pw
 
 from kiosk.data import journal, masterdata, migrations, projection, settings
-from kiosk.data.db import database, keep_secret, open_database, redact
+from kiosk.data.db import database, keep_secret, open_database, redact, write_gate
 from kiosk.data.journal import CANONICAL_ORDER, Fact
 from kiosk.data.models import (
     Card,
@@ -427,22 +427,26 @@ def pending_count() -> int:
     return Journal.select().where(Journal.pushed_at.is_null()).count()
 
 
-def push(local: pw.Database, desk: pw.Database, ident: Identity, *, limit: int = PUSH_BATCH) -> int:
-    """Push one batch of unsent facts; return how many were sent (0: nothing left)."""
+def push(
+    local: pw.Database, desk: pw.Database, ident: Identity, *, limit: int = PUSH_BATCH,
+    upto: int | None = None,
+) -> int:
+    """Push one batch of unsent facts (made up to local seq ``upto``, if given).
+
+    Returns how many were sent (0: nothing left).
+    """
     with database.using(local):
-        rows = list(
-            Journal.select()
-            .where(Journal.pushed_at.is_null())
-            .order_by(Journal.seq)
-            .limit(limit)
-        )
+        query = Journal.select().where(Journal.pushed_at.is_null())
+        if upto is not None:
+            query = query.where(Journal.seq <= upto)
+        rows = list(query.order_by(Journal.seq).limit(limit))
     if not rows:
         return 0
     facts = [Fact.from_row(row) for row in rows]
     with database.using(desk), desk.atomic():
         accept(facts, ident)
     # A crash here sends the batch again next time: the desk skips what it has.
-    with database.using(local), local.atomic():
+    with database.using(local), write_gate.background(), local.atomic():
         Journal.update(pushed_at=journal.to_db_time(journal.utcnow())).where(
             Journal.pushed_at.is_null() & (Journal.seq <= rows[-1].seq)
         ).execute()
@@ -492,7 +496,8 @@ def rebase_title(title_id: int) -> int:
 
 def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
     """Apply one pulled batch here (inside the kiosk's transaction)."""
-    uuids = [item.fact.uuid for item in batch]
+    # (master facts never come from a kiosk, so only the others can be this kiosk's own)
+    uuids = [item.fact.uuid for item in batch if item.fact.kind not in masterdata.KINDS]
     mine: dict[str, int] = {}
     for start in range(0, len(uuids), masterdata.CHUNK):
         mine.update(
@@ -567,12 +572,13 @@ def _desk_batch(cursor: int, limit: int) -> list[_Pulled]:
     )
     batch: list[_Pulled] = []
     events = 0
-    for row in rows:
-        if row.kind not in masterdata.KINDS:
+    for seq, uuid, kind, kiosk, wall_time, hlc, patron, copy, data in rows.tuples():
+        if kind not in masterdata.KINDS:
             events += 1
             if events > PULL_CIRCULATION_BATCH:
                 break
-        batch.append(_Pulled(row.seq, Fact.from_row(row)))
+        fact = Fact(kind, uuid, kiosk, wall_time, hlc, patron, copy, json.loads(data))
+        batch.append(_Pulled(seq, fact))
     return batch
 
 
@@ -590,7 +596,7 @@ def pull(
         batch = _desk_batch(cursor, limit)
     if not batch:
         return {"facts": 0}
-    with database.using(local), local.atomic():
+    with database.using(local), write_gate.background(), local.atomic():
         if int(local_get("cursor") or 0) != cursor:  # another sync got here first
             return {"facts": 0}
         stats = _apply_pulled(batch, ident.kiosk)
@@ -631,7 +637,8 @@ def sync_once(
 
     Raises:
         SyncError: ``sync.not_registered``.
-        peewee.DatabaseError: the desk (or this database) failed; nothing is lost and
+        peewee.PeeweeException: the desk (or this database) failed (a cut connection is an
+            ``InterfaceError``, as its rollback fails too); nothing is lost and
             the next sync goes on from where this one stopped.
     """
     start = time.perf_counter()
@@ -639,7 +646,10 @@ def sync_once(
     with _connected(local, desk):
         with database.using(desk):
             _check_registration(ident)
-        while (sent := push(local, desk, ident)) > 0:
+        with database.using(local):
+            upto = Journal.select(pw.fn.MAX(Journal.seq)).scalar() or 0
+        # what was made up to now: a kiosk that keeps lending does not keep this going
+        while (sent := push(local, desk, ident, upto=upto)) > 0:
             report.pushed += sent
         while max_seconds is None or time.perf_counter() - start < max_seconds:
             stats = pull(local, desk, ident)
