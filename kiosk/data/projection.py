@@ -161,13 +161,16 @@ def _checkin(fact: Fact, known: Known) -> None:
         _set_status(copy, "hold_shelf" if hold is not None else "available")
 
 
+_RENEW_LOAN = Prepared(
+    lambda due_on, loan_id: Loan.update(due_on=due_on, renewals=Loan.renewals + 1).where(
+        (Loan.id == loan_id) & Loan.returned_at.is_null()
+    )
+)
+
+
 def _renew(fact: Fact, known: Known) -> None:
-    loan = Loan.get_or_none(Loan.id == fact.data["loan"])
-    if loan is None or loan.returned_at is not None:
-        return
-    loan.due_on = date.fromisoformat(fact.data["due_on"])
-    loan.renewals += 1
-    loan.save(only=[Loan.due_on, Loan.renewals])
+    # A loan that has ended (or is unknown here) is not renewed: the update finds no row.
+    _RENEW_LOAN.execute(date.fromisoformat(fact.data["due_on"]), fact.data["loan"])
 
 
 def _hold(fact: Fact, known: Known) -> None:

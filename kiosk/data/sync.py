@@ -48,6 +48,7 @@ from kiosk.data.models import (
     Setting,
     SyncCase,
 )
+from kiosk.data.prepared import pipelined
 from kiosk.data.projection import Known
 
 log = logging.getLogger(__name__)
@@ -352,8 +353,8 @@ def conflicts(fact: Fact, known: Known) -> list[_Case]:
         if copy.status in ("lost", "withdrawn"):
             found.append(_Case("lost_copy_returned", data={"status": copy.status}))
     elif fact.kind == "renew":
-        current = Loan.get_or_none(Loan.id == fact.data.get("loan"))
-        if current is None or current.returned_at is not None:
+        # the loan is open only if it is its copy's open loan (one open loan per copy)
+        if loan is None or loan.id != fact.data.get("loan"):
             found.append(_Case("renew_ended", other=fact.data.get("loan")))
         if (case := _revoked_card(fact, patron)) is not None:
             found.append(case)
@@ -398,6 +399,15 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
             [_fact_row(f, pushed_at=now) for f in fresh[start : start + masterdata.CHUNK]]
         ).execute()
     rows = Preloaded(fresh)
+    with pipelined(database.obj):
+        _apply_accepted(fresh, rows, ident, now)
+    KioskRegistration.update(
+        last_seen_at=now, facts_pushed=KioskRegistration.facts_pushed + len(fresh)
+    ).where(KioskRegistration.kiosk == registration.kiosk).execute()
+    return len(fresh)
+
+
+def _apply_accepted(fresh: list[Fact], rows: Preloaded, ident: Identity, now: datetime) -> None:
     for fact in fresh:
         if fact.kind not in projection.APPLY:
             log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
@@ -407,10 +417,6 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
             _record_case(case, fact, ident, now)
         projection.apply(fact, known)
         rows.applied(known)
-    KioskRegistration.update(
-        last_seen_at=now, facts_pushed=KioskRegistration.facts_pushed + len(fresh)
-    ).where(KioskRegistration.kiosk == registration.kiosk).execute()
-    return len(fresh)
 
 
 def _record_case(case: _Case, fact: Fact, ident: Identity, now: datetime) -> None:
@@ -527,13 +533,22 @@ def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
             ]
         ).execute()
     # Which titles hold facts here that the desk has not placed yet (or placed only now)?
-    unplaced = {
-        barcode
-        for (barcode,) in Journal.select(Journal.copy)
-        .where((Journal.seq > placed_upto) & Journal.desk_seq.is_null() & Journal.copy.is_null(False))
-        .tuples()
-    }
-    unplaced.update(item.fact.copy for item in batch if item.fact.uuid in mine and item.fact.copy)
+    # Only a batch with other kiosks' facts can need a rebase.
+    unplaced: set[str] = set()
+    if events:
+        unplaced = {
+            barcode
+            for (barcode,) in Journal.select(Journal.copy)
+            .where(
+                (Journal.seq > placed_upto) & Journal.desk_seq.is_null()
+                & Journal.copy.is_null(False)
+            )
+            .distinct()
+            .tuples()
+        }
+        unplaced.update(
+            item.fact.copy for item in batch if item.fact.uuid in mine and item.fact.copy
+        )
     titles = _title_of(
         [item.fact.copy for item in events if item.fact.copy] + list(unplaced)
     )
