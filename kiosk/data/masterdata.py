@@ -97,9 +97,10 @@ def _upsert(model: type[pw.Model], rows: list[dict[str, Any]], target: list[pw.F
                 f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks}) '
                 f"ON CONFLICT ({conflict}) {action}"
             )
-        db.cursor().executemany(
-            sql, [[field.db_value(row[field.name]) for field in fields] for row in rows]
-        )
+        with pw.__exception_wrapper__:  # sqlite3's errors as peewee's
+            db.cursor().executemany(
+                sql, [[field.db_value(row[field.name]) for field in fields] for row in rows]
+            )
         return
     for start in range(0, len(rows), CHUNK):
         query = model.insert_many(rows[start : start + CHUNK])
