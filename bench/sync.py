@@ -82,7 +82,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -245,19 +245,9 @@ def pg_version() -> str:
 # -- helpers on the models ------------------------------------------------------------
 
 
-@contextmanager
-def on(db: pw.Database) -> Iterator[pw.Database]:
-    """Point the models at ``db`` in this thread, with a connection open for the block.
-
-    A connection already open in this thread stays open (``connection_context`` would
-    close it at the end).
-    """
-    with database.using(db):
-        if db.is_closed():
-            with db.connection_context():
-                yield db
-        else:
-            yield db
+def on(db: pw.Database) -> AbstractContextManager[pw.Database]:
+    """Point the models at ``db`` in this thread, with a connection open for the block."""
+    return database.session(db)
 
 
 def sqlite_url(path: Path) -> str:

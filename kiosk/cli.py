@@ -31,13 +31,12 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     ``sim_codes`` are what the simulated camera shows, when the camera is ``sim``.
     """
     from kiosk.app import KioskApp
+    from kiosk.data import sync
     from kiosk.data.circulation import Circulation
     from kiosk.data.library import open_library
     from kiosk.devices.setup import camera_builder
-    from kiosk.terminal import c_stderr_to
-
-    from kiosk.data import sync
     from kiosk.sync_link import SyncWorker
+    from kiosk.terminal import c_stderr_to
 
     db = open_library(db_url)
     ident = sync.identity(db)  # a kiosk that joined a desk is known there by its own id

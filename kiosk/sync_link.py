@@ -124,9 +124,7 @@ class SyncWorker:
     def _waiting(self) -> int:
         local = self.circulation.db
         try:
-            with database.using(local):
-                if local.is_closed():
-                    local.connect()
+            with database.session(local):
                 return sync.pending_count()
         except pw.DatabaseError:
             return -1

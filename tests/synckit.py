@@ -10,8 +10,8 @@ across databases (natural keys only, no row ids).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -36,15 +36,9 @@ def barcodes(count: int) -> list[str]:
     return [f"B{i:05d}" for i in range(1, count + 1)]
 
 
-@contextmanager
-def on(db: pw.Database) -> Iterator[pw.Database]:
+def on(db: pw.Database) -> AbstractContextManager[pw.Database]:
     """Point the models at ``db`` (this thread) with a connection open."""
-    with database.using(db):
-        if db.is_closed():
-            with db.connection_context():
-                yield db
-        else:
-            yield db
+    return database.session(db)
 
 
 def populate(desk: pw.Database, *, patrons: int = 6, titles: int = 4, copies_per_title: int = 2,

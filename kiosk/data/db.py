@@ -55,6 +55,20 @@ class ThreadDatabaseProxy(peewee.DatabaseProxy):
             object.__setattr__(self, attr, value)
 
     @contextmanager
+    def session(self, db: peewee.Database) -> Iterator[peewee.Database]:
+        """:meth:`using`, with this thread's connection to ``db`` open for the block.
+
+        A connection already open in this thread stays open afterwards
+        (``connection_context`` alone would close it).
+        """
+        with self.using(db):
+            if db.is_closed():
+                with db.connection_context():
+                    yield db
+            else:
+                yield db
+
+    @contextmanager
     def using(self, db: peewee.Database) -> Iterator[peewee.Database]:
         """Bind the models to ``db`` in this thread until the block ends."""
         before = getattr(self._local, "db", None)

@@ -112,7 +112,7 @@ class Identity:
 
 def identity(local: pw.Database) -> Identity | None:
     """This kiosk's registration, or ``None`` if it has not joined a desk."""
-    with database.using(local), local.connection_context():
+    with database.session(local):
         values = dict(
             LocalState.select(LocalState.key, LocalState.value)
             .where(LocalState.key.in_(["kiosk_id", "token", "desk_url"]))
@@ -514,14 +514,9 @@ class _Pulled:
 
 
 def _title_of(barcodes: Iterable[str]) -> dict[str, int]:
-    wanted = list(set(barcodes))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), masterdata.CHUNK):
-        found.update(
-            Copy.select(Copy.barcode, Copy.title)
-            .where(Copy.barcode.in_(wanted[start : start + masterdata.CHUNK]))
-            .tuples()
-        )
+    for part in _chunks(set(barcodes)):
+        found.update(Copy.select(Copy.barcode, Copy.title).where(Copy.barcode.in_(part)).tuples())
     return found
 
 
@@ -550,12 +545,8 @@ def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
     # (master facts never come from a kiosk, so only the others can be this kiosk's own)
     uuids = [item.fact.uuid for item in batch if item.fact.kind not in masterdata.KINDS]
     mine: dict[str, int] = {}
-    for start in range(0, len(uuids), masterdata.CHUNK):
-        mine.update(
-            Journal.select(Journal.uuid, Journal.seq)
-            .where(Journal.uuid.in_(uuids[start : start + masterdata.CHUNK]))
-            .tuples()
-        )
+    for part in _chunks(uuids):
+        mine.update(Journal.select(Journal.uuid, Journal.seq).where(Journal.uuid.in_(part)).tuples())
     placed_upto = int(local_get("placed_upto") or 0)
     now = journal.to_db_time(journal.utcnow())
     # Own facts come back with their place in the desk's order.
