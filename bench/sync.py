@@ -1,30 +1,28 @@
 """Sync between kiosks and a PostgreSQL desk: push, many kiosks at once, first pull,
 an idle pull, and scans while a sync runs.
 
-Last run (full size, ``python bench/sync.py``, 2026-11-27; other jobs shared the 2 cores,
-load average 2-10, so figures vary by up to 2x between runs)::
+Last runs, part by part (full size, 2026-11-27, load average 1-3 on the 2 cores), with
+the first run's figures (before the sync was made batch-wise) in brackets::
 
     machine: Linux x86_64, AMD EPYC, 2 cores, 24 GB RAM; Python 3.11.7, SQLite 3.40.1,
       peewee 4.5.3; PostgreSQL 15.20 at 127.0.0.1:5432
-    push 10000 rows: 35.00 s (goal <= 3 s)  MISSED
-      286 facts/s at the desk in 20 batches of 500; the pull of them back: 12.76 s
-    20 kiosks x 1000 rows converged: 336.30 s (goal <= 10 s)  MISSED
-      CPU of one kiosk process for its syncs: median 15.8 s (20 together 314 s on 2 cores)
-      checked: 20,000 facts at the desk, each once; every kiosk has the desk's facts and loans
-    first pull 1,000,000 copies: 162.7 s (goal <= 60 s)  MISSED
-      1,100,010 facts at 6,762 rows/s; kiosk file 76.4 MB
-    pull with nothing new (connections held open), 50 runs: median 2.6 ms, p95 6.0 ms  OK
-    pull with nothing new (a connection per sync), 50 runs: median 21.7 ms, p95 29.7 ms  MISSED
-    scan p95 with a sync running: 13.69 ms vs 7.89 ms without, +74% (goal within 20%)  MISSED
-      with: p99 38.06 ms, max 1359.1 ms: one scan waited through 16 pull batches in a row
+    push 10000 rows: 3.97 s (goal <= 3 s)  MISSED                         [35.00 s]
+      2,522 facts/s at the desk in 20 batches of 500; the pull of them back: 0.79 s [12.76 s]
+    first pull 1,000,000 copies: 56.8 s (goal <= 60 s)  OK                [162.7 s]
+    pull with nothing new (connections held open): median 4.2 ms, p95 5.8 ms  OK
+    pull with nothing new (a connection per sync): median 17.2 ms, p95 22.2 ms  MISSED
+    scan p95 with a sync running: 10.24 ms vs 4.91 ms without, +108%  MISSED   [+74%]
+      with: p99 23.86 ms, max 83.3 ms                                   [max 1359.1 ms]
+    20 kiosks x 1000 rows converged: not re-run since; first run 336.30 s (goal <= 10 s)
 
-Reading it: the desk applies a pushed fact with about six statements (reads of the copy,
-its open loan and the patron, then the loan, copy-status and hold writes), each a round
-trip of 0.2 to 0.6 ms to PostgreSQL: the push is round-trip bound. A kiosk applying
-pulled facts spends its time in peewee (building SQL and model objects per fact), and
-the first pull in building 400-row INSERT statements in Python. A scan that finds the
-kiosk's write lock taken by a pull batch waits in SQLite's busy handler, which sleeps up
-to 100 ms at a time and can miss every short gap between the sync thread's batches.
+Reading it: the desk reads a batch's copies, patrons, open loans and held titles once,
+then sends the batch's writes to PostgreSQL together (``prepared.pipelined``); what is
+left is Python per fact (the projection and the conflict checks) and the journal
+insert. A kiosk's first pull upserts the catalogue with one prepared statement. A scan
+goes before the sync thread's next batch (``db.write_gate``), so it waits at most for
+the batch being written (p95 10 ms, max 83 ms), but with a sync writing back to back
+that wait is still there. The 20 kiosks run as 20 processes on these 2 cores: each
+applies the other 19,000 facts through peewee, about 15 s of CPU each in the first run.
 
 What it does: builds (once, cached) a desk on the PostgreSQL server at
 127.0.0.1:5432 with a school's master data saved as master facts
