@@ -210,3 +210,37 @@ def test_full_database_is_a_storage_error_and_records_nothing(library_url, stock
         on_loan = Copy.get(Copy.barcode == barcode).status == "on_loan"
     assert open_loans == 1 + on_loan  # the stocked loan, and this copy's if it is out
     db.close()
+
+
+def test_the_write_gate_lets_a_scan_go_before_the_sync():
+    """A sync batch waits while a scan writes and for a quiet moment after, never for ever."""
+    import threading
+    import time
+
+    from kiosk.data.db import WriteGate
+
+    gate = WriteGate(quiet=0.05)
+    order: list[str] = []
+    scanning = threading.Event()
+
+    def scan() -> None:
+        with gate.foreground():
+            scanning.set()
+            time.sleep(0.1)
+            order.append("scan")
+
+    thread = threading.Thread(target=scan)
+    thread.start()
+    scanning.wait()
+    started = time.monotonic()
+    with gate.background():
+        order.append("sync")
+    waited = time.monotonic() - started
+    thread.join()
+    assert order == ["scan", "sync"]
+    assert waited >= 0.1  # the scan's write, then the quiet moment
+    with gate.foreground():  # a scan that never ends does not stop the sync for ever
+        started = time.monotonic()
+        with gate.background(timeout=0.2):
+            pass
+        assert 0.2 <= time.monotonic() - started < 1.0

@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,19 +159,23 @@ class KioskSqliteDatabase(peewee.SqliteDatabase):
 
 
 class WriteGate:
-    """Lets a scan's write go before the background sync's next batch, in one process.
+    """Lets the kiosk's scans write before the background sync, in one process.
 
     SQLite's own lock is not fair: a scan waiting in its busy handler (which sleeps up
     to 100 ms at a time) can miss every gap between the sync's batches. The kiosk's
     service takes :meth:`foreground` around each write and the sync takes
-    :meth:`background` around each batch; a background batch waits while any scan is
-    waiting or writing.
+    :meth:`background` around each batch; a background batch waits while a scan is
+    waiting or writing, and until the kiosk has been quiet for ``quiet`` seconds (a
+    child scanning books one after another is served first), but never longer than
+    its ``timeout``, so the sync always goes on.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: float = 0.05) -> None:
+        self.quiet = quiet
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._waiting = 0
+        self._last = 0.0
 
     @contextmanager
     def foreground(self) -> Iterator[None]:
@@ -181,13 +186,21 @@ class WriteGate:
         finally:
             with self._lock:
                 self._waiting -= 1
+                self._last = time.monotonic()
                 self._idle.notify_all()
 
     @contextmanager
     def background(self, timeout: float = 2.0) -> Iterator[None]:
-        """Wait (at most ``timeout`` s) until no scan waits, then run the batch."""
+        """Wait (at most ``timeout`` s) for a quiet moment, then run the batch."""
+        deadline = time.monotonic() + timeout
         with self._lock:
-            self._idle.wait_for(lambda: self._waiting == 0, timeout)
+            while True:
+                now = time.monotonic()
+                quiet_for = now - self._last
+                if (self._waiting == 0 and quiet_for >= self.quiet) or now >= deadline:
+                    break
+                pause = self.quiet - quiet_for if self._waiting == 0 else deadline - now
+                self._idle.wait(max(0.001, min(pause, deadline - now)))
         yield
 
 
