@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 import peewee as pw
 
-from kiosk.data import journal, masterdata, migrations, projection, settings
+from kiosk.data import cards, journal, masterdata, migrations, projection, settings
 from kiosk.data.db import (
     database,
     is_postgres,
@@ -167,7 +167,7 @@ def init_desk(url: str) -> pw.Database:
                 masterdata.save_many(
                     "setting_saved",
                     [
-                        {"key": "card_secret", "value": _new_secret()},
+                        {"key": "card_secret", "value": cards.new_secret()},
                         *({"key": k, "value": v} for k, v in settings.DEFAULTS.items()),
                     ],
                 )
@@ -180,12 +180,6 @@ def init_desk(url: str) -> pw.Database:
                     ],
                 )
     return desk
-
-
-def _new_secret() -> str:
-    from kiosk.data import cards
-
-    return cards.new_secret()
 
 
 def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Identity:
@@ -201,7 +195,7 @@ def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Iden
     desk = open_desk(url)
     token = secrets.token_urlsafe(24)
     _keep_secret(token, url)
-    with database.using(local), local.connection_context():
+    with database.session(local):
         if local_get("role") == "desk":
             raise SyncError("sync.is_desk")
         if local_get("kiosk_id") is not None:
@@ -218,7 +212,7 @@ def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Iden
             )
     finally:
         desk.close()
-    with database.using(local), local.connection_context(), local.atomic():
+    with database.session(local), local.atomic():
         # The desk's settings and rules replace the ones this new database started with.
         Setting.delete().execute()
         LoanRule.delete().execute()
