@@ -43,13 +43,11 @@ class SyncWorker:
         *,
         interval: float = 5.0,
         report: Callable[[SyncStatus], None] = lambda status: None,
-        open_desk: Callable[[str], pw.Database] = sync.open_desk,
     ) -> None:
         self.circulation = circulation
         self.ident = ident
         self.interval = interval
         self.report = report
-        self._open_desk = open_desk
         self._desk: pw.Database | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -88,7 +86,7 @@ class SyncWorker:
         local = self.circulation.db
         try:
             if self._desk is None:
-                self._desk = self._open_desk(self.ident.desk_url)
+                self._desk = sync.open_desk(self.ident.desk_url)
             if isinstance(self._desk, KioskSqliteDatabase):
                 self._desk.check_file()  # a desk file moved or replaced is a desk gone
             if self._desk.is_closed():
