@@ -28,10 +28,10 @@ class _Pipeline:
     def __init__(self, db: pw.PostgresqlDatabase) -> None:
         self.db = db
         self.statements: list[bytes] = []
+        self._cursor = db.cursor()  # only to quote parameters the server's way
 
     def add(self, sql: str, params: list[Any]) -> None:
-        cursor = self.db.cursor()
-        self.statements.append(cursor.mogrify(sql, params))
+        self.statements.append(self._cursor.mogrify(sql, params))
         if len(self.statements) >= 1000:
             self.flush()
 
