@@ -224,8 +224,8 @@ class Circulation:
     def reload(self) -> None:
         """Read the card prefix and secret again (after a sync brought new settings)."""
         with self._connected():
-            self._prefix = settings.get("card_prefix")
-            self._secret = settings.get("card_secret")
+            # one assignment: a scan on the database thread sees the old pair or the new
+            self._card_keys = (settings.get("card_prefix"), settings.get("card_secret"))
 
     # -- time ---------------------------------------------------------------------
 
@@ -366,7 +366,7 @@ class Circulation:
         code = clean_code(raw)
         if code is None:
             return True  # damaged input is refused as a card, with the card's message
-        if cards.is_card_code(code, self._prefix):
+        if cards.is_card_code(code, self._card_keys[0]):
             return True
         if self.allow_plain_cards and code.isdigit():
             # a bare number is a card only if it names a patron and no book has it
@@ -401,13 +401,14 @@ class Circulation:
         code = clean_code(raw)
         if code is None:
             raise CardRefused("card.damaged")
-        if self.allow_plain_cards and code.isdigit() and not cards.is_card_code(code, self._prefix):
+        prefix, secret = self._card_keys
+        if self.allow_plain_cards and code.isdigit() and not cards.is_card_code(code, prefix):
             patron = Patron.get_or_none(Patron.number == code)
             if patron is None:
                 raise CardRefused("card.unknown")
             self._check_patron(patron)
             return patron, None
-        parsed = cards.verify(code, self._prefix, self._secret)
+        parsed = cards.verify(code, prefix, secret)
         patron = Patron.get_or_none(Patron.number == parsed.number)
         if patron is None:
             raise CardRefused("card.unknown")
