@@ -89,9 +89,9 @@ def instrument(push_batch: int, pull_batch: int) -> None:
         say("accepted")
         return fresh
 
-    def applying(batch: list[Any], me: str) -> dict[str, int]:
+    def applying(batch: list[Any]) -> dict[str, int]:
         say("apply")
-        return apply_pulled(batch, me)
+        return apply_pulled(batch)
 
     sync.push, sync.pull, sync.accept = pushing, pulling, accepting  # type: ignore[assignment]
     sync._apply_pulled = applying  # type: ignore[assignment]
@@ -113,9 +113,9 @@ def install_killer(local: pw.Database, desk: pw.Database, point: str, nth: int) 
                 die(doomed["line"])
         return fresh
 
-    def applying(batch: list[Any], me: str) -> dict[str, int]:
+    def applying(batch: list[Any]) -> dict[str, int]:
         seen["apply"] += 1
-        stats = apply_pulled(batch, me)
+        stats = apply_pulled(batch)
         if seen["apply"] == nth and point == "pull-open":
             doomed["line"] = f"dying {batch[0].seq} {batch[-1].seq}"
         return stats

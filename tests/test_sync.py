@@ -343,7 +343,7 @@ def test_a_kiosk_cannot_push_master_data_or_another_kiosks_facts(site, clock):
         due_on="2025-03-26",
     )
     with sk.on(hall.db), hall.db.atomic():
-        Journal.insert_many([sync._fact_row(forged), sync._fact_row(stolen)]).execute()
+        journal.insert_facts([forged, stolen], pushed_at=None)
     assert hall.sync(site.desk).waiting == 0
     assert sorted(case[0] for case in sk.cases(site.desk)) == ["refused_fact", "refused_fact"]
     with sk.on(site.desk):

@@ -215,9 +215,9 @@ class Circulation:
         self.kiosk_id = kiosk_id
         self.clock = clock
         self.allow_plain_cards = allow_plain_cards
-        with database.using(db), self.db.connection_context():
+        with database.session(db):
             self.hlc = HybridClock(kiosk_id, journal.last_hlc())
-        self.reload()
+            self.reload()  # on the same connection
         self._pin_guard: dict[str, _PinGuard] = {}
         self._pin_lock = threading.Lock()
 

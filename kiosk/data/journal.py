@@ -12,9 +12,12 @@ import json
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import peewee as pw
 
 from kiosk.data import projection
 from kiosk.data.db import database, is_postgres
@@ -170,6 +173,42 @@ def last_hlc() -> str | None:
     """The highest clock reading in the journal (to start the clock after a restart)."""
     row = Journal.select(Journal.hlc).order_by(Journal.hlc.desc()).first()
     return row.hlc if row else None
+
+
+_FACT_COLUMNS = ("uuid", "kind", "kiosk", "wall_time", "hlc", "patron", "copy", "data",
+                 "pushed_at", "desk_seq")
+
+
+def insert_facts(
+    facts: Sequence[Fact], *, pushed_at: datetime | None, seqs: Sequence[int | None] | None = None
+) -> None:
+    """Insert journal rows for ``facts`` (no projection: the caller applies them).
+
+    For the sync and the desk's master data, which write facts by the hundred: one
+    prepared statement run per row on SQLite, 500-row statements on PostgreSQL (peewee
+    would build a new many-row INSERT for every batch, which costs more than the
+    database's work). ``seqs`` are the facts' places in the desk's order, if known.
+    """
+    if not facts:
+        return
+    places = seqs if seqs is not None else [None] * len(facts)
+    values = [
+        (f.uuid, f.kind, f.kiosk, f.wall_time, f.hlc, f.patron, f.copy,
+         json.dumps(f.data, ensure_ascii=False, sort_keys=True), pushed_at, place)
+        for f, place in zip(facts, places, strict=True)
+    ]
+    columns = ", ".join(f'"{name}"' for name in _FACT_COLUMNS)
+    db = database.obj
+    cursor = db.cursor()
+    if is_postgres(db):
+        row = "(" + ", ".join("%s" for _ in _FACT_COLUMNS) + ")"
+        for start in range(0, len(values), 500):
+            rows = b", ".join(cursor.mogrify(row, v) for v in values[start : start + 500])
+            db.execute_sql(f'INSERT INTO "journal" ({columns}) VALUES ' + rows.decode())
+    else:
+        marks = ", ".join("?" for _ in _FACT_COLUMNS)
+        with pw.__exception_wrapper__:  # sqlite3's errors as peewee's, like every other
+            cursor.executemany(f'INSERT INTO "journal" ({columns}) VALUES ({marks})', values)
 
 
 CANONICAL_ORDER = (Journal.desk_seq.is_null(), Journal.desk_seq, Journal.seq)

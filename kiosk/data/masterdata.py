@@ -12,10 +12,9 @@ in their own journal; they never make them.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid as uuidlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -28,7 +27,6 @@ from kiosk.data.models import (
     ClassTeacher,
     ClosedDay,
     Copy,
-    Journal,
     LoanRule,
     Patron,
     SchoolClass,
@@ -102,8 +100,8 @@ def _upsert(model: type[pw.Model], rows: list[dict[str, Any]], target: list[pw.F
                 sql, [[field.db_value(row[field.name]) for field in fields] for row in rows]
             )
         return
-    for start in range(0, len(rows), CHUNK):
-        query = model.insert_many(rows[start : start + CHUNK])
+    for part in chunks(rows):
+        query = model.insert_many(part)
         if preserve:
             query = query.on_conflict(conflict_target=target, preserve=preserve)
         else:
@@ -111,11 +109,16 @@ def _upsert(model: type[pw.Model], rows: list[dict[str, Any]], target: list[pw.F
         query.execute()
 
 
+def chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    """``values`` in lists of at most :data:`CHUNK` (for ``IN (...)`` and many-row writes)."""
+    items = list(values)
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
 def _ids(model: type[pw.Model], field: pw.Field, keys: Iterable[Any]) -> dict[Any, int]:
-    wanted = list({key for key in keys if key is not None})
     found: dict[Any, int] = {}
-    for start in range(0, len(wanted), CHUNK):
-        part = wanted[start : start + CHUNK]
+    for part in chunks({key for key in keys if key is not None}):
         found.update(model.select(field, model._meta.primary_key).where(field.in_(part)).tuples())
     return found
 
@@ -319,19 +322,7 @@ def save_many(
         data = dict(row)
         patron, copy = data.pop("patron", None), data.pop("copy", None)
         facts.append(_fact(clock, kind, when, patron, copy, data))
-    accepted = journal.to_db_time(when)
-    for start in range(0, len(facts), CHUNK):
-        Journal.insert_many(
-            [
-                {
-                    "uuid": f.uuid, "kind": f.kind, "kiosk": f.kiosk, "wall_time": f.wall_time,
-                    "hlc": f.hlc, "patron": f.patron, "copy": f.copy,
-                    "data": json.dumps(f.data, ensure_ascii=False, sort_keys=True),
-                    "pushed_at": accepted,
-                }
-                for f in facts[start : start + CHUNK]
-            ]
-        ).execute()
+    journal.insert_facts(facts, pushed_at=journal.to_db_time(when))
     APPLY_MANY[kind](facts)
     return len(facts)
 

@@ -33,14 +33,7 @@ from urllib.parse import urlparse
 import peewee as pw
 
 from kiosk.data import cards, journal, masterdata, migrations, projection, settings
-from kiosk.data.db import (
-    database,
-    is_postgres,
-    keep_secret,
-    open_database,
-    redact,
-    write_gate,
-)
+from kiosk.data.db import database, keep_secret, open_database, redact, write_gate
 from kiosk.data.journal import CANONICAL_ORDER, Fact
 from kiosk.data.models import (
     Card,
@@ -235,12 +228,6 @@ def _check_registration(ident: Identity) -> KioskRegistration:
 # -- conflicts (at the desk) ----------------------------------------------------------
 
 
-def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
-    items = list(values)
-    for start in range(0, len(items), masterdata.CHUNK):
-        yield items[start : start + masterdata.CHUNK]
-
-
 class Preloaded:
     """The rows a batch of facts needs, read once for the whole batch.
 
@@ -254,13 +241,13 @@ class Preloaded:
         self.copies: dict[str, Copy] = {}
         self.patrons: dict[str, Patron] = {}
         self.open: dict[int, Loan | None] = {}
-        for part in _chunks({f.copy for f in facts if f.copy}):
+        for part in masterdata.chunks({f.copy for f in facts if f.copy}):
             self.copies.update((c.barcode, c) for c in Copy.select().where(Copy.barcode.in_(part)))
-        for part in _chunks({f.patron for f in facts if f.patron}):
+        for part in masterdata.chunks({f.patron for f in facts if f.patron}):
             self.patrons.update(
                 (p.number, p) for p in Patron.select().where(Patron.number.in_(part))
             )
-        for part in _chunks([copy.id for copy in self.copies.values()]):
+        for part in masterdata.chunks([copy.id for copy in self.copies.values()]):
             self.open.update((copy_id, None) for copy_id in part)
             self.open.update(
                 (loan.copy_id, loan)
@@ -272,7 +259,7 @@ class Preloaded:
             for f in facts
             if f.kind == "hold" and f.copy in self.copies
         }
-        for part in _chunks(titles):
+        for part in masterdata.chunks(titles):
             self.held.update(
                 title
                 for (title,) in Hold.select(Hold.title)
@@ -365,14 +352,6 @@ def conflicts(fact: Fact, known: Known) -> list[_Case]:
 # -- push -----------------------------------------------------------------------------
 
 
-def _fact_row(fact: Fact, **extra: Any) -> dict[str, Any]:
-    return {
-        "uuid": fact.uuid, "kind": fact.kind, "kiosk": fact.kiosk, "wall_time": fact.wall_time,
-        "hlc": fact.hlc, "patron": fact.patron, "copy": fact.copy,
-        "data": json.dumps(fact.data, ensure_ascii=False, sort_keys=True), **extra,
-    }
-
-
 def accept(facts: Sequence[Fact], ident: Identity) -> int:
     """At the desk (models pointed at it, inside its transaction): take a kiosk's facts.
 
@@ -395,7 +374,7 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
             _record_case(_Case("refused_fact", data={"kind": fact.kind, "from": fact.kiosk}), fact, ident, now)
             continue
         fresh.append(fact)
-    insert_facts(fresh, pushed_at=now)
+    journal.insert_facts(fresh, pushed_at=now)
     rows = Preloaded(fresh)
     with pipelined(database.obj):
         _apply_accepted(fresh, rows, ident, now)
@@ -415,38 +394,6 @@ def _apply_accepted(fresh: list[Fact], rows: Preloaded, ident: Identity, now: da
             _record_case(case, fact, ident, now)
         projection.apply(fact, known)
         rows.applied(known)
-
-
-_FACT_COLUMNS = ("uuid", "kind", "kiosk", "wall_time", "hlc", "patron", "copy", "data",
-                 "pushed_at", "desk_seq")
-
-
-def insert_facts(facts: Sequence[Fact], *, pushed_at: datetime, seqs: Sequence[int] | None = None) -> None:
-    """Insert journal rows for ``facts`` in one statement per driver call.
-
-    (Peewee would build a new many-row INSERT for every batch, which costs more than
-    the database's work.) ``seqs`` are the facts' places in the desk's order, if known.
-    """
-    if not facts:
-        return
-    places = seqs if seqs is not None else [None] * len(facts)
-    values = [
-        (f.uuid, f.kind, f.kiosk, f.wall_time, f.hlc, f.patron, f.copy,
-         json.dumps(f.data, ensure_ascii=False, sort_keys=True), pushed_at, place)
-        for f, place in zip(facts, places, strict=True)
-    ]
-    columns = ", ".join(f'"{name}"' for name in _FACT_COLUMNS)
-    db = database.obj
-    cursor = db.cursor()
-    if is_postgres(db):
-        row = "(" + ", ".join("%s" for _ in _FACT_COLUMNS) + ")"
-        for start in range(0, len(values), 500):
-            rows = b", ".join(cursor.mogrify(row, v) for v in values[start : start + 500])
-            db.execute_sql(f'INSERT INTO "journal" ({columns}) VALUES ' + rows.decode())
-    else:
-        marks = ", ".join("?" for _ in _FACT_COLUMNS)
-        with pw.__exception_wrapper__:  # sqlite3's errors as peewee's, like every other
-            cursor.executemany(f'INSERT INTO "journal" ({columns}) VALUES ({marks})', values)
 
 
 def _record_case(case: _Case, fact: Fact, ident: Identity, now: datetime) -> None:
@@ -509,7 +456,7 @@ class _Pulled:
 
 def _title_of(barcodes: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for part in _chunks(set(barcodes)):
+    for part in masterdata.chunks(set(barcodes)):
         found.update(Copy.select(Copy.barcode, Copy.title).where(Copy.barcode.in_(part)).tuples())
     return found
 
@@ -534,12 +481,12 @@ def rebase_title(title_id: int) -> int:
     return count
 
 
-def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
+def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
     """Apply one pulled batch here (inside the kiosk's transaction)."""
     # (master facts never come from a kiosk, so only the others can be this kiosk's own)
     uuids = [item.fact.uuid for item in batch if item.fact.kind not in masterdata.KINDS]
     mine: dict[str, int] = {}
-    for part in _chunks(uuids):
+    for part in masterdata.chunks(uuids):
         mine.update(Journal.select(Journal.uuid, Journal.seq).where(Journal.uuid.in_(part)).tuples())
     placed_upto = int(local_get("placed_upto") or 0)
     now = journal.to_db_time(journal.utcnow())
@@ -557,7 +504,9 @@ def _apply_pulled(batch: list[_Pulled], me: str) -> dict[str, int]:
     master = [item.fact for item in foreign if item.fact.kind in masterdata.KINDS]
     events = [item for item in foreign if item.fact.kind not in masterdata.KINDS]
     masterdata.apply_many(master)
-    insert_facts([item.fact for item in events], pushed_at=now, seqs=[item.seq for item in events])
+    journal.insert_facts(
+        [item.fact for item in events], pushed_at=now, seqs=[item.seq for item in events]
+    )
     # Which titles hold facts here that the desk has not placed yet (or placed only now)?
     # Only a batch with other kiosks' facts can need a rebase.
     unplaced: set[str] = set()
@@ -640,7 +589,7 @@ def pull(
     with database.using(local), write_gate.background(), local.atomic():
         if int(local_get("cursor") or 0) != cursor:  # another sync got here first
             return {"facts": 0}
-        stats = _apply_pulled(batch, ident.kiosk)
+        stats = _apply_pulled(batch)
     return {"facts": len(batch), **stats}
 
 
