@@ -1,7 +1,9 @@
 """Translations: every string a user reads goes through :func:`t`.
 
-The catalogues are TOML files beside this module, one per language, with the same
-keys (a test checks that both are complete). Values use ``str.format`` fields:
+The catalogues are TOML files beside this module: ``<language>.toml`` for the kiosk
+itself and ``<area>.<language>.toml`` for each further area (``desk.en.toml``), so
+each part of the program keeps its strings together. Both languages have the same
+keys (a test checks that both are complete), and no key is defined twice. Values use ``str.format`` fields:
 ``t("patron.may_borrow", count=2)``.
 """
 
@@ -25,8 +27,15 @@ _current = LANGUAGES[0]
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """Every message of ``language``, by key."""
-    path = Path(__file__).with_name(f"{language}.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    here = Path(__file__).parent
+    merged: dict[str, str] = {}
+    for path in [here / f"{language}.toml", *sorted(here.glob(f"*.{language}.toml"))]:
+        part = tomllib.loads(path.read_text(encoding="utf-8"))
+        twice = merged.keys() & part.keys()
+        if twice:
+            raise ValueError(f"{path.name} defines again: {', '.join(sorted(twice))}")
+        merged.update(part)
+    return merged
 
 
 def set_language(language: str) -> None:
