@@ -26,6 +26,7 @@ from kiosk.screens.patron import PatronScreen
 from kiosk.screens.pin import PinModal
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
+from kiosk.screens.roles_route import open_role, watch_visits
 from kiosk.screens.session import Visit
 from kiosk.sync_link import SyncLink, SyncWorker
 
@@ -94,6 +95,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.sync.start()
         self.set_interval(0.5, self.check_idle)
         self.set_interval(CHECKPOINT_EVERY, self._checkpoint_when_quiet)
+        watch_visits(self)
 
     def on_unmount(self) -> None:
         self.camera.stop()
@@ -154,6 +156,8 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.touch()
         if patron.kind == "librarian":
             self.ask_librarian_pin(patron)
+            return
+        if open_role(self, patron, replace=replace, visit=visit):  # teacher, helper
             return
         screen = PatronScreen(patron, visit)
         if replace and self.screen is not self.attract:

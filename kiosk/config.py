@@ -65,6 +65,12 @@ class Config:
     simulated camera, or "off" for none (a keyboard-wedge scanner only)."""
     sync_interval: float = 5.0
     """Seconds between syncs with the desk (a kiosk that has joined one)."""
+    visit_minutes: float = 40.0
+    """A class visit ends by itself this many minutes after it started (one lesson)."""
+    helper_idle_timeout: float = 120.0
+    """Seconds without a scan or touch before helper mode ends (and the shift with it)."""
+    export_dir: str = ""
+    """Where the librarian's exports go; empty means "Library Kiosk" in the user's documents."""
     log_file: str = ""
     """Where the log goes; empty means ``kiosk.log`` in the platform's log directory."""
     source: Path | None = field(default=None, compare=False)
@@ -102,6 +108,8 @@ _SECTIONS = {
     "scanner": {"max_gap_ms": "scanner_max_gap_ms"},
     "camera": {"device": "camera", "bell": "bell"},
     "sync": {"interval": "sync_interval"},
+    "export": {"folder": "export_dir"},
+    "roles": {"visit_minutes": "visit_minutes", "helper_idle_timeout": "helper_idle_timeout"},
 }
 
 

@@ -717,10 +717,13 @@ class Circulation:
 
     # -- checkin ------------------------------------------------------------------
 
-    def checkin(self, raw_barcode: str, *, damaged: bool = False) -> ReturnResult:
+    def checkin(
+        self, raw_barcode: str, *, damaged: bool = False, shift: str | None = None
+    ) -> ReturnResult:
         """Take back the copy ``raw_barcode`` (no card needed) and say where it goes.
 
-        A ``damaged`` copy goes to the desk for repair instead of the shelf.
+        A ``damaged`` copy goes to the desk for repair instead of the shelf. ``shift``
+        names the helper's shift the return is made in (counted for the helper).
 
         Raises:
             NotFound: ``copy.unknown`` or ``copy.damaged_code``.
@@ -741,7 +744,9 @@ class Circulation:
                 )
             loan = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
             status_before = copy.status
-            extra = {"damaged": True} if damaged else {}
+            extra: dict[str, Any] = {"damaged": True} if damaged else {}
+            if shift:
+                extra["shift"] = shift
             known = journal.record(
                 self._fact(
                     "checkin", patron=loan.patron.number if loan else None,

@@ -36,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from importlib import resources
@@ -293,6 +293,7 @@ class _Builder:
         students, teachers, librarian = self._people()
         copies = self._catalogue()
         self._circulation(students, teachers, librarian, copies)
+        self._roles(students, teachers)
         self._replay()
         settings.put(BUILT_SETTING, self.today.isoformat())
 
@@ -684,6 +685,66 @@ class _Builder:
         self._fact(DEMO_KIOSK, "renew", loan.patron, loan.copy, loan=loan.uuid,
                    due_on=due.isoformat())
         loan.due = due
+
+    # -- class visits and helper shifts (kiosk/data/roles.py) ---------------------------
+
+    def _roles(self, students: list[_Student], teachers: list[str]) -> None:
+        """Plan two weeks of reading-class visits (most with a roll call) and a helper's
+        shift at each lunch break, which takes over that day's planned returns."""
+        rng = random.Random(f"roles {self.today}")  # leaves the other plans' draws alone
+        classes = list(dict.fromkeys(s.class_name for s in students))  # teachers[i] heads i
+        days = self._open_days(14, 1)
+        notes = ["《草房子》第一章", "绘本《猜猜我有多爱你》", "科普：恐龙", "", "《小王子》"]
+        for n, day in enumerate(days):
+            index = (n * 3) % len(classes)
+            start = datetime.combine(day, clock_time(10, 0)).astimezone()
+            visit: dict[str, str] = {}
+            self._event(start, functools.partial(
+                self._started, "visit_started", "visit", teachers[index], visit,
+                **{"class": classes[index]}))
+            pupils = [s for s in students if s.class_name == classes[index]]
+            end: dict[str, Any] = {"note": notes[n % len(notes)], "ended_by": "card"}
+            if n % 3 == 2:  # no roll call: the teacher's count, and the bell ended it
+                end.update(ended_by="period", headcount=len(pupils) - rng.randint(0, 3))
+            else:
+                for seat, pupil in enumerate(p for p in pupils if rng.random() < 0.9):
+                    self._event(start + timedelta(seconds=20 + 9 * seat), functools.partial(
+                        self._role_fact, "visit_attendee", pupil.number, "visit", visit,
+                        other_class=False))
+            self._event(start + timedelta(minutes=40), functools.partial(
+                self._role_fact, "visit_ended", teachers[index], "visit", visit, **end))
+        helpers = [s.number for s in students if s.kind == "helper"]
+        returns = [event for event in self.events if event[2] == self._checkin]
+        for n, day in enumerate(days[-8:]):
+            start = datetime.combine(day, clock_time(12, 10)).astimezone()
+            shift: dict[str, str] = {}
+            helper = helpers[n % len(helpers)]
+            self._event(start, self._started, "shift_started", "shift", helper, shift)
+            books = [e for e in returns if e[0].date() == day and e[3][0].out < start]
+            for k, (_, order, _, (loan,)) in enumerate(books):
+                loan.returned = start + timedelta(seconds=30 + 40 * k)
+                self.events.remove(next(e for e in self.events if e[1] == order))
+                self._event(loan.returned, self._helper_checkin, loan, shift)
+            self._event(start + timedelta(minutes=20), functools.partial(
+                self._role_fact, "shift_ended", helper, "shift", shift, ended_by="card"))
+
+    def _started(self, kind: str, key: str, patron: str, holder: dict[str, str],
+                 **data: Any) -> None:
+        """A ``*_started`` fact whose UUID names the visit or shift (kept in ``holder``)."""
+        fact = journal.new_fact(
+            self._clock(DEMO_KIOSK), DEMO_KIOSK, kind, self.now, patron=patron, **data
+        )
+        fact = replace(fact, data={**fact.data, key: fact.uuid})
+        journal.record(fact)
+        holder["id"] = fact.uuid
+
+    def _role_fact(self, kind: str, patron: str, key: str, holder: dict[str, str],
+                   **data: Any) -> None:
+        self._fact(DEMO_KIOSK, kind, patron, None, **{key: holder["id"]}, **data)
+
+    def _helper_checkin(self, loan: _Loan, shift: dict[str, str]) -> None:
+        self._fact(DEMO_KIOSK, "checkin", loan.patron, loan.copy, loan=loan.uuid,
+                   shift=shift["id"])
 
 
 def _month_start(today: date, months_ago: int) -> date:

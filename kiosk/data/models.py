@@ -249,6 +249,82 @@ class SyncCase(BaseModel):
         indexes = ((("fact", "kind"), True),)
 
 
+class ClassVisit(BaseModel):
+    """A class's reading lesson in the library; its id is the UUID of the visit_started fact.
+
+    ``headcount`` is the number of students who scanned their cards (or the teacher's
+    count when there was no roll call); ``ended_by`` says how it ended (``card``,
+    ``period``, ``new_visit``...).
+    """
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    school_class = pw.ForeignKeyField(SchoolClass, backref="visits")
+    teacher = pw.ForeignKeyField(Patron, backref="class_visits")
+    started_at = pw.DateTimeField(index=True)
+    ended_at = pw.DateTimeField(null=True)
+    headcount = pw.IntegerField(default=0)
+    note = pw.TextField(default="")
+    ended_by = pw.CharField(default="")
+    kiosk = pw.CharField(default="")
+
+
+class VisitAttendee(BaseModel):
+    """A student counted in a class visit's roll call (once, however often scanned)."""
+
+    visit = pw.ForeignKeyField(ClassVisit, backref="attendees", on_delete="CASCADE")
+    patron = pw.ForeignKeyField(Patron, backref="visits_attended")
+    scanned_at = pw.DateTimeField()
+    other_class = pw.BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("visit", "patron"), True),)
+
+
+class HelperShift(BaseModel):
+    """A student helper's turn at the return station; its id is the shift_started fact's UUID."""
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    helper = pw.ForeignKeyField(Patron, backref="shifts")
+    started_at = pw.DateTimeField(index=True)
+    ended_at = pw.DateTimeField(null=True)
+    books = pw.IntegerField(default=0)
+    kiosk = pw.CharField(default="")
+
+
+class HelperReturn(BaseModel):
+    """One book returned in a helper's shift (its ``checkin`` fact): what ``books`` counts.
+
+    Keyed by the fact, so applying a fact twice (a replay, a rebase) counts it once.
+    """
+
+    fact = pw.CharField(primary_key=True, max_length=36)
+    shift = pw.ForeignKeyField(HelperShift, backref="returns", on_delete="CASCADE")
+    copy = pw.ForeignKeyField(Copy, backref="helper_returns")
+    returned_at = pw.DateTimeField()
+
+
+class ShelfCheck(BaseModel):
+    """A check of one shelf area: every book on it scanned, to see what is missing."""
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    shelf = pw.CharField(index=True)
+    helper = pw.ForeignKeyField(Patron, null=True, backref="shelf_checks")
+    started_at = pw.DateTimeField()
+    ended_at = pw.DateTimeField(null=True)
+    kiosk = pw.CharField(default="")
+
+
+class ShelfCheckItem(BaseModel):
+    """A copy found on the shelf during a shelf check."""
+
+    check = pw.ForeignKeyField(ShelfCheck, backref="items", on_delete="CASCADE")
+    copy = pw.ForeignKeyField(Copy, backref="shelf_checks")
+    scanned_at = pw.DateTimeField()
+
+    class Meta:
+        indexes = ((("check", "copy"), True),)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     SchoolClass,
     Patron,
@@ -265,5 +341,11 @@ MODELS: tuple[type[BaseModel], ...] = (
     LocalState,
     KioskRegistration,
     SyncCase,
+    ClassVisit,
+    VisitAttendee,
+    HelperShift,
+    HelperReturn,
+    ShelfCheck,
+    ShelfCheckItem,
 )
 """Every model, in an order where a table comes after the tables it refers to."""

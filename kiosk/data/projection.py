@@ -229,6 +229,7 @@ APPLY: dict[str, Callable[[Fact, Known], None]] = {
     "copy_status": _copy_status,
     "refusal": _nothing,
     "librarian_login": _nothing,
+    "case_reviewed": _nothing,  # the librarian looked at a case (kiosk/data/daybook.py)
 }
 """The projection of each kind of fact."""
 
@@ -245,4 +246,57 @@ def apply(fact: Fact, known: Known | None = None) -> Known:
     """
     known = known or Known()
     APPLY[fact.kind](fact, known)
+    for extra in EXTRAS.get(fact.kind, ()):
+        if extra.concerns(fact):
+            extra.apply(fact, known)
     return known
+
+
+nothing = _nothing
+"""The projection of the kinds that change no state (refusals, sign-ins...)."""
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A further effect another module gives a kind of fact, on the facts it concerns.
+
+    A helper's return is a ``checkin`` like any other that also counts for the
+    helper's shift (:mod:`kiosk.data.roles_facts`); an extra keeps the kind's own
+    projection in one place and tells the sync's batch path which facts it must
+    leave to the per-fact way.
+    """
+
+    concerns: Callable[[Fact], bool]
+    apply: Callable[[Fact, Known], None]
+
+
+EXTRAS: dict[str, list[Extra]] = {}
+"""The extras of each kind, applied after its projection by :func:`apply`."""
+
+_PLAIN = {"checkout": _checkout, "checkin": _checkin, "renew": _renew}
+
+
+def plain_apply(kind: str) -> Callable[[Fact, Known], None] | None:
+    """This module's own projection of ``kind`` among those :func:`plain` knows."""
+    return _PLAIN.get(kind)
+
+
+def plain(fact: Fact) -> bool:
+    """Whether ``fact``'s projection is exactly this module's own for its kind.
+
+    The sync's batch path (:mod:`kiosk.data.batch`) plays such facts in memory; any
+    other fact goes the per-fact way through :func:`apply`: a kind whose entry in
+    :data:`APPLY` is not this module's, and a fact an :class:`Extra` concerns.
+    """
+    applied = APPLY.get(fact.kind)
+    if applied is None or (applied is not _nothing and applied is not _PLAIN.get(fact.kind)):
+        return False
+    return not any(extra.concerns(fact) for extra in EXTRAS.get(fact.kind, ()))
+
+
+# Class visits, helper shifts (a helper's returns counted), shelf checks. The module
+# imports only the models, so importing it here makes no cycle.
+from kiosk.data import roles_facts
+
+APPLY.update(roles_facts.KINDS)
+EXTRAS.setdefault("checkin", []).append(Extra(roles_facts.in_shift, roles_facts.count_for_shift))

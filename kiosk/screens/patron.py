@@ -31,7 +31,8 @@ class PatronScreen(KioskScreen):
 
     SHOWS_CAMERA = True
 
-    BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish")]
+    BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish"),
+                Binding("f3", "press('class-visit')", show=False, id="patron.class_visit")]
 
     def __init__(self, patron: PatronView, visit: Visit | None = None) -> None:
         super().__init__()
@@ -52,9 +53,11 @@ class PatronScreen(KioskScreen):
             yield Verdict(id="verdict")
             with Horizontal(id="actions"):
                 yield BigButton(t("patron.finish"), key="f2", id="finish", variant="success")
+                yield BigButton(t("visit.start"), key="f3", id="class-visit", variant="primary")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#class-visit").display = self.patron.kind == "teacher"
         self.show_patron(self.patron)
         if self.patron.overdue_count:
             self.query_one(Verdict).say(
@@ -77,6 +80,13 @@ class PatronScreen(KioskScreen):
         table = self.query_one(LoanTable)
         table.display = bool(patron.loans)
         table.show(patron.loans)
+
+    @on(Button.Pressed, "#class-visit")
+    def class_visit(self) -> None:
+        """A teacher brings a class: pick it (kiosk/screens/visit.py)."""
+        from kiosk.screens.visit import ClassPickScreen  # (it builds on this screen)
+
+        self.app.switch_screen(ClassPickScreen(self.patron, self.visit))
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:

@@ -1,0 +1,200 @@
+"""The projection of the roles' facts: class visits, helper shifts and shelf checks.
+
+Each ``*_started`` fact (re)creates its row from nothing, and every later fact of
+the visit, shift or check is written so that applying it again changes nothing.
+So a replay (``journal.rebuild``), a per-title rebase of the sync and a plain
+first application all end in the same rows, whatever the tables held before.
+
+:data:`KINDS` joins :data:`kiosk.data.projection.APPLY`, and :func:`count_for_shift`
+is the projection's extra for the ``checkin`` facts :func:`in_shift`: a return made in
+a helper's shift (``data["shift"]``) is counted for that shift. This module imports only the models, so the projection can import
+it without a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import peewee as pw
+
+from kiosk.data.models import (
+    ClassVisit,
+    Copy,
+    HelperReturn,
+    HelperShift,
+    Patron,
+    SchoolClass,
+    ShelfCheck,
+    ShelfCheckItem,
+    VisitAttendee,
+)
+
+if TYPE_CHECKING:
+    from kiosk.data.journal import Fact
+    from kiosk.data.projection import Known
+
+Apply = Callable[["Fact", "Known"], None]
+
+
+def _id_of(model: type[pw.Model], field: Any, value: str) -> int | None:
+    """The row id of the ``model`` row whose natural key ``field`` is ``value``."""
+    row: Any = model.select(model._meta.primary_key).where(field == value).tuples().first()
+    return int(row[0]) if row else None
+
+
+def _patron_id(fact: Fact, known: Known) -> int | None:
+    if fact.patron is None:
+        return None
+    patron: Any = known.patron
+    if patron is not None and patron.number == fact.patron:
+        return int(patron.id)
+    return _id_of(Patron, Patron.number, fact.patron)
+
+
+def _copy_id(fact: Fact, known: Known) -> int | None:
+    if fact.copy is None:
+        return None
+    copy: Any = known.copy
+    if copy is not None and copy.barcode == fact.copy:
+        return int(copy.id)
+    return _id_of(Copy, Copy.barcode, fact.copy)
+
+
+def _at(fact: Fact) -> datetime:
+    """When a visit or shift ended: ``data["at"]`` (the end of a period...) or the fact's time."""
+    at = fact.data.get("at")
+    return datetime.fromisoformat(at) if at else fact.wall_time
+
+
+# -- class visits ------------------------------------------------------------------
+
+
+def _visit_started(fact: Fact, known: Known) -> None:
+    teacher = _patron_id(fact, known)
+    school_class = _id_of(SchoolClass, SchoolClass.name, str(fact.data.get("class", "")))
+    if teacher is None or school_class is None:
+        return
+    visit = fact.data.get("visit") or fact.uuid
+    VisitAttendee.delete().where(VisitAttendee.visit == visit).execute()
+    ClassVisit.delete().where(ClassVisit.id == visit).execute()
+    ClassVisit.insert(
+        id=visit, school_class=school_class, teacher=teacher, started_at=fact.wall_time,
+        kiosk=fact.kiosk,
+    ).execute()
+
+
+def _count_attendees(visit: Any, given: int = 0) -> None:
+    counted = VisitAttendee.select().where(VisitAttendee.visit == visit).count()
+    ClassVisit.update(headcount=max(counted, given)).where(ClassVisit.id == visit).execute()
+
+
+def _visit_attendee(fact: Fact, known: Known) -> None:
+    visit = fact.data.get("visit")
+    patron = _patron_id(fact, known)
+    if patron is None or not ClassVisit.select().where(ClassVisit.id == visit).exists():
+        return
+    VisitAttendee.insert(
+        visit=visit, patron=patron, scanned_at=fact.wall_time,
+        other_class=bool(fact.data.get("other_class")),
+    ).on_conflict_ignore().execute()
+    _count_attendees(visit)
+
+
+def _visit_ended(fact: Fact, known: Known) -> None:
+    visit = fact.data.get("visit")
+    updated = ClassVisit.update(
+        ended_at=_at(fact), note=str(fact.data.get("note", "")),
+        ended_by=str(fact.data.get("ended_by", "")),
+    ).where((ClassVisit.id == visit) & ClassVisit.ended_at.is_null()).execute()
+    given = fact.data.get("headcount")
+    if updated and isinstance(given, int) and given > 0:
+        _count_attendees(visit, given)
+    note = str(fact.data.get("note", ""))
+    if not updated and note:
+        # A note written after the visit ended by itself (the end of the period).
+        ClassVisit.update(note=note).where((ClassVisit.id == visit) & (ClassVisit.note == "")).execute()
+
+
+# -- helper shifts -----------------------------------------------------------------
+
+
+def _shift_started(fact: Fact, known: Known) -> None:
+    helper = _patron_id(fact, known)
+    if helper is None:
+        return
+    shift = fact.data.get("shift") or fact.uuid
+    HelperReturn.delete().where(HelperReturn.shift == shift).execute()
+    HelperShift.delete().where(HelperShift.id == shift).execute()
+    HelperShift.insert(
+        id=shift, helper=helper, started_at=fact.wall_time, kiosk=fact.kiosk
+    ).execute()
+
+
+def _shift_ended(fact: Fact, known: Known) -> None:
+    HelperShift.update(ended_at=_at(fact)).where(
+        (HelperShift.id == fact.data.get("shift")) & HelperShift.ended_at.is_null()
+    ).execute()
+
+
+def in_shift(fact: Fact) -> bool:
+    """Whether ``fact`` (a ``checkin``) was made in a helper's shift."""
+    return bool(fact.data.get("shift"))
+
+
+def count_for_shift(fact: Fact, known: Known) -> None:
+    """A return made in a helper's shift counts once for that shift (a replay too)."""
+    shift = fact.data.get("shift")
+    copy = _copy_id(fact, known)
+    if copy is None or not HelperShift.select().where(HelperShift.id == shift).exists():
+        return
+    HelperReturn.insert(
+        fact=fact.uuid, shift=shift, copy=copy, returned_at=fact.wall_time
+    ).on_conflict_ignore().execute()
+    counted = HelperReturn.select(pw.fn.COUNT(HelperReturn.fact)).where(
+        HelperReturn.shift == shift
+    )
+    HelperShift.update(books=counted).where(HelperShift.id == shift).execute()
+
+
+# -- shelf checks ------------------------------------------------------------------
+
+
+def _shelf_check_started(fact: Fact, known: Known) -> None:
+    check = fact.data.get("check") or fact.uuid
+    ShelfCheckItem.delete().where(ShelfCheckItem.check == check).execute()
+    ShelfCheck.delete().where(ShelfCheck.id == check).execute()
+    ShelfCheck.insert(
+        id=check, shelf=str(fact.data.get("shelf", "")), helper=_patron_id(fact, known),
+        started_at=fact.wall_time, kiosk=fact.kiosk,
+    ).execute()
+
+
+def _shelf_scan(fact: Fact, known: Known) -> None:
+    check = fact.data.get("check")
+    copy = _copy_id(fact, known)
+    if copy is None or not ShelfCheck.select().where(ShelfCheck.id == check).exists():
+        return
+    ShelfCheckItem.insert(
+        check=check, copy=copy, scanned_at=fact.wall_time
+    ).on_conflict_ignore().execute()
+
+
+def _shelf_check_ended(fact: Fact, known: Known) -> None:
+    ShelfCheck.update(ended_at=fact.wall_time).where(
+        (ShelfCheck.id == fact.data.get("check")) & ShelfCheck.ended_at.is_null()
+    ).execute()
+
+
+KINDS: dict[str, Apply] = {
+    "visit_started": _visit_started,
+    "visit_attendee": _visit_attendee,
+    "visit_ended": _visit_ended,
+    "shift_started": _shift_started,
+    "shift_ended": _shift_ended,
+    "shelf_check_started": _shelf_check_started,
+    "shelf_scan": _shelf_scan,
+    "shelf_check_ended": _shelf_check_ended,
+}
+"""The roles' own kinds of fact."""

@@ -1,0 +1,216 @@
+"""Helper mode: a student helper's return station, one scan a book, fast.
+
+A helper's card opens :class:`HelperScreen` and starts the helper's shift. Each book
+scanned is returned at once, and the screen says in big words where it goes: its
+shelf, the hold shelf (with the name of who reserved it), or the repair box when the
+helper pressed the "damaged" key first. Every book counts for the helper's shift (the
+best-helper award). The helper's card again, another card, or the idle timeout ends
+helper mode and the shift.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from kiosk.data.circulation import PatronView, ReturnResult
+from kiosk.data.errors import KioskError
+from kiosk.data.roles import Roles, ShiftView
+from kiosk.locale import t
+from kiosk.messages import Scanned
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.shelf_check import ROLES_CSS, ShelfCheckScreen
+from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+
+def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str]:
+    """Where a returned book goes, in big words first, and the message's kind."""
+    if damaged:
+        big, kind = t("helper.to_repair"), "warn"
+    elif result.destination == "hold_shelf":
+        big, kind = t("helper.to_hold", name=result.hold_for), "warn"
+    elif result.destination == "desk":
+        big, kind = t("helper.to_desk"), "warn"
+    elif result.shelf:
+        big, kind = t("helper.to_shelf", shelf=result.shelf), "ok"
+    else:
+        big, kind = t("helper.to_trolley"), "ok"
+    lines = [big, result.title]
+    if result.destination == "not_on_loan":
+        lines.append(t("helper.not_on_loan"))
+        kind = "info"
+    return "\n".join(lines), kind
+
+
+class HelperScreen(KioskScreen):
+    """The return station of a helper's shift."""
+
+    CSS_PATH = ROLES_CSS
+    SHOWS_CAMERA = True
+    ENDED_TIMEOUT: ClassVar[float] = 10.0
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "primary", show=False, id="helper.done"),
+        Binding("f3", "press('damaged')", show=False, id="helper.damaged"),
+        Binding("f4", "press('check-shelf')", show=False, id="helper.shelf_check"),
+    ]
+
+    def __init__(self, helper: PatronView) -> None:
+        super().__init__()
+        self.helper = helper
+        self.shift: ShiftView | None = None
+        self.books = 0
+        self.damaged = False
+        """The next book scanned is damaged: it goes to the repair box."""
+        self.ended = False
+
+    @property
+    def roles(self) -> Roles:
+        """The roles service."""
+        return Roles(self.circulation)
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="helper"):
+            yield Static(t("helper.heading", name=self.helper.name), id="headline", markup=False)
+            yield Static(t("helper.hint"), id="hint", markup=False)
+            yield Verdict(id="verdict", classes="big")
+            yield Static(t("helper.damaged_armed"), id="damaged-armed", markup=False)
+            yield Static(t("helper.count", count=0), id="count", markup=False)
+            with Horizontal(id="actions"):
+                yield BigButton(t("helper.done"), key="f2", id="done", variant="success")
+                yield BigButton(t("helper.damaged"), key="f3", id="damaged", variant="warning")
+                yield BigButton(t("helper.shelf_check"), key="f4", id="check-shelf")
+                yield BigButton(t("helper.ok"), key="f2", id="ok", variant="success")
+
+    async def on_mount(self) -> None:  # type: ignore[override]  # (Textual awaits it)
+        super().on_mount()
+        self._show_buttons()
+        try:
+            self.shift = await self.call(self.roles.start_shift, self.helper.number)
+        except KioskError as error:
+            self.show_error(error)
+
+    def on_unmount(self) -> None:
+        """Helper mode ends however the screen goes (the idle timeout, most often)."""
+        if self.shift is not None and not self.ended:
+            self.ended = True
+            app, shift_id = self.kiosk, self.shift.id
+            app.run_worker(
+                app.run_db(self.roles.end_shift, shift_id, "timeout"),
+                group="helper-shift", exit_on_error=False,
+            )
+
+    def timeout(self, configured: float) -> float | None:
+        return self.ENDED_TIMEOUT if self.ended else self.kiosk.config.helper_idle_timeout
+
+    def _show_buttons(self) -> None:
+        for name in ("done", "damaged", "check-shelf"):
+            self.query_one(f"#{name}").display = not self.ended
+        self.query_one("#ok").display = self.ended
+        self.query_one("#damaged-armed").display = self.damaged and not self.ended
+
+    def action_primary(self) -> None:
+        """F2: "Done" in helper mode, "OK" on the thank-you."""
+        self.action_press("ok" if self.ended else "done")
+
+    @on(Button.Pressed, "#damaged")
+    def toggle_damaged(self) -> None:
+        """The next book is damaged (pressed again: it is not)."""
+        self.damaged = not self.damaged
+        self._show_buttons()
+
+    @on(Button.Pressed, "#check-shelf")
+    def shelf_check(self) -> None:
+        """Check a shelf; the shift goes on meanwhile."""
+        self.damaged = False
+        self._show_buttons()
+        self.app.push_screen(ShelfCheckScreen(self.helper))
+
+    @on(Button.Pressed, "#done")
+    async def done(self) -> None:
+        """End helper mode with thanks."""
+        await self.finish("button")
+
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        """Back to the start."""
+        self.kiosk.reset_to_attract()
+
+    async def close_shift(self, ended_by: str) -> ShiftView | None:
+        """End the shift (once)."""
+        if self.shift is None or self.ended:
+            return None
+        self.ended = True
+        try:
+            self.shift = await self.call(self.roles.end_shift, self.shift.id, ended_by)
+        except KioskError as error:
+            self.show_error(error)
+            return None
+        return self.shift
+
+    async def finish(self, ended_by: str) -> None:
+        """End the shift and thank the helper."""
+        shift = await self.close_shift(ended_by)
+        self.damaged = False
+        self._show_buttons()
+        if shift is not None:
+            self.query_one("#hint", Static).update("")
+            self.query_one(Verdict).say(
+                t("helper.thanks", name=self.helper.name, count=shift.books), "ok"
+            )
+
+    async def handle_scan(self, code: str) -> None:
+        verdict = self.query_one(Verdict)
+        if self.ended:
+            self.kiosk.reset_to_attract()
+            self.kiosk.attract.post_message(Scanned(code, "scanner"))
+            return
+        if self.shift is None:
+            if await self.call(self.circulation.is_card, code):
+                await self._card(code)
+            else:
+                verdict.refuse(KioskError("helper.no_shift"))
+            return
+        damaged, self.damaged = self.damaged, False
+        try:
+            result = await self.call(self._scan, self.shift.id, code, damaged)
+        except KioskError as error:
+            verdict.refuse(error)
+            return
+        finally:
+            if damaged:
+                self._show_buttons()
+        if result is None:
+            self.damaged = damaged  # a card, not the damaged book: still armed
+            self._show_buttons()
+            await self._card(code)
+            return
+        self.books += 1
+        self.query_one("#count", Static).update(
+            t("helper.count", count=self.books), layout=False  # one line, always
+        )
+        verdict.say(*where_it_goes(result, damaged))
+
+    def _scan(self, shift_id: str, code: str, damaged: bool) -> ReturnResult | None:
+        return self.roles.helper_scan(shift_id, code, damaged=damaged)
+
+    async def _card(self, code: str) -> None:
+        patron = await self.open_card(code)
+        if patron is None:
+            return
+        if patron.number == self.helper.number:
+            await self.finish("card")
+        elif patron.kind == "librarian":
+            self.kiosk.open_patron(patron)  # the PIN; helper mode carries on underneath
+        else:
+            await self.close_shift("other_card")
+            self.kiosk.open_patron(patron, replace=True)

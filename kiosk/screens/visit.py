@@ -1,0 +1,459 @@
+"""A class's reading visit: the teacher picks the class, students scan for a roll call.
+
+The teacher's card opens the teacher's own page, whose "Class visit" key opens
+:class:`ClassPickScreen` (the teacher's own classes first, then every class). Picking a class starts
+the visit at once and shows :class:`VisitScreen`, where each student's card counts
+them. "Borrowing" leaves the visit running and hands the kiosk back to the class, who
+borrow with their own cards as usual; the teacher's card, scanned again anywhere,
+asks to end the visit (:class:`EndVisitModal`, with a note of what the class read).
+A visit not ended by hand ends itself at the end of the period (:func:`end_due_visits`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from kiosk.data.circulation import PatronView
+from kiosk.data.errors import KioskError
+from kiosk.data.roles import ClassChoice, Roles, RollCall, VisitView
+from kiosk.locale import t
+from kiosk.messages import Scanned
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.patron import PatronScreen
+from kiosk.screens.session import Visit
+from kiosk.screens.shelf_check import ROLES_CSS
+from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.verdict import Verdict
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+log = logging.getLogger(__name__)
+
+CODE_LIKE = re.compile(r"[A-Z0-9.\-]{6,}")
+"""What a card's or a book label's code looks like (and a teacher's note does not)."""
+
+OWN_CLASS_KEYS = ("f3", "f4", "f5", "f6")
+"""The function keys that pick the teacher's own classes (the first four)."""
+
+
+def clock_time(moment: datetime) -> str:
+    """A time of day where the kiosk stands (``10:45``)."""
+    return moment.astimezone().strftime("%H:%M")
+
+
+class ClassPickScreen(KioskScreen):
+    """"Which class has come to read?": the teacher's own classes first, then the rest.
+
+    A book scanned here is the teacher borrowing for themselves: it opens their own
+    page with the book.
+    """
+
+    CSS_PATH = ROLES_CSS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "press('mine')", show=False, id="visit.mine"),
+        *(
+            Binding(key, f"press('own-{n}')", show=False, id=f"visit.own_{n}")
+            for n, key in enumerate(OWN_CLASS_KEYS)
+        ),
+    ]
+
+    def __init__(self, teacher: PatronView, visit: Visit | None = None) -> None:
+        super().__init__()
+        self.teacher = teacher
+        self.receipt = visit
+        self.choices: dict[str, str] = {}
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="class-pick"):
+            yield Static(t("visit.pick_heading", name=self.teacher.name), id="headline",
+                         markup=False)
+            yield Static(t("visit.pick_hint"), id="hint", markup=False)
+            yield Verdict(id="verdict")
+            yield Horizontal(id="own-classes")
+            yield Static(t("visit.other_classes"), id="other-heading", markup=False)
+            yield VerticalScroll(id="other-classes")
+            with Horizontal(id="actions"):
+                yield BigButton(t("visit.my_books"), key="f2", id="mine", variant="primary")
+
+    async def on_mount(self) -> None:  # type: ignore[override]  # (Textual awaits it)
+        super().on_mount()
+        try:
+            choices = await self.call(Roles(self.circulation).classes_for, self.teacher.number)
+        except KioskError as error:
+            self.show_error(error)
+            return
+        await self._show_choices(choices)
+
+    async def _show_choices(self, choices: list[ClassChoice]) -> None:
+        own = [c for c in choices if c.own][: len(OWN_CLASS_KEYS)]
+        others = [c for c in choices if c not in own]
+        own_buttons = []
+        for n, choice in enumerate(own):
+            self.choices[f"own-{n}"] = choice.name
+            own_buttons.append(
+                BigButton(choice.name, key=OWN_CLASS_KEYS[n], id=f"own-{n}", variant="success")
+            )
+        other_buttons = []
+        for n, choice in enumerate(others):
+            self.choices[f"class-{n}"] = choice.name
+            other_buttons.append(BigButton(choice.name, id=f"class-{n}", classes="class-choice"))
+        await self.query_one("#own-classes").mount_all(own_buttons)
+        await self.query_one("#other-classes").mount_all(other_buttons)
+        self.query_one("#other-heading").display = bool(other_buttons)
+        if not choices:
+            self.query_one(Verdict).say(t("visit.no_classes"), "warn")
+
+    @on(Button.Pressed, "#mine")
+    def my_books(self) -> None:
+        """The teacher only wants to borrow or return their own books."""
+        self.app.switch_screen(PatronScreen(self.teacher, self.receipt))
+
+    @on(Button.Pressed)
+    async def pick(self, event: Button.Pressed) -> None:
+        """A class was picked: its visit starts now."""
+        name = self.choices.get(event.button.id or "")
+        if name is None:
+            return
+        event.stop()
+        try:
+            visit = await self.call(Roles(self.circulation).start_visit, self.teacher.number, name)
+        except KioskError as error:
+            self.show_error(error)
+            return
+        self.app.switch_screen(VisitScreen(visit))
+
+    async def handle_scan(self, code: str) -> None:
+        if not await self.call(self.circulation.is_card, code):
+            screen = PatronScreen(self.teacher, self.receipt)
+            self.app.switch_screen(screen)
+            screen.post_message(Scanned(code, "scanner"))  # borrowed on the teacher's page
+            return
+        patron = await self.open_card(code)
+        if patron is not None and patron.number != self.teacher.number:
+            self.kiosk.open_patron(patron, replace=True)
+
+
+class NoteInput(Input):
+    """A field a person types into, which ignores a code a scanner types into it.
+
+    A student scanning a card while the teacher writes the note must not end the
+    visit with the card's code as the note: keys that come as fast as a scanner's,
+    ended by Enter, are taken back out and the Enter does nothing.
+    """
+
+    def __init__(self, max_gap_ms: float = 60.0, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.max_gap = max_gap_ms / 1000.0
+        self._burst: list[float] = []
+        self._before_burst = ""
+
+    def on_key(self, event: events.Key) -> None:
+        """Time the keys; a pause starts a new burst (remembering the text before it)."""
+        if not event.is_printable:
+            return
+        now = time.monotonic()
+        if not self._burst or now - self._burst[-1] > self.max_gap:
+            self._burst = []
+            self._before_burst = self.value
+        self._burst.append(now)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        fast = len(self._burst) >= 4 and time.monotonic() - self._burst[-1] <= self.max_gap
+        self._burst = []
+        typed = self.value[len(self._before_burst):] if self.value.startswith(
+            self._before_burst) else ""
+        # Only a burst that looks like a card or a label (capitals, digits, dots) is
+        # taken out: a quick typist's words stay.
+        if fast and CODE_LIKE.fullmatch(typed):
+            event.stop()
+            self.value = self._before_burst
+
+
+class EndVisitModal(ModalScreen[tuple[str, int] | None]):
+    """"End the visit?", with a note of what the class read (and the count, without a
+    roll call). Dismisses with ``(note, headcount)``, ``None`` to carry on, or
+    ``("", -1)`` for the teacher's own books."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "choose('back')", show=False, id="visit_end.back"),
+        Binding("f2", "choose('end')", show=False, id="visit_end.end"),
+        Binding("f4", "choose('mine')", show=False, id="visit_end.mine"),
+    ]
+
+    def __init__(self, visit: VisitView, now: datetime) -> None:
+        super().__init__()
+        self.visit = visit
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        visit = self.visit
+        with Vertical(id="dialog"):
+            yield Static(
+                t("visit.end_question", name=visit.class_name, count=visit.headcount,
+                  minutes=visit.minutes(self.now)),
+                id="question", markup=False,
+            )
+            yield NoteInput(
+                self.app.config.scanner_max_gap_ms,  # type: ignore[attr-defined]
+                placeholder=t("visit.note_placeholder"), max_length=200, id="note",
+            )
+            yield Input(placeholder=t("visit.count_placeholder"), type="integer", max_length=3,
+                        id="headcount")
+            with Horizontal(id="choices"):
+                yield BigButton(t("visit.end"), key="f2", id="end", variant="success")
+                yield BigButton(t("visit.my_books"), key="f4", id="mine", variant="primary")
+                yield BigButton(t("visit.not_yet"), key="escape", id="back")
+
+    def on_mount(self) -> None:
+        self.query_one("#headcount").display = self.visit.headcount == 0
+        self.query_one("#note", Input).focus()
+
+    @on(Input.Submitted, "#note")
+    def note_done(self) -> None:
+        """Enter after the note: on to the count, or end the visit."""
+        count = self.query_one("#headcount", Input)
+        if count.display and not count.value:
+            count.focus()
+        else:
+            self.action_choose("end")
+
+    @on(Input.Submitted, "#headcount")
+    def count_done(self) -> None:
+        """Enter after the count ends the visit."""
+        self.action_choose("end")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        """Answer as the button says."""
+        event.stop()
+        self.action_choose(event.button.id or "back")
+
+    def action_choose(self, choice: str) -> None:
+        """End the visit, open the teacher's own books, or carry on."""
+        if choice == "end":
+            raw = self.query_one("#headcount", Input).value.strip()
+            count = int(raw) if raw.isdigit() else 0
+            self.dismiss((self.query_one("#note", Input).value, count))
+        elif choice == "mine":
+            self.dismiss(("", -1))
+        else:
+            self.dismiss(None)
+
+
+class VisitScreen(KioskScreen):
+    """A class visit going on: each student's card counts them (a repeat is ignored,
+    another class's student is counted and flagged); the teacher's card ends it."""
+
+    CSS_PATH = ROLES_CSS
+    SHOWS_CAMERA = True
+    IDLE_TIMEOUT: ClassVar[float | None] = 120.0
+    ENDED_TIMEOUT = 20.0
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "primary", show=False, id="visit.borrowing"),
+        Binding("f3", "press('end')", show=False, id="visit.end"),
+    ]
+
+    def __init__(self, visit: VisitView, *, ask_end: bool = False) -> None:
+        super().__init__()
+        self.visit = visit
+        self.ask_end = ask_end
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="visit"):
+            yield Static(id="headline", markup=False)
+            yield Static(id="hint", markup=False)
+            yield Static(id="count", markup=False)
+            yield Verdict(id="verdict")
+            yield Static(id="names", markup=False)
+            with Horizontal(id="actions"):
+                yield BigButton(t("visit.borrowing"), key="f2", id="borrowing", variant="primary")
+                yield BigButton(t("visit.end"), key="f3", id="end", variant="warning")
+                yield BigButton(t("visit.ok"), key="f2", id="ok", variant="success")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.show_visit(self.visit)
+        if self.ask_end:
+            self.ask_to_end()
+
+    def timeout(self, configured: float) -> float | None:
+        return self.IDLE_TIMEOUT if self.visit.open else self.ENDED_TIMEOUT
+
+    def action_primary(self) -> None:
+        """F2: "Borrowing" while the visit goes on, "OK" once it has ended."""
+        self.action_press("borrowing" if self.visit.open else "ok")
+
+    def now(self) -> datetime:
+        """The kiosk's time (the circulation service's clock)."""
+        return self.circulation.clock()
+
+    def show_visit(self, visit: VisitView) -> None:
+        """Draw the visit as it is now (running, or ended with its summary)."""
+        self.visit = visit
+        minutes = self.kiosk.config.visit_minutes
+        self.query_one("#headline", Static).update(t("visit.heading", name=visit.class_name))
+        if visit.open:
+            ends = visit.started_at + timedelta(minutes=minutes)
+            hint = t("visit.running", teacher=visit.teacher_name,
+                     start=clock_time(visit.started_at), end=clock_time(ends))
+            hint += "\n" + t("visit.roll_call_hint")
+        else:
+            hint = t("visit.ended_hint", minutes=visit.minutes(self.now()))
+        self.query_one("#hint", Static).update(hint)
+        self.query_one("#count", Static).update(t("visit.count", count=visit.headcount))
+        recent = visit.attendees[-6:]
+        self.query_one("#names", Static).update("  ".join(recent))
+        for button in ("#borrowing", "#end"):
+            self.query_one(button).display = visit.open
+        self.query_one("#ok").display = not visit.open
+
+    def show_ended(self, visit: VisitView) -> None:
+        """The visit has ended (by the card, or by itself at the end of the period)."""
+        self.show_visit(visit)
+        key = "visit.ended_by_period" if visit.ended_by == "period" else "visit.thanks"
+        self.query_one(Verdict).say(t(key, name=visit.class_name, count=visit.headcount), "ok")
+
+    @on(Button.Pressed, "#borrowing")
+    def borrowing(self) -> None:
+        """Hand the kiosk to the class: they borrow with their own cards, the visit goes on."""
+        self.kiosk.reset_to_attract()
+
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        """Back to the start after the visit."""
+        self.kiosk.reset_to_attract()
+
+    @on(Button.Pressed, "#end")
+    def end_pressed(self) -> None:
+        """Ask to end the visit."""
+        self.ask_to_end()
+
+    @work(group="visit-end", exclusive=True, exit_on_error=False)
+    async def ask_to_end(self) -> None:
+        """Ask for the note, then end the visit (or open the teacher's own books)."""
+        if not self.visit.open:
+            return
+        answer = await self.app.push_screen_wait(EndVisitModal(self.visit, self.now()))
+        if answer is None:
+            return
+        note, headcount = answer
+        if headcount < 0:
+            teacher = await self.open_teacher()
+            if teacher is not None:
+                self.app.switch_screen(PatronScreen(teacher))
+            return
+        try:
+            visit = await self.call(
+                self._end, self.visit.id, note, headcount
+            )
+        except KioskError as error:
+            self.show_error(error)
+            return
+        self.show_ended(visit)
+
+    def _end(self, visit_id: str, note: str, headcount: int) -> VisitView:
+        return Roles(self.circulation).end_visit(
+            visit_id, note=note, ended_by="card", headcount=headcount
+        )
+
+    async def open_teacher(self) -> PatronView | None:
+        """The teacher's own page (their loans)."""
+        try:
+            return await self.call(self.circulation.patron, self.visit.teacher_number)
+        except KioskError as error:
+            self.show_error(error)
+            return None
+
+    async def handle_scan(self, code: str) -> None:
+        verdict = self.query_one(Verdict)
+        if not self.visit.open:
+            self.kiosk.reset_to_attract()
+            self.kiosk.attract.post_message(Scanned(code, "scanner"))
+            return
+        if not await self.call(self.circulation.is_card, code):
+            verdict.say(t("visit.book_hint"), "info")
+            return
+        patron = await self.open_card(code)
+        if patron is None:
+            return
+        if patron.number == self.visit.teacher_number:
+            self.ask_to_end()
+            return
+        if patron.kind == "librarian":
+            self.kiosk.open_patron(patron)
+            return
+        try:
+            counted = await self.call(Roles(self.circulation).roll_call, self.visit.id, patron.number)
+        except KioskError as error:
+            verdict.refuse(error)
+            return
+        self.show_roll_call(counted)
+
+    def show_roll_call(self, counted: RollCall) -> None:
+        """One card of the roll call: a name (and a flag for another class)."""
+        verdict = self.query_one(Verdict)
+        if counted.status == "counted":
+            verdict.say(t("visit.counted", name=counted.name), "ok")
+        elif counted.status == "other_class":
+            verdict.say(t("visit.other_class", name=counted.name, klass=counted.class_name),
+                        "warn")
+        elif counted.status == "repeat":
+            verdict.say(t("visit.repeat", name=counted.name), "info")
+        else:
+            verdict.say(t("visit.not_student", name=counted.name), "info")
+        if counted.status in ("counted", "other_class"):
+            names = (*self.visit.attendees, counted.name)
+            self.visit = replace(self.visit, attendees=names, headcount=counted.headcount)
+            self.query_one("#count", Static).update(t("visit.count", count=counted.headcount))
+            self.query_one("#names", Static).update("  ".join(names[-6:]))
+
+
+async def open_teacher_page(
+    app: KioskApp, teacher: PatronView, *, replace: bool, receipt: Visit | None
+) -> None:
+    """The teacher's card: ask to end their visit going on, or open their own page
+    (where "Class visit" starts a new one)."""
+    roles = Roles(app.circulation)
+    try:
+        visit = await app.run_db(roles.open_visit, teacher.number)
+    except KioskError as error:
+        app.attract.refuse_on_return(error)
+        app.reset_to_attract()
+        return
+    screen: KioskScreen
+    if visit is not None:
+        screen = VisitScreen(visit, ask_end=True)
+    else:
+        screen = PatronScreen(teacher, receipt)  # "Class visit" (F3) there picks the class
+    if replace and app.screen is not app.attract:
+        app.switch_screen(screen)
+    else:
+        app.push_screen(screen)
+
+
+async def end_due_visits(app: KioskApp) -> None:
+    """End the visits whose period is over, and say so if one is on the screen."""
+    try:
+        ended = await app.run_db(Roles(app.circulation).end_due_visits, app.config.visit_minutes)
+    except Exception:  # tried again at the next round; the log says why
+        log.exception("cannot end the visits whose period is over")
+        return
+    by_id = {visit.id: visit for visit in ended}
+    for screen in app.screen_stack:
+        if isinstance(screen, VisitScreen) and screen.visit.id in by_id:
+            screen.show_ended(by_id[screen.visit.id])

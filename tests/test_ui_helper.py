@@ -1,0 +1,204 @@
+"""Pilot tests: helper mode (the return station of a helper's shift) and shelf checks.
+
+Every edge case of the issue: where each book goes in big words (its shelf, the hold
+shelf with the reserver's name, the repair box by one key), a book not on loan said
+so without an error, the running count, the shift ended by the helper's card and by
+the idle timeout, and a shelf check showing what is missing and misplaced.
+"""
+
+from __future__ import annotations
+
+import pytest
+from uikit import (
+    FakeMonotonic,
+    make_app,
+    on_screen,
+    post_scan,
+    scan_and_wait,
+    scan_to,
+    screen_text,
+    verdict,
+    wait_until,
+)
+
+from kiosk.data.models import Copy, HelperShift, ShelfCheck
+
+
+@pytest.fixture
+def station(make, circulation):
+    """A helper, a reader with a hold, four books lent and two on the shelf."""
+    make.rule("student", loan_days=14, max_items=10)
+    helper = make.patron("H1", name="小帮手", kind="helper", school_class="4A")
+    reader = make.patron("S1", name="王小明", school_class="3A")
+    waiting = make.patron("S2", name="李华", school_class="3A")
+    lent = [
+        make.copy(make.title(f"书{i}", classification="I247"), barcode=f"1000000{i}")
+        for i in range(4)
+    ]
+    for copy in lent:
+        circulation.checkout(reader.number, copy.barcode)
+    make.hold(waiting, lent[1])
+    make.copy(make.title("科学书", classification="N49"), barcode="20000001")
+    make.copy(make.title("放错的书", classification="K825"), barcode="20000002")
+    return {"helper": make.card(helper), "reader": make.card(reader), "lent": lent}
+
+
+def shift_row(library) -> HelperShift:
+    with library.connection_context():
+        return HelperShift.select().get()
+
+
+async def test_each_book_says_where_it_goes_in_big_words(circulation, station, library):
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        assert "Helper: 小帮手" in screen_text(pilot)
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+
+        assert await scan_and_wait(pilot, "10000000") == "→ SHELF I\n书0"
+        # Reserved: the hold shelf, with the name of the student who reserved it.
+        assert await scan_and_wait(pilot, "10000001") == "→ HOLD SHELF, for 李华\n书1"
+        # Damaged: one key, then the book goes to the repair box.
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: "Damaged book: scan it now" in screen_text(pilot))
+        assert await scan_and_wait(pilot, "10000002") == "→ REPAIR BOX\n书2"
+        assert "Damaged book: scan it now" not in screen_text(pilot)  # only that one book
+        # Not on loan: said so, and where it goes; not an error.
+        message = await scan_and_wait(pilot, "20000001")
+        assert message == "→ SHELF N\n科学书\n(It was not on loan. That is fine.)"
+        assert pilot.app.screen.query_one("#verdict").kind == "info"
+        # An unknown code is refused (and not counted).
+        assert "We do not know this book (XYZ)" in await scan_and_wait(pilot, "XYZ")
+        assert "Books so far: 4" in screen_text(pilot)
+        # The helper's card again ends helper mode with thanks.
+        message = await scan_and_wait(pilot, station["helper"])
+        assert message == "Thank you, 小帮手! You put away 4 book(s)."
+        await pilot.press("f2")
+        await on_screen(pilot, "AttractScreen")
+    with library.connection_context():
+        assert Copy.get(Copy.barcode == "10000002").status == "repair"
+        assert Copy.get(Copy.barcode == "10000001").status == "hold_shelf"
+    shift = shift_row(library)
+    assert shift.books == 4 and shift.ended_at is not None and shift.helper.number == "H1"
+
+
+async def test_a_pile_scanned_fast_is_all_returned_and_counted(circulation, station, library):
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        for copy in station["lent"]:
+            post_scan(pilot, copy.barcode)  # no waiting between scans
+        await wait_until(pilot, lambda: "Books so far: 4" in screen_text(pilot))
+        assert verdict(pilot) == "→ SHELF I\n书3"
+    assert shift_row(library).books == 4
+
+
+async def test_the_idle_timeout_ends_helper_mode_and_the_shift(circulation, station, library, clock):
+    monotonic = FakeMonotonic()
+    app = make_app(circulation, monotonic=monotonic, helper_idle_timeout=90.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        await scan_and_wait(pilot, "10000000")
+        last_book = clock()
+        clock.advance(minutes=5)
+        monotonic.advance(60)  # longer than a student's timeout: still helping
+        app.check_idle()
+        await pilot.pause()
+        assert pilot.app.screen.__class__.__name__ == "HelperScreen"
+        monotonic.advance(31)
+        app.check_idle()
+        await on_screen(pilot, "AttractScreen")
+        await wait_until(pilot, lambda: shift_row(library).ended_at is not None)
+    shift = shift_row(library)
+    assert shift.books == 1
+    assert shift.ended_at == last_book.replace(tzinfo=None)  # the helper left after the last book
+
+
+async def test_another_card_ends_helper_mode_and_opens_that_page(circulation, station, library):
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        await scan_to(pilot, station["reader"], "PatronScreen")
+        assert "Hello, 王小明!" in screen_text(pilot)
+        await wait_until(pilot, lambda: shift_row(library).ended_at is not None)
+
+
+async def test_a_shelf_check_shows_what_is_missing_and_misplaced(circulation, station, library, make):
+    make.copy(make.title("另一本科学书", classification="N5"), barcode="20000003")
+    make.copy(make.title("第三本科学书", classification="N6"), barcode="20000004")
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        await pilot.press("f4")
+        await on_screen(pilot, "ShelfCheckScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.areas != {})
+        # The first book names the shelf (N) and is counted on it.
+        assert await scan_and_wait(pilot, "20000001") == "✓ “科学书”: right shelf."
+        assert "Shelf check: shelf N" in screen_text(pilot)
+        message = await scan_and_wait(pilot, "20000002")
+        assert message == "“放错的书” belongs on shelf K. Please take it out."
+        assert "was scanned already" in await scan_and_wait(pilot, "20000001")
+        assert "Books scanned: 2" in screen_text(pilot)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: "Missing: 2. On the wrong shelf: 1." in screen_text(pilot))
+        text = screen_text(pilot)
+        assert "20000003  另一本科学书" in text and "20000004  第三本科学书" in text
+        assert "20000002  放错的书  → shelf K" in text
+        await pilot.press("f2")  # back to the return station; the shift goes on
+        await on_screen(pilot, "HelperScreen")
+        assert await scan_and_wait(pilot, "10000000") == "→ SHELF I\n书0"
+    with library.connection_context():
+        check = ShelfCheck.select().get()
+        assert (check.shelf, check.helper.number) == ("N", "H1")
+        assert check.ended_at is not None
+
+
+async def test_a_shelf_area_can_be_touched(circulation, station, library):
+    app = make_app(circulation, language="zh_CN")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        assert "小馆员：小帮手" in screen_text(pilot)
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        assert await scan_and_wait(pilot, "10000000") == "→ 放回 I 架\n书0"
+        await pilot.press("f4")
+        await on_screen(pilot, "ShelfCheckScreen")
+        await wait_until(pilot, lambda: "K" in pilot.app.screen.areas.values())
+        area = next(key for key, name in pilot.app.screen.areas.items() if name == "K")
+        await pilot.click(f"#{area}")
+        await wait_until(pilot, lambda: "清点书架：K 架" in screen_text(pilot))
+        assert await scan_and_wait(pilot, "20000002") == "✓ 《放错的书》在这个书架上。"
+
+
+async def test_a_damaged_or_hostile_code_is_refused_in_words(circulation, station, library):
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        message = await scan_and_wait(pilot, "\x1b[31m10000000\x07")
+        assert "This card could not be read" in message and "\x1b" not in message
+        assert "Books so far: 0" in screen_text(pilot)
+        assert await scan_and_wait(pilot, "10000000") == "→ SHELF I\n书0"
+    assert shift_row(library).books == 1
+
+
+async def test_a_long_report_pages_with_the_keyboard(circulation, station, make):
+    for n in range(20):
+        make.copy(make.title(f"科学{n}", classification="N7"), barcode=f"2100{n:04d}")
+    app = make_app(circulation)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        await pilot.press("f4")
+        await on_screen(pilot, "ShelfCheckScreen")
+        assert await scan_and_wait(pilot, "20000001") == "✓ “科学书”: right shelf."
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: "Missing: 20. On the wrong shelf: 0." in screen_text(pilot))
+        assert "… and 8 more" in screen_text(pilot)
+        box = pilot.app.screen.query_one("#report-box")
+        assert box.scroll_y == 0
+        await pilot.press("pagedown")
+        await wait_until(pilot, lambda: box.scroll_y > 0)
