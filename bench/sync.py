@@ -1,34 +1,45 @@
 """Sync between kiosks and a PostgreSQL desk: push, many kiosks at once, first pull,
 an idle pull, and scans while a sync runs.
 
-Last runs, part by part (full size, 2026-11-27, load average 1-3 on the 2 cores), with
-the first run's figures (before the sync was made batch-wise) in brackets::
+Last runs, part by part (full size, 2026-11-27, on a machine shared with four other
+engineers' tests and benchmarks: load average 4-5 before a run), with the figures
+before the batch path (same machine, same hour, the code of commit b56a26e) in
+brackets::
 
-    machine: Linux x86_64, AMD EPYC, 2 cores, 24 GB RAM; Python 3.11.7, SQLite 3.40.1,
+    machine: Linux x86_64, Intel Xeon, 2 cores, 24 GB RAM; Python 3.11.7, SQLite 3.40.1,
       peewee 4.5.3; PostgreSQL 15.20 at 127.0.0.1:5432
-    push 10000 rows: 3.97 s (goal <= 3 s)  MISSED                         [35.00 s]
-      2,522 facts/s at the desk in 20 batches of 500; the pull of them back: 0.79 s [12.76 s]
-    first pull 1,000,000 copies: 56.8 s (goal <= 60 s)  OK                [162.7 s]
-    pull with nothing new (connections held open): median 4.2 ms, p95 5.8 ms  OK
-    pull with nothing new (a connection per sync): median 17.2 ms, p95 22.2 ms  MISSED
-    scan p95 with a sync running: 5.52 ms vs 5.14 ms without, +7%  OK      [+74%]
-      with: p99 10.07 ms, max 82.3 ms                                   [max 1359.1 ms]
-      (a second run, with tests running beside it: +11%; the sync thread still pushed
-      4,050 and pulled 7,713 facts while scans came every 10 ms)
-    20 kiosks x 1000 rows converged: 75.71 s (goal <= 10 s)  MISSED       [336.30 s]
-      CPU of one kiosk process for its syncs: median 5.2 s (20 together 104 s on 2 cores)
+    push 10000 rows: 1.17 / 1.52 / 1.57 / 1.64 / 1.76 s (goal <= 3 s)  OK
+                                                                 [2.47 / 3.04 / 3.10 s]
+      CPU in the push: kiosk process 0.50-0.86 s, desk's PostgreSQL process
+      0.54-0.88 s                                              [0.89-0.93 s, 1.28-1.39 s]
+    pull with nothing new (connections held open): p95 2.7-7.7 ms  OK     [3.5-4.5 ms]
+    pull with nothing new (a connection per sync): p95 18.0-28.1 ms (goal <= 20 ms)
+      MISSED in most runs, as before                                     [15.0-24.1 ms]
+    scan p95 with a sync running: +16%, +21%, +22% (goal <= +20%)        [+31%]
+      (the scans come every 10 ms, so the sync's transactions stay at 200 facts)
+    20 kiosks x 1000 rows converged: 10.3-12.7 s in seven calmer runs, 24-36 s beside
+      other benchmarks (goal <= 10 s)  MISSED                            [70.44 / 83.92 s]
+      CPU of one kiosk process for its syncs: median 0.8-1.1 s            [3.4 s]
+      CPU of the desk's process serving one kiosk: median 0.09-0.13 s     [0.38-0.39 s]
+      kiosks and desk together 18-24 CPU s: 2 free cores need 9-12 s      [76-77 s, 38 s]
+    floor: one kiosk's catch-up 0.75 s CPU (+0.08 s desk); the same rows in raw SQL,
+      no rules, 0.52 s: 20 kiosks need 5.2 s of 2 free cores for the raw writes alone
       checked: 20,000 facts at the desk, each once; every kiosk has the desk's facts and loans
+    first pull 1,000,000 copies: not run again (56.8 s before; its master facts take
+      the same path as before, the circulation facts a cheaper one)
 
-Reading it: the desk reads a batch's copies, patrons, open loans and held titles once,
-then sends the batch's writes to PostgreSQL together (``prepared.pipelined``); what is
-left is Python per fact (the projection and the conflict checks) and the journal
-insert. A kiosk's first pull upserts the catalogue with one prepared statement. A scan
-goes before the sync thread's next batch (``db.write_gate``: the batch waits while a
-scan writes and for 50 ms of quiet after it, at most 2 s), so it waits at most for the
-batch being written. The 20 kiosks run as 20 processes on these 2 cores: each
-applies the other 19,000 facts through peewee, 5.2 s of CPU each (15.8 s in the first
-run), so the 2 cores alone need about 52 s. What is left of the push is mostly the
-server's own work on the batch's small writes (parsed and planned one by one).
+Reading it: the desk and the kiosks apply a batch's common facts through the batch
+path (``kiosk.data.batch``: the rows read once, the rules played in memory, the net
+writes in one statement per table); the rest goes fact by fact, as before. What is
+left of the push is the journal INSERT (7 indexes) and reading the batch's rows. A
+kiosk's pull reads the desk 2,000 facts at a time and writes them in transactions of
+200 circulation facts, or 1,000 while nobody has scanned for 2 s. A scan goes before
+the sync thread's next batch (``db.write_gate``), so it waits at most for the batch
+being written. The 20 kiosks run as 20 processes on these 2 cores; each applies the
+other 19,000 facts for 0.76-0.93 s of CPU, against 0.41-0.46 s for the same rows
+written with raw SQL and no rules at all (SQLite's inserts into a journal with seven
+indexes are most of it); with the desk's 2 s, the 2 cores need 9.5 s when nothing
+else runs, and the wall time follows the other engineers' load.
 
 What it does: builds (once, cached) a desk on the PostgreSQL server at
 127.0.0.1:5432 with a school's master data saved as master facts
@@ -56,10 +67,13 @@ kiosk files, so every run starts from the same state:
    the kiosk's database thread works), with and without a second thread running
    ``sync.sync_once`` back to back, while another kiosk (its own process) keeps
    lending and syncing, so the desk keeps receiving facts the sync thread pulls.
+6. ``floor``: the 20th kiosk of ``kiosks`` alone, after the 19 others pushed: its
+   sync's CPU, against the same 19,000 foreign facts written with raw ``sqlite3`` and
+   no rules (what no code applying them can go under).
 
     python bench/sync.py                  # full sizes (the 1M catalogue: minutes once)
     python bench/sync.py --quick          # a smoke run: 1,000 rows, 5 kiosks, 20,000 copies
-    python bench/sync.py --only push      # one part: push, kiosks, first-pull, idle-pull, scan
+    python bench/sync.py --only push      # one part: push, kiosks, first-pull, idle-pull, scan, floor
     python bench/sync.py --rebuild        # recreate the cached desks and kiosk files
     python bench/sync.py --profile        # cProfile the timed syncs, print where time goes
 
@@ -97,9 +111,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peewee as pw
 from _common import OUT, human_bytes, machine, percentile
 
-from kiosk.data import library, masterdata, sync
+from kiosk.data import library, masterdata, migrations, sync
 from kiosk.data.circulation import Circulation
-from kiosk.data.db import database
+from kiosk.data.db import database, open_database
 from kiosk.data.errors import AlreadyBorrowed, KioskError
 from kiosk.data.models import Copy, Journal, KioskRegistration, Loan, Patron, SyncCase, Title
 
@@ -108,7 +122,7 @@ log = logging.getLogger("bench.sync")
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 PREFIX = "kiosk_bench_"
 FOLDER = OUT / "sync"
-PARTS = ("push", "kiosks", "first-pull", "idle-pull", "scan")
+PARTS = ("push", "kiosks", "first-pull", "idle-pull", "scan", "floor")
 
 GOAL_PUSH_S = 3.0
 GOAL_KIOSKS_S = 10.0
@@ -234,6 +248,14 @@ def pg_analyze(name: str) -> None:
         cursor.execute("VACUUM (ANALYZE)")
 
 
+def pg_migrate(name: str) -> None:
+    """Bring a cached desk up to this version's schema (a base built before a migration)."""
+    desk = open_database(desk_url(name), bind=False)
+    with desk.connection_context():
+        migrations.migrate(desk)
+    desk.close()
+
+
 def pg_size(name: str) -> int:
     with _admin() as cursor:
         cursor.execute("SELECT pg_database_size(%s)", (name,))
@@ -244,6 +266,28 @@ def pg_version() -> str:
     with _admin() as cursor:
         cursor.execute("SHOW server_version")
         return str(cursor.fetchone()[0]).split()[0]
+
+
+def backend_cpu(db: pw.Database) -> Callable[[], float]:
+    """A reader of the CPU seconds used so far by the server process serving ``db``.
+
+    PostgreSQL serves each connection with a process of its own; on this machine its
+    CPU time is in ``/proc``. Call with the connection open (and keep it open: a new
+    connection is a new process). Reads 0.0 where ``/proc`` does not show it (a
+    server on another machine).
+    """
+    pid = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+    return read
 
 
 # -- helpers on the models ------------------------------------------------------------
@@ -589,6 +633,7 @@ class Bases:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         pg_create(name, template=school)
+        pg_migrate(name)
         base.info = {"version": BASE_VERSION, "built": f"{datetime.now():%Y-%m-%d %H:%M}",
                      **make(base)}
         pg_analyze(name)
@@ -600,6 +645,7 @@ class Bases:
         """A fresh working copy of ``base``: the desk's name and the kiosks' files."""
         run = self.name(f"{part}_run")
         pg_create(run, template=base.desk)
+        pg_migrate(run)
         folder = FOLDER / self.sizes.tag / "run" / part
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -658,6 +704,11 @@ class Phases:
 
     push_s: float = 0.0
     pull_s: float = 0.0
+    push_cpu: float = 0.0
+    """CPU seconds of this process in the pushes (all its threads)."""
+    pull_cpu: float = 0.0
+    push_server_cpu: float = 0.0
+    """CPU seconds of the desk's server process in the pushes (if it was given)."""
     push_batches: int = 0
     pull_batches: int = 0
     pulled: Counter[str] = field(default_factory=Counter)
@@ -666,30 +717,35 @@ class Phases:
 
 
 @contextmanager
-def timed_phases() -> Iterator[Phases]:
+def timed_phases(server: Callable[[], float] | None = None) -> Iterator[Phases]:
     """Time ``sync.push`` and ``sync.pull`` as ``sync.sync_once`` calls them.
 
     ``sync_once`` finds both by name in its module when it runs, so wrapping the
-    module's functions times the real ones, unchanged, for the duration.
+    module's functions times the real ones, unchanged, for the duration. ``server``
+    reads the desk's server process's CPU seconds (see :func:`backend_cpu`).
     """
     phases = Phases()
     real_push, real_pull = sync.push, sync.pull
 
     def push(*args: Any, **kwargs: Any) -> int:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
+        served = server() if server else 0.0
         sent = real_push(*args, **kwargs)
         ended = time.perf_counter()
         phases.push_s += ended - started
+        phases.push_cpu += time.process_time() - cpu
+        phases.push_server_cpu += (server() - served) if server else 0.0
         if sent:
             phases.push_batches += 1
             phases.busy.append((started, ended, f"push {sent}"))
         return sent
 
     def pull(*args: Any, **kwargs: Any) -> dict[str, int]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         stats = real_pull(*args, **kwargs)
         ended = time.perf_counter()
         phases.pull_s += ended - started
+        phases.pull_cpu += time.process_time() - cpu
         if stats.get("facts"):
             phases.pull_batches += 1
             phases.pulled.update(stats)
@@ -773,8 +829,10 @@ def part_push(bases: Bases, args: argparse.Namespace) -> bool:
     ident = sync.identity(local)
     assert ident is not None
     desk = sync.open_desk(desk_url(run))
+    desk.connect()  # held open by the bench, so the server process it reads is the one used
+    server = backend_cpu(desk)
     with maybe_profile(args.profile, f"one sync_once pushing {rows:,} facts"), \
-            timed_phases() as phases:
+            timed_phases(server) as phases:
         report = sync.sync_once(local, desk, ident)
     # what the desk holds now
     with on(desk):
@@ -798,6 +856,10 @@ def part_push(bases: Bases, args: argparse.Namespace) -> bool:
         f" {phases.push_batches} batches of {sync.PUSH_BATCH}; then the pull of them back"
         f" (their desk order): {phases.pull_s:.2f} s in {phases.pull_batches} batches;"
         f" sync_once in all {report.seconds:.2f} s"
+    )
+    print(
+        f"  CPU in the push: this process {phases.push_cpu:.2f} s, the desk's PostgreSQL"
+        f" process {phases.push_server_cpu:.2f} s; in the pull back: {phases.pull_cpu:.2f} s"
     )
     print(
         f"  offline facts: {describe_mix(Counter(base.info['mix']))}"
@@ -824,18 +886,22 @@ def _kiosk_worker(
         desk = sync.open_desk(url)
         ident = sync.identity(local)
         assert ident is not None
+        desk.connect()  # held open, so the server process read below is the one used
+        server = backend_cpu(desk)
         results.put(("ready", ident.kiosk, None))
         go.wait()
         profiler = cProfile.Profile() if profile else None
         if profiler:
             profiler.enable()
-        started, cpu = time.monotonic(), time.process_time()
-        first = sync.sync_once(local, desk, ident)
-        pushed = time.monotonic()
-        barrier.wait(timeout=600)
-        waited = time.monotonic()
-        second = sync.sync_once(local, desk, ident)
+        started, cpu, served = time.monotonic(), time.process_time(), server()
+        with timed_phases(server) as phases:
+            first = sync.sync_once(local, desk, ident)
+            pushed = time.monotonic()
+            barrier.wait(timeout=600)
+            waited = time.monotonic()
+            second = sync.sync_once(local, desk, ident)
         ended, cpu = time.monotonic(), time.process_time() - cpu
+        served = server() - served
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -843,7 +909,10 @@ def _kiosk_worker(
             "done", ident.kiosk,
             {"started": started, "pushed": pushed, "waited": waited, "ended": ended,
              "sent": first.pushed, "pulled": first.pulled + second.pulled,
-             "late": second.pulled, "waiting": second.waiting, "cpu": cpu},
+             "late": second.pulled, "waiting": second.waiting, "cpu": cpu,
+             "push_s": phases.push_s, "push_cpu": phases.push_cpu,
+             "push_server_cpu": phases.push_server_cpu, "pull_cpu": phases.pull_cpu,
+             "server_cpu": served},
         ))
     except Exception:
         log.exception("kiosk %s failed", path)
@@ -941,6 +1010,22 @@ def part_kiosks(bases: Bases, args: argparse.Namespace) -> bool:
         f" max {cpus[-1]:.1f} s; all {count} together {sum(cpus):.0f} s on this machine's"
         f" {os.cpu_count()} cores (in a school each kiosk has its own computer)"
     )
+    push_s = sorted(d["push_s"] for d in done.values())
+    push_work = sorted(d["push_cpu"] + d["push_server_cpu"] for d in done.values())
+    print(
+        f"  the pushes ({rows:,} facts each, all at once): wall median {percentile(push_s, 0.5):.2f} s,"
+        f" max {push_s[-1]:.2f} s, of which CPU (kiosk + desk process) median"
+        f" {percentile(push_work, 0.5):.2f} s: the rest is waiting for the journal lock (the desk"
+        f" takes pushes one at a time) and for the cores; the kiosks' pulls used median"
+        f" {percentile(sorted(d['pull_cpu'] for d in done.values()), 0.5):.2f} s CPU each"
+    )
+    served = sorted(d["server_cpu"] for d in done.values())
+    print(
+        f"  CPU time of the desk's PostgreSQL process serving one kiosk: median"
+        f" {percentile(served, 0.5):.2f} s, max {served[-1]:.2f} s; all {count} together"
+        f" {sum(served):.1f} s; kiosks and desk together {sum(cpus) + sum(served):.0f} s,"
+        f" which {os.cpu_count()} cores need {(sum(cpus) + sum(served)) / (os.cpu_count() or 1):.1f} s for"
+    )
     print(f"  offline facts: {describe_mix(Counter(base.info['mix']))}")
     print(
         f"  checked: the desk holds {total:,} circulation facts, each once"
@@ -1003,6 +1088,7 @@ def part_first_pull(bases: Bases, args: argparse.Namespace) -> bool:
     if args.rebuild and name not in bases.rebuilt or not pg_exists(name):
         build_catalogue(name, sizes)
         bases.rebuilt.add(name)
+    pg_migrate(name)
     url = desk_url(name)
     desk = sync.open_desk(url)
     desk_facts = max_seq(desk)
@@ -1288,6 +1374,109 @@ def part_scan(bases: Bases, args: argparse.Namespace) -> bool:
     return ok
 
 
+# -- 6. the floor of one kiosk's catch-up ----------------------------------------------
+
+
+def part_floor(bases: Bases, args: argparse.Namespace) -> bool:
+    """What one kiosk of the ``kiosks`` part costs, against the same rows in raw SQL.
+
+    19 kiosks push (no pull); then the 20th syncs (push its facts, pull the others'),
+    timed with its CPU. Then, on a fresh copy of the same files, the same 19,000
+    foreign facts are read from the desk and written with plain ``sqlite3``: journal
+    rows, a loan per checkout, a status per checkout and return, in transactions of
+    1,000 -- no JSON read, no rules: the floor no code applying facts can go under.
+    """
+    import sqlite3
+
+    import psycopg2
+
+    sizes = bases.sizes
+    names = [f"kiosk-{i + 1:02d}" for i in range(sizes.kiosks)]
+    base = _kiosks_base(bases, "kiosks", names, sizes.kiosk_rows)
+    figures = {}
+    for way in ("kiosk code", "raw SQL"):
+        run, files = bases.start_run("floor", base)
+        desk = sync.open_desk(desk_url(run))
+        desk.connect()
+        for name in names[:-1]:
+            local = library.open_library(sqlite_url(files[name]))
+            ident = sync.identity(local)
+            assert ident is not None
+            with on(local):
+                while sync.push(local, desk, ident) > 0:
+                    pass
+            local.close()
+        last = names[-1]
+        if way == "kiosk code":
+            local = library.open_library(sqlite_url(files[last]))
+            ident = sync.identity(local)
+            assert ident is not None
+            server = backend_cpu(desk)
+            served, cpu, wall = server(), time.process_time(), time.perf_counter()
+            report = sync.sync_once(local, desk, ident)
+            figures[way] = (time.process_time() - cpu, time.perf_counter() - wall,
+                            server() - served, report.pulled)
+            local.close()
+            desk.close()
+            continue
+        desk.close()
+        con = sqlite3.connect(files[last], isolation_level=None)
+        for pragma in ("journal_mode=wal", "synchronous=normal", "cache_size=-16384",
+                       "foreign_keys=1"):
+            con.execute("PRAGMA " + pragma)
+        cursor = int(con.execute("SELECT value FROM local_state WHERE key = 'cursor'").fetchone()[0])
+        copies = dict(con.execute("SELECT barcode, id FROM copy"))
+        patrons = dict(con.execute("SELECT number, id FROM patron"))
+        pg = psycopg2.connect(desk_url(run))
+        cpu, wall = time.process_time(), time.perf_counter()
+        pg_cursor = pg.cursor()
+        pg_cursor.execute(
+            "SELECT seq, uuid, kind, kiosk, wall_time, hlc, patron, copy, data FROM journal"
+            " WHERE seq > %s AND kiosk <> %s ORDER BY seq", (cursor, last),
+        )
+        rows = pg_cursor.fetchall()
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+        for start in range(0, len(rows), 1000):
+            part = rows[start : start + 1000]
+            con.execute("BEGIN IMMEDIATE")
+            con.executemany(
+                "INSERT INTO journal (uuid, kind, kiosk, wall_time, hlc, patron, copy, data,"
+                " pushed_at, desk_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r[1], r[2], r[3], r[4].isoformat(" "), r[5], r[6], r[7], r[8], now, r[0])
+                 for r in part],
+            )
+            con.executemany(
+                "INSERT INTO loan (id, copy_id, patron_id, out_at, due_on, kiosk, returned_at,"
+                " renewals) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                [(r[1], copies[r[7]], patrons[r[6]], r[4].isoformat(" "), "2030-01-01", r[3],
+                  r[4].isoformat(" "))
+                 for r in part if r[2] == "checkout" and r[7] in copies and r[6] in patrons],
+            )
+            con.executemany(
+                "UPDATE copy SET status = ? WHERE id = ?",
+                [("available" if r[2] == "checkin" else "on_loan", copies[r[7]])
+                 for r in part if r[2] in ("checkout", "checkin") and r[7] in copies],
+            )
+            con.execute("COMMIT")
+        figures[way] = (time.process_time() - cpu, time.perf_counter() - wall, 0.0, len(rows))
+        pg.close()
+        con.close()
+    code, raw = figures["kiosk code"], figures["raw SQL"]
+    cores = os.cpu_count() or 1
+    print(
+        f"one kiosk's catch-up ({code[3]:,} facts pulled, {raw[3]:,} of them other kiosks'):"
+        f" CPU {code[0]:.2f} s (desk process {code[2]:.2f} s), wall {code[1]:.2f} s;"
+        f" the same rows in raw SQL, no rules: CPU {raw[0]:.2f} s, wall {raw[1]:.2f} s"
+    )
+    print(
+        f"  {sizes.kiosks} such kiosks need at least {sizes.kiosks * raw[0] / cores:.1f} s of"
+        f" {cores} free cores for the raw writes alone, and {sizes.kiosks * (code[0] + code[2]) / cores:.1f} s"
+        f" as the kiosk code does them (goal of the kiosks part:"
+        f" {GOAL_KIOSKS_S * sizes.kiosks * sizes.kiosk_rows / (FULL.kiosks * FULL.kiosk_rows):g} s)"
+    )
+    return True
+
+
 # -- main -----------------------------------------------------------------------------
 
 
@@ -1303,6 +1492,7 @@ RUNNERS: dict[str, Callable[[Bases, argparse.Namespace], bool]] = {
     "first-pull": part_first_pull,
     "idle-pull": part_idle_pull,
     "scan": part_scan,
+    "floor": part_floor,
 }
 
 

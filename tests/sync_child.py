@@ -144,7 +144,8 @@ def run(argv: list[str]) -> None:
     if ident is None:
         raise SystemExit(f"{url} has not joined a desk")
     desk = sync.open_desk(ident.desk_url)
-    sync.PULL_CIRCULATION_BATCH = int(pull_circulation)
+    # (an idle kiosk, as this one is, would otherwise take PULL_IDLE_BATCH at a time)
+    sync.PULL_CIRCULATION_BATCH = sync.PULL_IDLE_BATCH = int(pull_circulation)
     instrument(int(push_batch), int(pull_batch))
     if mode == "die":
         point, nth = argv[5], int(argv[6])

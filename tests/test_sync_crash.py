@@ -614,6 +614,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sync.push.__kwdefaults__, "limit", PUSH_BATCH)
     monkeypatch.setitem(sync.pull.__kwdefaults__, "limit", PULL_BATCH)
     monkeypatch.setattr(sync, "PULL_CIRCULATION_BATCH", PULL_CIRCULATION)
+    monkeypatch.setattr(sync, "PULL_IDLE_BATCH", PULL_CIRCULATION)
 
 
 @pytest.fixture

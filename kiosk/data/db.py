@@ -189,6 +189,11 @@ class WriteGate:
                 self._last = time.monotonic()
                 self._idle.notify_all()
 
+    def idle_for(self) -> float:
+        """Seconds since the kiosk's last write ended (0 while one waits or writes)."""
+        with self._lock:
+            return 0.0 if self._waiting else time.monotonic() - self._last
+
     @contextmanager
     def background(self, timeout: float = 2.0) -> Iterator[None]:
         """Wait (at most ``timeout`` s) for a quiet moment, then run the batch."""

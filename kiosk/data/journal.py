@@ -179,36 +179,79 @@ _FACT_COLUMNS = ("uuid", "kind", "kiosk", "wall_time", "hlc", "patron", "copy", 
                  "pushed_at", "desk_seq")
 
 
+def data_text(fact: Fact) -> str:
+    """``fact.data`` as the journal stores it."""
+    return json.dumps(fact.data, ensure_ascii=False, sort_keys=True)
+
+
 def insert_facts(
-    facts: Sequence[Fact], *, pushed_at: datetime | None, seqs: Sequence[int | None] | None = None
+    facts: Sequence[Fact],
+    *,
+    pushed_at: datetime | None,
+    seqs: Sequence[int | None] | None = None,
+    texts: Sequence[str] | None = None,
 ) -> None:
     """Insert journal rows for ``facts`` (no projection: the caller applies them).
 
     For the sync and the desk's master data, which write facts by the hundred: one
     prepared statement run per row on SQLite, 500-row statements on PostgreSQL (peewee
     would build a new many-row INSERT for every batch, which costs more than the
-    database's work). ``seqs`` are the facts' places in the desk's order, if known.
+    database's work). ``seqs`` are the facts' places in the desk's order, if known;
+    ``texts`` their data as another journal stored it (:func:`data_text`), if at hand.
     """
-    if not facts:
-        return
+    insert_rendered(render_facts(facts, pushed_at=pushed_at, seqs=seqs, texts=texts))
+
+
+def render_facts(
+    facts: Sequence[Fact],
+    *,
+    pushed_at: datetime | None,
+    seqs: Sequence[int | None] | None = None,
+    texts: Sequence[str] | None = None,
+) -> list[Any]:
+    """The journal rows of ``facts``, ready for :func:`insert_rendered`, one per fact.
+
+    The desk renders a push's rows before it takes the journal lock, so the lock is
+    held for the database's work only (twenty kiosks pushing at once queue for it).
+    """
     places = seqs if seqs is not None else [None] * len(facts)
-    values = [
-        (f.uuid, f.kind, f.kiosk, f.wall_time, f.hlc, f.patron, f.copy,
-         json.dumps(f.data, ensure_ascii=False, sort_keys=True), pushed_at, place)
-        for f, place in zip(facts, places, strict=True)
-    ]
-    columns = ", ".join(f'"{name}"' for name in _FACT_COLUMNS)
+    datas = texts if texts is not None else [data_text(f) for f in facts]
     db = database.obj
-    cursor = db.cursor()
     if is_postgres(db):
         row = "(" + ", ".join("%s" for _ in _FACT_COLUMNS) + ")"
-        for start in range(0, len(values), 500):
-            rows = b", ".join(cursor.mogrify(row, v) for v in values[start : start + 500])
-            db.execute_sql(f'INSERT INTO "journal" ({columns}) VALUES ' + rows.decode())
+        cursor = db.cursor()  # only to quote values the server's way
+        return [
+            cursor.mogrify(
+                row,
+                (f.uuid, f.kind, f.kiosk, f.wall_time, f.hlc, f.patron, f.copy, text,
+                 pushed_at, place),
+            )
+            for f, place, text in zip(facts, places, datas, strict=True)
+        ]
+    # the text sqlite3 would make of each datetime, without its adapter's detour
+    stamp = pushed_at.isoformat(" ") if pushed_at is not None else None
+    return [
+        (f.uuid, f.kind, f.kiosk,
+         f.wall_time.isoformat(" ") if isinstance(f.wall_time, datetime) else f.wall_time,
+         f.hlc, f.patron, f.copy, text, stamp, place)
+        for f, place, text in zip(facts, places, datas, strict=True)
+    ]
+
+
+def insert_rendered(rows: Sequence[Any]) -> None:
+    """Insert journal rows made by :func:`render_facts` (for this kind of database)."""
+    if not rows:
+        return
+    columns = ", ".join(f'"{name}"' for name in _FACT_COLUMNS)
+    db = database.obj
+    if is_postgres(db):
+        for start in range(0, len(rows), 500):
+            values = b", ".join(rows[start : start + 500]).decode()
+            db.execute_sql(f'INSERT INTO "journal" ({columns}) VALUES ' + values)
     else:
         marks = ", ".join("?" for _ in _FACT_COLUMNS)
         with pw.__exception_wrapper__:  # sqlite3's errors as peewee's, like every other
-            cursor.executemany(f'INSERT INTO "journal" ({columns}) VALUES ({marks})', values)
+            db.cursor().executemany(f'INSERT INTO "journal" ({columns}) VALUES ({marks})', rows)
 
 
 CANONICAL_ORDER = (Journal.desk_seq.is_null(), Journal.desk_seq, Journal.seq)

@@ -22,8 +22,9 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +34,15 @@ from urllib.parse import urlparse
 import peewee as pw
 
 from kiosk.data import cards, journal, masterdata, migrations, projection, settings
-from kiosk.data.db import database, keep_secret, open_database, redact, write_gate
+from kiosk.data.batch import State, apply_facts, bound, select_in
+from kiosk.data.db import (
+    database,
+    is_postgres,
+    keep_secret,
+    open_database,
+    redact,
+    write_gate,
+)
 from kiosk.data.journal import CANONICAL_ORDER, Fact
 from kiosk.data.models import (
     Card,
@@ -48,7 +57,7 @@ from kiosk.data.models import (
     Setting,
     SyncCase,
 )
-from kiosk.data.prepared import pipelined
+from kiosk.data.prepared import Prepared, pipelined
 from kiosk.data.projection import Known
 
 log = logging.getLogger(__name__)
@@ -60,6 +69,12 @@ PULL_BATCH = 2000
 PULL_CIRCULATION_BATCH = 200
 """At most this many circulation facts per pull transaction, so that a scan never
 waits behind a long one."""
+PULL_IDLE_BATCH = 1000
+"""Circulation facts per pull transaction while nobody uses the kiosk (see
+``PULL_IDLE_AFTER``): a kiosk catching up after a day offline, or a new one, does it in
+fewer, bigger transactions (each costs SQLite a rewrite of the index pages it touched)."""
+PULL_IDLE_AFTER = 2.0
+"""Seconds without a scan's write after which the kiosk counts as idle."""
 
 
 class SyncError(Exception):
@@ -74,17 +89,25 @@ class SyncError(Exception):
 # -- the database's own state ---------------------------------------------------------
 
 
+_LOCAL_GET = Prepared(
+    lambda key: LocalState.select(LocalState.value).where(LocalState.key == key).limit(1).tuples()
+)
+_LOCAL_PUT = Prepared(
+    lambda key, value: LocalState.insert(key=key, value=value).on_conflict(
+        conflict_target=[LocalState.key], preserve=[LocalState.value]
+    )
+)
+
+
 def local_get(key: str, default: str | None = None) -> str | None:
     """A value of this database's own state (see :class:`LocalState`)."""
-    row = LocalState.get_or_none(LocalState.key == key)
-    return row.value if row else default
+    row = _LOCAL_GET.first(key)
+    return row[0] if row else default
 
 
 def local_put(key: str, value: str) -> None:
     """Store a value of this database's own state."""
-    LocalState.insert(key=key, value=value).on_conflict(
-        conflict_target=[LocalState.key], preserve=[LocalState.value]
-    ).execute()
+    _LOCAL_PUT.execute(key, value)
 
 
 def _token_hash(token: str) -> str:
@@ -311,6 +334,8 @@ def conflicts(fact: Fact, known: Known) -> list[_Case]:
     """
     found: list[_Case] = []
     copy, patron, loan = known.copy, known.patron, known.open_loan
+    if copy is None:
+        loan = None  # (never read: an unknown copy has no open loan here)
     if fact.kind == "checkout" and copy is not None:
         if loan is not None:
             older = loan.out_at > fact.wall_time
@@ -359,12 +384,13 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
     would have had to make, or a kind of master data (only the desk makes those),
     is refused and recorded as a case instead.
     """
+    now = journal.to_db_time(journal.utcnow())
+    rendered = dict(zip((f.uuid for f in facts), journal.render_facts(facts, pushed_at=now)))
     journal.lock_journal()
     registration = _check_registration(ident)
     uuids = [fact.uuid for fact in facts]
     seen = set(Journal.select(Journal.uuid).where(Journal.uuid.in_(uuids)).tuples())
     seen = {uuid for (uuid,) in seen}
-    now = journal.to_db_time(journal.utcnow())
     fresh: list[Fact] = []
     for fact in facts:
         if fact.uuid in seen:
@@ -374,10 +400,16 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
             _record_case(_Case("refused_fact", data={"kind": fact.kind, "from": fact.kiosk}), fact, ident, now)
             continue
         fresh.append(fact)
-    journal.insert_facts(fresh, pushed_at=now)
-    rows = Preloaded(fresh)
+    journal.insert_rendered([rendered[fact.uuid] for fact in fresh])
     with pipelined(database.obj):
-        _apply_accepted(fresh, rows, ident, now)
+        apply_facts(
+            [fact for fact in fresh if fact.kind in projection.APPLY],
+            lambda run: _apply_accepted(run, Preloaded(run), ident, now),
+            now=now,
+        )
+    for fact in fresh:
+        if fact.kind not in projection.APPLY:
+            log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
     KioskRegistration.update(
         last_seen_at=now, facts_pushed=KioskRegistration.facts_pushed + len(fresh)
     ).where(KioskRegistration.kiosk == registration.kiosk).execute()
@@ -452,13 +484,8 @@ def push(
 class _Pulled:
     seq: int
     fact: Fact
-
-
-def _title_of(barcodes: Iterable[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in masterdata.chunks(set(barcodes)):
-        found.update(Copy.select(Copy.barcode, Copy.title).where(Copy.barcode.in_(part)).tuples())
-    return found
+    text: str | None = None
+    """The fact's data as the desk stores it (the kiosk stores the same text)."""
 
 
 def rebase_title(title_id: int) -> int:
@@ -481,14 +508,58 @@ def rebase_title(title_id: int) -> int:
     return count
 
 
+class _Unplaced:
+    """This kiosk's own facts naming a copy that the desk has not placed yet.
+
+    Kept across the transactions of one :func:`pull` (see ``_pulling``), so each
+    batch reads only the journal rows made since the last one, not every row after
+    the oldest unplaced fact (which, while a kiosk's own facts wait behind other
+    kiosks' at the desk, is every row pulled meanwhile).
+    """
+
+    def __init__(self, placed_upto: int) -> None:
+        self.checked = placed_upto
+        self.seqs: dict[int, str] = {}
+
+    def refresh(self) -> None:
+        """Take in the rows made since the last look (this kiosk's new facts)."""
+        db = bound()
+        self.seqs.update(
+            db.execute_sql(
+                'SELECT "seq", "copy" FROM "journal" WHERE "seq" > ' + db.param
+                + ' AND "desk_seq" IS NULL AND "copy" IS NOT NULL',
+                [self.checked],
+            ).fetchall()
+        )
+        self.checked = db.execute_sql('SELECT MAX("seq") FROM "journal"').fetchone()[0] or 0
+
+    def placed_upto(self) -> int:
+        """Every own fact naming a copy up to this local number is placed."""
+        return min(self.seqs) - 1 if self.seqs else self.checked
+
+
+_pulling = threading.local()
+"""This thread's :class:`_Unplaced` while :func:`pull` runs (``active``/``unplaced``)."""
+
+
 def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
     """Apply one pulled batch here (inside the kiosk's transaction)."""
-    # (master facts never come from a kiosk, so only the others can be this kiosk's own)
-    uuids = [item.fact.uuid for item in batch if item.fact.kind not in masterdata.KINDS]
-    mine: dict[str, int] = {}
-    for part in masterdata.chunks(uuids):
-        mine.update(Journal.select(Journal.uuid, Journal.seq).where(Journal.uuid.in_(part)).tuples())
-    placed_upto = int(local_get("placed_upto") or 0)
+    # Only facts made by this kiosk can be here already: a fact names the kiosk that
+    # made it (the desk refuses any other), and master facts are the desk's.
+    me = local_get("kiosk_id")
+    uuids = [
+        item.fact.uuid for item in batch
+        if item.fact.kiosk == me and item.fact.kind not in masterdata.KINDS
+    ]
+    mine: dict[str, int] = dict(
+        select_in('SELECT "uuid", "seq" FROM "journal" WHERE "uuid" IN', uuids)
+    )
+    tracker: _Unplaced | None = getattr(_pulling, "unplaced", None)
+    if tracker is None:
+        tracker = _Unplaced(int(local_get("placed_upto") or 0))
+        if getattr(_pulling, "active", False):
+            _pulling.unplaced = tracker
+    tracker.refresh()
     now = journal.to_db_time(journal.utcnow())
     # Own facts come back with their place in the desk's order.
     placed = [(item.seq, now, item.fact.uuid) for item in batch if item.fact.uuid in mine]
@@ -499,34 +570,28 @@ def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
                 "WHERE uuid = ?",
                 placed,
             )
-        placed_upto = max(placed_upto, *(mine[uuid] for _, _, uuid in placed))
+        for _, _, uuid in placed:
+            tracker.seqs.pop(mine[uuid], None)
     foreign = [item for item in batch if item.fact.uuid not in mine]
     master = [item.fact for item in foreign if item.fact.kind in masterdata.KINDS]
     events = [item for item in foreign if item.fact.kind not in masterdata.KINDS]
     masterdata.apply_many(master)
+    texts = [item.text for item in events]
     journal.insert_facts(
-        [item.fact for item in events], pushed_at=now, seqs=[item.seq for item in events]
+        [item.fact for item in events], pushed_at=now, seqs=[item.seq for item in events],
+        texts=None if None in texts else texts,  # type: ignore[arg-type]
     )
     # Which titles hold facts here that the desk has not placed yet (or placed only now)?
     # Only a batch with other kiosks' facts can need a rebase.
     unplaced: set[str] = set()
     if events:
-        unplaced = {
-            barcode
-            for (barcode,) in Journal.select(Journal.copy)
-            .where(
-                (Journal.seq > placed_upto) & Journal.desk_seq.is_null()
-                & Journal.copy.is_null(False)
-            )
-            .distinct()
-            .tuples()
-        }
+        unplaced = set(tracker.seqs.values())
         unplaced.update(
             item.fact.copy for item in batch if item.fact.uuid in mine and item.fact.copy
         )
-    titles = _title_of(
-        [item.fact.copy for item in events if item.fact.copy] + list(unplaced)
-    )
+    state = State()
+    state.load([item.fact for item in events], unplaced)
+    titles = {barcode: copy.title_id for barcode, copy in state.copies.items()}
     dirty = {titles[b] for b in unplaced if b in titles}
     rebase: set[int] = set()
     direct: list[Fact] = []
@@ -539,58 +604,95 @@ def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
             rebase.add(title)
         else:
             direct.append(fact)
-    rows = Preloaded(direct)
-    for fact in direct:
-        known = rows.known(fact)
-        projection.apply(fact, known)
-        rows.applied(known)
+    apply_facts(direct, _apply_one_by_one, state=state)
     replayed = sum(rebase_title(title) for title in sorted(rebase))
-    local_put("placed_upto", str(placed_upto))
+    local_put("placed_upto", str(tracker.placed_upto()))
     local_put("cursor", str(batch[-1].seq))
     return {"master": len(master), "events": len(events), "rebased": len(rebase), "replayed": replayed}
 
 
+def _apply_one_by_one(facts: list[Fact]) -> None:
+    """The per-fact way for a run of pulled facts (see :func:`batch.apply_facts`)."""
+    rows = Preloaded(facts)
+    for fact in facts:
+        known = rows.known(fact)
+        projection.apply(fact, known)
+        rows.applied(known)
+
+
+_DESK_BATCH_SQL = (
+    'SELECT "t1"."seq", "t1"."uuid", "t1"."kind", "t1"."kiosk", "t1"."wall_time", "t1"."hlc",'
+    ' "t1"."patron", "t1"."copy", "t1"."data" FROM "journal" AS "t1"'
+    ' WHERE ("t1"."seq" > {0}) ORDER BY "t1"."seq" LIMIT {0}'
+)
+_WALL_TIME = Journal.wall_time.python_value
+
+
 def _desk_batch(cursor: int, limit: int) -> list[_Pulled]:
-    rows = (
-        Journal.select(
-            Journal.seq, Journal.uuid, Journal.kind, Journal.kiosk, Journal.wall_time,
-            Journal.hlc, Journal.patron, Journal.copy, Journal.data,
-        )
-        .where(Journal.seq > cursor)
-        .order_by(Journal.seq)
-        .limit(limit)
-    )
-    batch: list[_Pulled] = []
-    events = 0
-    for seq, uuid, kind, kiosk, wall_time, hlc, patron, copy, data in rows.tuples():
-        if kind not in masterdata.KINDS:
-            events += 1
-            if events > PULL_CIRCULATION_BATCH:
+    """The desk's next ``limit`` facts after ``cursor``, in its order."""
+    db = bound()
+    rows = db.execute_sql(_DESK_BATCH_SQL.format(db.param), [cursor, limit]).fetchall()
+    wall = (lambda value: value) if is_postgres(db) else _WALL_TIME  # (SQLite keeps text)
+    return [
+        _Pulled(seq, Fact(kind, uuid, kiosk, wall(wall_time), hlc, patron, copy,
+                          json.loads(data)), data)
+        for seq, uuid, kind, kiosk, wall_time, hlc, patron, copy, data in rows
+    ]
+
+
+def _part(batch: list[_Pulled], start: int, events: int) -> list[_Pulled]:
+    """The facts of ``batch`` from ``start`` on, up to ``events`` circulation facts."""
+    end, count = start, 0
+    while end < len(batch):
+        if batch[end].fact.kind not in masterdata.KINDS:
+            if count == events:
                 break
-        fact = Fact(kind, uuid, kiosk, wall_time, hlc, patron, copy, json.loads(data))
-        batch.append(_Pulled(seq, fact))
-    return batch
+            count += 1
+        end += 1
+    return batch[start:end]
+
+
+def _part_size() -> int:
+    """Circulation facts in the next pull transaction: few while the kiosk is in use."""
+    if write_gate.idle_for() >= PULL_IDLE_AFTER:
+        return max(PULL_CIRCULATION_BATCH, PULL_IDLE_BATCH)
+    return PULL_CIRCULATION_BATCH
 
 
 def pull(
     local: pw.Database, desk: pw.Database, ident: Identity, *, limit: int = PULL_BATCH
 ) -> dict[str, int]:
-    """Pull and apply one batch of the desk's facts.
+    """Pull up to ``limit`` of the desk's facts and apply them.
 
+    One read from the desk; the facts are applied here in transactions of at most
+    :data:`PULL_CIRCULATION_BATCH` circulation facts, so a scan never waits long.
     Returns counts: ``facts`` (0: up to date), ``master``, ``events``, ``rebased``
     (titles replayed) and ``replayed`` (facts replayed for them).
     """
     with database.using(local):
         cursor = int(local_get("cursor") or 0)
     with database.using(desk):
-        batch = _desk_batch(cursor, limit)
-    if not batch:
+        fetched = _desk_batch(cursor, limit)
+    totals = {"facts": 0, "master": 0, "events": 0, "rebased": 0, "replayed": 0}
+    if not fetched:
         return {"facts": 0}
-    with database.using(local), write_gate.background(), local.atomic():
-        if int(local_get("cursor") or 0) != cursor:  # another sync got here first
-            return {"facts": 0}
-        stats = _apply_pulled(batch)
-    return {"facts": len(batch), **stats}
+    _pulling.active, _pulling.unplaced = True, None
+    try:
+        start = 0
+        while start < len(fetched):
+            part = _part(fetched, start, _part_size())
+            start += len(part)
+            with database.using(local), write_gate.background(), local.atomic():
+                if int(local_get("cursor") or 0) != cursor:  # another sync got here first
+                    break
+                stats = _apply_pulled(part)
+            cursor = part[-1].seq
+            totals["facts"] += len(part)
+            for key, value in stats.items():
+                totals[key] = totals.get(key, 0) + value
+    finally:
+        _pulling.active, _pulling.unplaced = False, None
+    return totals
 
 
 # -- one whole sync -------------------------------------------------------------------
