@@ -100,13 +100,32 @@ def _upsert(model: type[pw.Model], rows: list[dict[str, Any]], target: list[pw.F
                 sql, [[field.db_value(row[field.name]) for field in fields] for row in rows]
             )
         return
+    # PostgreSQL (the desk): one statement per CHUNK rows, quoted by psycopg2, as
+    # journal.insert_facts does; peewee took longer to build each 400-row INSERT
+    # than the server took to run it (6 s of 9 for 10,000 imported titles).
+    missing = [(f, d) for f, d in model._meta.defaults.items() if f.name not in names]
+    columns = ", ".join(f'"{f.column_name}"' for f in [*fields, *(f for f, _ in missing)])
+    conflict = ", ".join(f'"{field.column_name}"' for field in target)
+    action = (
+        "DO UPDATE SET "
+        + ", ".join(f'"{f.column_name}" = excluded."{f.column_name}"' for f in preserve)
+        if preserve else "DO NOTHING"
+    )
+    marks = "(" + ", ".join("%s" for _ in range(len(fields) + len(missing))) + ")"
+    assert db is not None  # the models are bound (open_library, database.using)
+    cursor = db.cursor()
     for part in chunks(rows):
-        query = model.insert_many(part)
-        if preserve:
-            query = query.on_conflict(conflict_target=target, preserve=preserve)
-        else:
-            query = query.on_conflict_ignore()
-        query.execute()
+        values = b", ".join(
+            cursor.mogrify(marks, [
+                *(field.db_value(row[field.name]) for field in fields),
+                *(f.db_value(d() if callable(d) else d) for f, d in missing),
+            ])
+            for row in part
+        )
+        db.execute_sql(
+            f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES {values.decode()} '
+            f"ON CONFLICT ({conflict}) {action}"
+        )
 
 
 def chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
