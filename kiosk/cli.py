@@ -159,6 +159,24 @@ def cmd_desk_init(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_desk(args: argparse.Namespace, config: Config) -> int:
+    """``kiosk desk [--db URL]``: the librarian's screens on the desk's database."""
+    from kiosk.data.db import DatabaseMissing
+    from kiosk.data.sync import SyncError
+    from kiosk.desk_app import run_desk
+
+    url = args.db or os.environ.get("KIOSK_DESK_URL") or config.database_url
+    try:
+        return run_desk(config, url)
+    except SyncError as refused:
+        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
+        return 1
+    except DatabaseMissing as missing:
+        print(f"kiosk: there is no desk database at {missing.path} "
+              "(create one with: kiosk desk init URL)", file=sys.stderr)
+        return 2
+
+
 SYNC_PROBLEMS = {
     "sync.not_desk": "that database is not a library desk (create one with: kiosk desk init URL)",
     "sync.is_kiosk": "that database is a kiosk's, not a desk's",
@@ -336,8 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
                       "shows demo cards and books, so the demo can be watched scanning")
     demo.set_defaults(func=cmd_demo)
 
-    desk = sub.add_parser("desk", help="the librarian's desk: create its database")
-    desk_sub = desk.add_subparsers(dest="desk_command", metavar="COMMAND", required=True)
+    desk = sub.add_parser(
+        "desk", help="the librarian's desk: its screens (card + PIN), or create its database"
+    )
+    desk.add_argument("--db", metavar="URL", help="the desk's database (default: "
+                      "$KIOSK_DESK_URL, else the configured database)")
+    desk.set_defaults(func=cmd_desk)
+    desk_sub = desk.add_subparsers(dest="desk_command", metavar="COMMAND")
     desk_init = desk_sub.add_parser(
         "init", help="create the desk's database (an SQLite file or a PostgreSQL URL)"
     )
@@ -366,6 +389,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("folder", metavar="DIR")
     bench.set_defaults(func=cmd_decode_bench)
+
+    from kiosk.print_cli import add_commands as add_print_commands  # cards, labels, report
+
+    add_print_commands(sub)
+
+    from kiosk.import_cli import add_commands as add_import_commands  # import patrons|catalogue
+
+    add_import_commands(sub)
     return parser
 
 

@@ -1,29 +1,45 @@
-"""The librarian's screen at the kiosk: the end-of-term switch and leaving kiosk mode."""
+"""The librarian's screen at the kiosk: the librarian's tabs, the end-of-term switch and
+leaving kiosk mode.
+
+The tabs (:class:`~kiosk.screens.librarian_panel.LibrarianPanel`) are the same at the
+desk; this screen is their host at the kiosk: it runs their service calls on the
+kiosk's database thread and knows the kiosk's camera, decoder and sync. A card or a
+book scanned here opens that patron or copy.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.data.circulation import PatronView
+from kiosk.data.daybook import DayBook, export_folder
 from kiosk.data.errors import KioskError
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.librarian_actions import PanelActions, device_lines
+from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.status_bar import sync_text
+
+T = TypeVar("T")
 
 
-class LibrarianScreen(KioskScreen):
+class LibrarianScreen(PanelActions, KioskScreen):
     """Opened with a librarian's card and PIN; times out like every screen."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "press('returns-only')", show=False, id="librarian.returns_only"),
         Binding("f3", "press('back')", show=False, id="librarian.back"),
         Binding("f10", "press('exit')", show=False, id="librarian.exit"),
+        *PanelActions.PANEL_BINDINGS,
     ]
 
     IDLE_TIMEOUT: ClassVar[float | None] = 120.0
@@ -31,12 +47,12 @@ class LibrarianScreen(KioskScreen):
     def __init__(self, librarian: PatronView) -> None:
         super().__init__()
         self.librarian = librarian
+        self.daybook = DayBook(self.circulation)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="librarian"):
-            yield Static(t("librarian.heading"), id="headline", markup=False)
-            yield Static(t("librarian.hello", name=self.librarian.name), id="hint", markup=False)
-            yield Static(id="returns-state", markup=False)
+            yield Static(id="librarian-head", markup=False)
+            yield LibrarianPanel(self, id="panel")
             with Horizontal(id="actions"):
                 yield BigButton("", key="f2", id="returns-only", variant="warning")
                 yield BigButton(t("librarian.back"), key="f3", id="back", variant="primary")
@@ -46,12 +62,48 @@ class LibrarianScreen(KioskScreen):
         super().on_mount()
         self._show_state()
 
+    # -- the panel's host -------------------------------------------------------------
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a service call on the kiosk's database thread."""
+        return await self.call(function, *args)
+
+    def export_folder(self) -> Path:
+        """The configured export folder, or the user's documents."""
+        return export_folder(self.kiosk.config.export_dir)
+
+    def system_lines(self) -> list[str]:
+        """The kiosk's sync and devices, in words."""
+        status = self.kiosk.sync.status
+        lines = [t("lib.system.sync", state=sync_text(status) if status else t("lib.system.no_sync"))]
+        if status is not None and status.last_sync is not None:
+            lines.append(t("lib.system.last_sync", at=status.last_sync.strftime("%H:%M:%S")))
+        camera = self.kiosk.camera
+        return lines + device_lines(camera.state, getattr(camera.camera, "decoder", None))
+
+    # -- scans ------------------------------------------------------------------------
+
+    async def handle_scan(self, code: str) -> None:
+        """A card opens its patron, a book its copy."""
+        if self.circulation.is_card(code):
+            try:
+                patron = await self.call(self.circulation.open_card, code)
+            except KioskError as error:
+                self.notify(t(error.key, **error.params), severity="warning")
+                return
+            self.open_patron(patron.number)
+        else:
+            self.open_copy(code.strip())
+
+    # -- the end-of-term switch and leaving -------------------------------------------
+
     def _show_state(self) -> None:
         on_ = self.kiosk.returns_only
         state = t("librarian.state_on") if on_ else t("librarian.state_off")
-        self.query_one("#returns-state", Static).update(
-            t("librarian.returns_only_state", state=state)
-        )
+        self.query_one("#librarian-head", Static).update(" · ".join((
+            t("librarian.heading"), t("librarian.hello", name=self.librarian.name),
+            t("librarian.returns_only_state", state=state),
+        )) + "\n" + t("lib.keys"))
         label = t("librarian.returns_only_off") if on_ else t("librarian.returns_only_on")
         self.query_one("#returns-only", Button).label = f"{label}  F2"
 
@@ -74,5 +126,5 @@ class LibrarianScreen(KioskScreen):
 
     @on(Button.Pressed, "#exit")
     def leave(self) -> None:
-        """Leave kiosk mode: the program ends."""
+        """Leave kiosk mode: the program ends (card and PIN were the question)."""
         self.app.exit()
