@@ -1,5 +1,6 @@
-"""Running a family of benchmark scripts in turn: ``--only NAME`` picks one part, every
-other argument goes to each part's ``main(argv)``."""
+"""Running a family of benchmark scripts in turn: ``--part NAME`` picks one part, and
+the other arguments go to that part's ``main(argv)`` (with no ``--part``, every part
+runs at its full size)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ def run_parts(doc: str, parts: Mapping[str, str], argv: Sequence[str]) -> int:
         print(doc.strip())
         return 0
     chosen = list(parts)
-    if "--only" in args:
-        at = args.index("--only")
+    if "--part" in args:
+        at = args.index("--part")
         if at + 1 >= len(args) or args[at + 1] not in parts:
-            print(f"--only takes one of: {', '.join(parts)}")
+            print(f"--part takes one of: {', '.join(parts)}")
             return 2
         chosen = [args[at + 1]]
         del args[at : at + 2]
+    elif args:
+        print("arguments go to one part: give --part NAME first")
+        return 2
     print(f"machine: {machine()}")
     worst = 0
     for name in chosen:

@@ -1,11 +1,10 @@
 """The desk's tools: catalogue import, cards, labels and term reports.
 
-Each part lives in its own script (``desk_import.py``, ``desk_print.py``) and can be run
-alone; this one runs them in turn, passing its arguments on::
+Each part lives in its own script (``desk_import.py``, ``desk_print.py``, each with its
+own ``--help`` for smaller sizes) and can be run alone; this one runs them in turn::
 
-    python bench/desk.py            # every part, full size
-    python bench/desk.py --quick    # every part, small sizes (a smoke run)
-    python bench/desk.py --only import
+    python bench/desk.py                 # every part, full size
+    python bench/desk.py --part import   # one part; further arguments go to it
 
 Goals (issue 6): 100,000 MARC records imported in <= 60 s; 2,000 cards rendered in
 <= 30 s; a term report over 1,000,000 loans in <= 5 s.
