@@ -51,3 +51,22 @@ async def test_screens_fit(circulation, make, size, language):
         await click_to(pilot, "#ok", "AttractScreen")
         await click_to(pilot, "#return", "ReturnScreen")
         assert_fits(app)
+
+
+async def test_a_button_label_is_plain_text_never_markup():
+    """A class or shelf name from a roster ends up on a button: ``3[A]`` and ``[/b]``
+    are shown as typed, and cannot break the screen."""
+    from textual.app import App, ComposeResult
+
+    from kiosk.widgets.big_button import BigButton
+
+    class Buttons(App[None]):
+        def compose(self) -> ComposeResult:
+            yield BigButton("3[A]", key="f3", id="one")
+            yield BigButton("5年级[/b]2班", id="two")
+
+    app = Buttons()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert str(app.query_one("#one", BigButton).label) == "3[A]  F3"
+        assert str(app.query_one("#two", BigButton).label) == "5年级[/b]2班"

@@ -253,6 +253,7 @@ class LibrarianPanel(Vertical):
             first, self._first_read = self._first_read, None
             if first is not None:
                 self.show_log(await first, complete=False)
+                await self._drawn()  # the newest rows are seen before the rest is read
             else:
                 self.day = book.today()
             entries = await self.host.run(book.day_log, self.day)
@@ -267,6 +268,13 @@ class LibrarianPanel(Vertical):
         except Exception:
             log.exception("the librarian's screens could not be read")
             self.query_one("#log-count", Static).update(t("error.unexpected"))
+
+    async def _drawn(self) -> None:
+        """Wait for the next time the screen is drawn: reading the whole day (Python on
+        the database thread) would otherwise slow the first paint of its newest rows."""
+        drawn = asyncio.Event()
+        self.call_after_refresh(drawn.set)
+        await drawn.wait()
 
     def show_log(self, entries: list[LogEntry], *, complete: bool = True) -> None:
         """Put the day's entries in the log tab (filtered by what is typed);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.content import Content
 from textual.widgets import Button
 
 
@@ -12,10 +13,14 @@ class BigButton(Button, can_focus=False):
     scanner's keys, and the scanner's Enter would press it. For a kiosk with a
     keyboard and no touch screen, ``key`` names the function key that presses it
     (bound by the screen) and is shown on the button.
+
+    The label is plain text, never markup: it may hold a class or shelf name from an
+    imported roster (``3[A]`` stays ``3[A]``, and ``[/b]`` cannot break the screen).
     """
 
     def __init__(self, label: str, *, key: str = "", **kwargs: object) -> None:
-        super().__init__(f"{label}  {key.upper()}" if key else label, **kwargs)  # type: ignore[arg-type]
+        text = f"{label}  {key.upper()}" if key else label
+        super().__init__(Content(text), **kwargs)  # type: ignore[arg-type]
         self.key = key
 
     DEFAULT_CSS = """
