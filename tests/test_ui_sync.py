@@ -75,3 +75,15 @@ def test_a_kiosk_the_desk_no_longer_knows_says_so(site, tmp_path):
     assert (status.online, status.problem) == (False, "sync.not_registered")
     ok = SyncWorker(hall.circulation, hall.ident).run_once()
     assert ok.online and ok.waiting == 0
+
+
+def test_a_status_bar_not_yet_built_ignores_updates():
+    """A screen can close while its status bar is still being built: the clock's tick and
+    the sync and camera news must not find its labels missing and stop the kiosk."""
+    from kiosk.widgets.status_bar import StatusBar
+
+    bar = StatusBar()
+    bar._tick()
+    bar.watch_camera("reading")
+    bar.watch_returns_only(True)
+    bar.watch_library("阳光小学")

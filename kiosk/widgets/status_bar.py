@@ -49,30 +49,34 @@ class StatusBar(Horizontal):
         self._tick()
         self.set_interval(10, self._tick)
 
+    def _label(self, name: str) -> Label | None:
+        """The label ``name``, or None while the bar is still being built or torn down
+        (a screen can close before its widgets are all mounted)."""
+        return next(iter(self.query(f"#{name}").results(Label)), None)
+
     def _tick(self) -> None:
-        self.query_one("#clock", Label).update(datetime.now().strftime("%H:%M"))
+        if clock := self._label("clock"):
+            clock.update(datetime.now().strftime("%H:%M"))
 
     def watch_library(self, name: str) -> None:
-        if self.is_mounted:
-            self.query_one("#library", Label).update(name)
+        if label := self._label("library"):
+            label.update(name)
 
     def watch_camera(self, state: str) -> None:
-        if self.is_mounted:
-            label = self.query_one("#camera", Label)
+        if label := self._label("camera"):
             label.set_classes(f"-{state}")
             if state != "off":
                 label.update(t(f"status.camera_{state}"))
 
     def watch_sync(self, status: SyncStatus | None) -> None:
-        if self.is_mounted:
-            label = self.query_one("#sync", Label)
+        if label := self._label("sync"):
             label.set_classes("" if status is None else "-online" if status.online else "-offline")
             if status is not None:
                 label.update(sync_text(status))
 
     def watch_returns_only(self, on: bool) -> None:
-        if self.is_mounted:
-            self.query_one("#mode", Label).set_class(on, "-on")
+        if label := self._label("mode"):
+            label.set_class(on, "-on")
 
 
 def sync_text(status: SyncStatus) -> str:
