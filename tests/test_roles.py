@@ -373,3 +373,83 @@ def test_the_period_and_the_helper_timeout_are_configurable(tmp_path):
     path.write_text('[roles]\nvisit_minutes = "long"\n', encoding="utf-8")
     with pytest.raises(ConfigError):
         load_config(path)
+
+
+# -- fixes: each book once a shift, the note after the period, long shelf names ----------
+
+
+def test_a_book_scanned_again_in_a_shift_counts_once(circulation, school, make, clock, library):
+    roles = Roles(circulation)
+    lent = make.copy(make.title("借出的书", classification="I2"), barcode="C1")
+    idle = make.copy(make.title("架上的书", classification="K8"), barcode="C2")
+    circulation.checkout("S0", lent.barcode)
+    shift = roles.start_shift("H1")
+    first = roles.helper_scan(shift.id, "C1")
+    assert first is not None and (first.result.destination, first.books) == ("shelf", 1)
+    again = roles.helper_scan(shift.id, "C1")  # the same book: now not on loan
+    assert again is not None and (again.result.destination, again.books) == ("not_on_loan", 1)
+    for _ in range(2):
+        scan = roles.helper_scan(shift.id, idle.barcode)
+        assert scan is not None and scan.result.destination == "not_on_loan"
+    assert scan.books == 2
+    assert roles.helper_scan(shift.id, make.card(school["students"][0])) is None  # a card
+    assert roles.end_shift(shift.id).books == 2
+    # Every return is kept; the count (each book once) survives a replay.
+    before = roles_state(library)
+    assert len(before["returns"]) == 4
+    with sk.on(library), library.atomic():
+        journal.rebuild()
+    assert roles_state(library) == before
+
+
+def test_the_teachers_card_adds_the_note_to_the_visit_the_period_ended(
+    circulation, school, clock, facts, library
+):
+    roles = Roles(circulation)
+    visit = roles.start_visit("T1", "3A")
+    assert roles.visit_for_card("T1") == visit  # going on: the card ends it
+    clock.advance(minutes=41)
+    [ended] = roles.end_due_visits(40)
+    assert ended.wants_note and ended.headcount == 0
+    clock.advance(hours=3)
+    found = roles.visit_for_card("T1")
+    assert found is not None and found.id == visit.id and not found.open
+    noted = roles.end_visit(visit.id, note=" 《草房子》 ", ended_by="card", headcount=24)
+    assert (noted.note, noted.headcount, noted.ended_by) == ("《草房子》", 24, "period")
+    assert noted.ended_at == ended.ended_at  # it still ended at the end of its period
+    assert facts("visit_ended")[-1].data == {
+        "visit": visit.id, "note": "《草房子》", "ended_by": "card", "headcount": 24
+    }
+    assert roles.visit_for_card("T1") is None  # noted: the card opens the teacher's page
+    # A smaller count later changes nothing; the projection keeps the larger, replayed too.
+    assert roles.end_visit(visit.id, headcount=10).headcount == 24
+    before = roles_state(library)
+    with sk.on(library), library.atomic():
+        journal.rebuild()
+    assert roles_state(library) == before
+
+
+def test_a_visit_the_period_ended_yesterday_is_not_asked_about(circulation, school, clock):
+    roles = Roles(circulation)
+    roles.start_visit("T1", "3A")
+    clock.advance(minutes=41)
+    roles.end_due_visits(40)
+    clock.advance(days=1)
+    assert roles.visit_for_card("T1") is None
+
+
+def test_a_long_shelf_name_is_checked_whole(circulation, school, make):
+    roles = Roles(circulation)
+    shelf = (
+        "三楼东区儿童文学（中国当代小说与童话）"
+        "第二排靠窗的书架上层左边第一格至第三格，二〇二五年新到的书"
+    )
+    assert 40 < len(shelf) <= 60
+    for n in range(3):
+        make.copy(make.title(f"长架{n}", classification="I2"), barcode=f"L{n}", shelf=shelf)
+    assert roles.area_of("L0") == shelf
+    check = roles.start_shelf_check(roles.area_of("L0"), helper="H1")
+    assert roles.shelf_scan(check, "L0").status == "here"
+    report = roles.end_shelf_check(check)
+    assert report.shelf == shelf
+    assert [c.barcode for c in report.missing] == ["L1", "L2"] and report.misplaced == ()

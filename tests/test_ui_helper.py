@@ -8,20 +8,28 @@ the idle timeout, and a shelf check showing what is missing and misplaced.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from uikit import (
     FakeMonotonic,
+    click,
     make_app,
     on_screen,
     post_scan,
     scan_and_wait,
     scan_to,
+    screen_name,
     screen_text,
     verdict,
     wait_until,
 )
 
+from kiosk.data.circulation import Circulation
+from kiosk.data.db import KioskSqliteDatabase, database, sqlite_path
 from kiosk.data.models import Copy, HelperShift, ShelfCheck
+from kiosk.screens.helper import HelperScreen
+from kiosk.widgets.scan_bar import ScanBar
 
 
 @pytest.fixture
@@ -202,3 +210,133 @@ async def test_a_long_report_pages_with_the_keyboard(circulation, station, make)
         assert box.scroll_y == 0
         await pilot.press("pagedown")
         await wait_until(pilot, lambda: box.scroll_y > 0)
+
+
+# -- fixes: the scanner after a touch, the count, "My books", errors, the shift's start ----
+
+
+def focused_on_scan_bar(pilot) -> bool:
+    return isinstance(pilot.app.screen.focused, ScanBar)
+
+
+async def test_a_book_typed_after_touching_an_area_or_the_report_is_taken(circulation, station):
+    """A touch never takes the focus from the scan field: the USB scanner's keys land."""
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        await pilot.press("f4")
+        await on_screen(pilot, "ShelfCheckScreen")
+        await wait_until(pilot, lambda: "K" in pilot.app.screen.areas.values())
+        area = next(key for key, name in pilot.app.screen.areas.items() if name == "K")
+        await click(pilot, f"#{area}")
+        await wait_until(pilot, lambda: "Shelf check: shelf K" in screen_text(pilot))
+        assert focused_on_scan_bar(pilot)
+        message = await scan_and_wait(pilot, "20000002", typed=True)
+        assert message == "✓ “放错的书”: right shelf."
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: "Shelf K is checked." in screen_text(pilot))
+        await click(pilot, "#report-box")  # a finger on the report, to scroll it
+        assert focused_on_scan_bar(pilot)
+        message = await scan_and_wait(pilot, "20000001", typed=True)
+        assert message == "This shelf check is finished. Press “Back”."
+
+
+async def test_a_book_scanned_again_counts_once(circulation, station, library):
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        assert await scan_and_wait(pilot, "10000000") == "→ SHELF I\n书0"
+        assert "Books so far: 1" in screen_text(pilot)
+        # The same book again: now it is not on loan; said so, and not counted again.
+        message = await scan_and_wait(pilot, "10000000")
+        assert message == "→ SHELF I\n书0\n(It was not on loan. That is fine.)"
+        assert "Books so far: 1" in screen_text(pilot)
+        # A book that was not on loan counts once too, however often it is scanned.
+        for _ in range(3):
+            await scan_and_wait(pilot, "20000001")
+        assert "Books so far: 2" in screen_text(pilot)
+        message = await scan_and_wait(pilot, station["helper"])
+        assert message == "Thank you, 小帮手! You put away 2 book(s)."
+    assert shift_row(library).books == 2
+
+
+async def test_my_books_ends_the_shift_and_opens_the_helpers_own_page(
+    circulation, station, library, make
+):
+    make.rule("helper", loan_days=14, max_items=5)
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        await scan_and_wait(pilot, "10000000")
+        button = pilot.app.screen.query_one("#mine")
+        assert "My books  F5" in str(button.label) and not button.can_focus
+        await pilot.press("f5")
+        await on_screen(pilot, "PatronScreen")
+        assert "Hello, 小帮手!" in screen_text(pilot)
+        assert "Borrowed: “科学书”" in await scan_and_wait(pilot, "20000001")
+        await wait_until(pilot, lambda: shift_row(library).ended_at is not None)
+    with library.connection_context():
+        assert Copy.get(Copy.barcode == "20000001").status == "on_loan"
+    assert shift_row(library).books == 1
+
+
+async def test_a_busy_database_when_an_area_is_touched_is_said_not_fatal(
+    circulation, station, library_url, clock
+):
+    """A StorageError while the check starts is shown; the app goes on; a retry works."""
+    path = sqlite_path(library_url)
+    impatient = KioskSqliteDatabase(path, timeout=0.2)
+    database.initialize(impatient)
+    app = make_app(Circulation(impatient, "kiosk-1", clock=clock))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        await pilot.press("f4")
+        await on_screen(pilot, "ShelfCheckScreen")
+        await wait_until(pilot, lambda: "K" in pilot.app.screen.areas.values())
+        area = next(key for key, name in pilot.app.screen.areas.items() if name == "K")
+        holder = sqlite3.connect(str(path), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the library
+        try:
+            await click(pilot, f"#{area}")
+            await wait_until(pilot, lambda: "busy" in verdict(pilot))
+            assert verdict(pilot) == (
+                "Nothing was saved\nThe library computer is busy. Please scan again in a moment."
+            )
+            assert screen_name(pilot) == "ShelfCheckScreen" and app.is_running
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        await click(pilot, f"#{area}")
+        await wait_until(pilot, lambda: "Shelf check: shelf K" in screen_text(pilot))
+    impatient.close()
+
+
+async def test_a_shift_whose_screen_went_before_it_started_is_ended(
+    circulation, station, library, library_url
+):
+    """The idle timeout (or another card) closes helper mode while the shift is being
+    started: the shift is ended all the same, not left open for ever."""
+    helper = circulation.patron("H1")
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        holder = sqlite3.connect(str(sqlite_path(library_url)), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # the shift's start waits for the library
+        try:
+            app.push_screen(HelperScreen(helper))
+            await wait_until(pilot, lambda: screen_name(pilot) == "HelperScreen")
+            screen = pilot.app.screen
+            await on_screen(pilot, "HelperScreen")  # drawn, the shift still starting
+            await pilot.pause(0.1)
+            assert screen.shift is None
+            app.reset_to_attract()
+            await on_screen(pilot, "AttractScreen")
+            assert screen.shift is None
+        finally:
+            holder.execute("COMMIT")
+            holder.close()
+        await wait_until(pilot, lambda: screen.shift is not None)
+        await wait_until(pilot, lambda: shift_row(library).ended_at is not None)

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from textual import events
-from textual.widgets import Input
+from textual.widgets import Button, Input
 from uikit import (
     click,
     click_to,
@@ -23,11 +23,13 @@ from uikit import (
     scan_to,
     screen_name,
     screen_text,
+    type_code,
     wait_until,
 )
 
 from kiosk.data.models import ClassTeacher, ClassVisit, Journal, VisitAttendee
 from kiosk.screens.visit import end_due_visits
+from kiosk.widgets.scan_bar import ScanBar
 
 
 @pytest.fixture
@@ -273,3 +275,99 @@ async def test_a_quick_typists_note_is_kept(circulation, school, library):
         pilot.app.post_message(events.Key("enter", "\r"))
         await on_screen(pilot, "VisitScreen")
     assert visit_row(library).note == "fables"
+
+
+# -- fixes: a card in the count, the note after the period, a double tap, a touch ---------
+
+
+def post_burst(pilot, code: str) -> None:
+    """Type ``code`` and Enter as fast as a keyboard-wedge scanner does."""
+    for char in code:
+        pilot.app.post_message(events.Key(char, char))  # as the terminal driver does
+    pilot.app.post_message(events.Key("enter", "\r"))
+
+
+async def test_a_card_scanned_into_the_head_count_is_ignored(circulation, school, library):
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_visit(pilot, school)  # no roll call: the teacher gives the count
+        await scan_to(pilot, school["teacher"], "EndVisitModal")
+        await pilot.press("enter")  # no note: on to the count
+        count = pilot.app.screen.query_one("#headcount", Input)
+        await wait_until(pilot, lambda: pilot.app.screen.focused is count)
+        post_burst(pilot, school["students"][1])  # a student's card, with its Enter
+        await pilot.pause(0.2)
+        assert screen_name(pilot) == "EndVisitModal"
+        assert count.value == ""
+        assert visit_row(library).ended_at is None
+        await pilot.press("2", "7", "enter")
+        await on_screen(pilot, "VisitScreen")
+        await wait_until(pilot, lambda: "27 student(s)" in screen_text(pilot))
+    assert visit_row(library).headcount == 27
+
+
+async def test_the_teachers_card_adds_the_note_after_the_period_ended_the_visit(
+    circulation, school, clock, library
+):
+    app = make_app(circulation, visit_minutes=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_visit(pilot, school)
+        await click_to(pilot, "#borrowing", "AttractScreen")
+        clock.advance(minutes=31)
+        await end_due_visits(app)
+        assert visit_row(library).ended_by == "period"
+        # Later that day the teacher's card still finds the visit, to say what was read.
+        clock.advance(hours=2)
+        await scan_to(pilot, school["teacher"], "EndVisitModal")
+        assert "The lesson is over: the visit of 3A ended" in screen_text(pilot)
+        assert "Save  F2" in button_labels(pilot)
+        await pilot.press(*"Fox tales", "enter")
+        await wait_until(pilot, lambda: getattr(pilot.app.screen.focused, "id", None) == "headcount")
+        await pilot.press("2", "5", "enter")
+        await on_screen(pilot, "VisitScreen")
+        await wait_until(pilot, lambda: "The note for the visit of 3A is saved" in screen_text(pilot))
+        await pilot.press("f2")
+        await on_screen(pilot, "AttractScreen")
+        # Noted: the card is the teacher's own again.
+        await scan_to(pilot, school["teacher"], "PatronScreen")
+    row = visit_row(library)
+    assert (row.note, row.headcount, row.ended_by) == ("Fox tales", 25, "period")
+    assert row.ended_at - row.started_at == timedelta(minutes=30)
+
+
+async def test_a_double_tap_on_a_class_starts_one_visit(circulation, school, library):
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, school["teacher"], "PatronScreen")
+        await click_to(pilot, "#class-visit", "ClassPickScreen")
+        await wait_until(pilot, lambda: "5C" in button_labels(pilot))
+        five_c = next(b for b in pilot.app.screen.query("Button") if str(b.label) == "5C")
+        five_c.post_message(Button.Pressed(five_c))
+        five_c.post_message(Button.Pressed(five_c))  # the second tap, before the visit starts
+        await on_screen(pilot, "VisitScreen")
+        await pilot.pause(0.2)
+        assert "Reading visit: 5C" in screen_text(pilot)
+    with library.connection_context():
+        assert ClassVisit.select().count() == 1
+        assert Journal.select().where(Journal.kind == "visit_started").count() == 1
+
+
+async def test_a_book_typed_after_touching_the_class_list_is_the_teachers_loan(
+    circulation, school, make
+):
+    make.rule("teacher", loan_days=28, max_items=10)
+    make.copy(make.title("备课用书"), barcode="10000003")
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, school["teacher"], "PatronScreen")
+        await click_to(pilot, "#class-visit", "ClassPickScreen")
+        await wait_until(pilot, lambda: "5C" in button_labels(pilot))
+        box = pilot.app.screen.query_one("#other-classes")
+        assert box.region.height > 4
+        # A finger on the list of classes, between the buttons: nothing picked...
+        await pilot.click("#other-classes", offset=(1, box.region.height - 1))
+        assert isinstance(pilot.app.screen.focused, ScanBar)
+        # ...and the scanner's keys still reach the scan field.
+        await type_code(pilot, "10000003")
+        await on_screen(pilot, "PatronScreen")
+        await wait_until(pilot, lambda: "Borrowed: “备课用书”" in screen_text(pilot))

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import peewee as pw
@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 
 STUDENT_KINDS = ("student", "helper")
 """Who is counted in a roll call (a helper is a student with a helper card)."""
+
+SHELF_LENGTH = 60
+"""The longest shelf name kept: the catalogue import keeps 60 characters of a shelf
+(``kiosk.data.catalogue``), and a shelf check's area must be the copies' shelf exactly.
+"""
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -107,6 +112,12 @@ class VisitView:
         """Whether the visit is still going on."""
         return self.ended_at is None
 
+    @property
+    def wants_note(self) -> bool:
+        """Ended by the period before the teacher wrote what the class read: the
+        teacher's card may still add the note (and the count)."""
+        return self.ended_by == "period" and not self.note
+
     def minutes(self, now: datetime) -> int:
         """How long the visit lasted (or has lasted until ``now``), in whole minutes."""
         end = self.ended_at or now
@@ -139,6 +150,17 @@ class ShiftView:
     ended_at: datetime | None
     books: int
     kiosk: str
+
+
+@dataclass(frozen=True)
+class HelperScan:
+    """A book returned in a helper's shift: where it goes, and the shift's count.
+
+    ``books`` is the shift's own count (each book once), not a tally of scans.
+    """
+
+    result: ReturnResult
+    books: int
 
 
 @dataclass(frozen=True)
@@ -285,6 +307,30 @@ class Roles:
             )
             return self._visit_view(row) if row else None
 
+    def visit_for_card(self, teacher: str) -> VisitView | None:
+        """The visit the teacher's card is about: the one going on (:meth:`open_visit`),
+        else the newest one of today that the period ended before the teacher wrote
+        the note, so the card still adds the note and the count (:meth:`end_visit`)."""
+        visit = self.open_visit(teacher)
+        if visit is not None:
+            return visit
+        day_start = journal.to_db_time(
+            datetime.combine(self.circulation.today(), time()).astimezone()
+        )
+        with self.circulation._reading():
+            row = (
+                self._visits()
+                .where(
+                    (Patron.number == teacher)
+                    & (ClassVisit.ended_by == "period")
+                    & (ClassVisit.note == "")
+                    & (ClassVisit.started_at >= day_start)
+                )
+                .order_by(ClassVisit.started_at.desc())
+                .first()
+            )
+            return self._visit_view(row) if row else None
+
     def visits(self, since: datetime, until: datetime | None = None) -> list[VisitView]:
         """The visits started from ``since`` (to ``until``), oldest first, for the librarian."""
         with self.circulation._reading():
@@ -371,8 +417,9 @@ class Roles:
 
         ``headcount`` is the teacher's own count when there was no roll call (the
         larger of it and the roll call's count is kept); ``at`` is when it ended, if
-        not now (the end of the period). A visit that has ended already keeps its end
-        and count, and takes the note only if it has none.
+        not now (the end of the period). A visit that has ended already keeps its end;
+        it takes the note only if it has none, and a larger count (the teacher's card
+        after the period ended the visit): the fact then only adds those.
 
         Raises:
             NotFound: ``visit.unknown``.
@@ -382,8 +429,8 @@ class Roles:
             visit = self._visits().where(ClassVisit.id == visit_id).first()
             if visit is None:
                 raise NotFound("visit.unknown")
-            if visit.ended_at is None or (note and not visit.note):
-                # (a visit that ended by itself still takes the teacher's note)
+            adds = bool(note and not visit.note) or headcount > visit.headcount
+            if visit.ended_at is None or adds:
                 data: dict[str, Any] = {"visit": visit_id, "note": note, "ended_by": ended_by}
                 if headcount > 0:
                     data["headcount"] = int(headcount)
@@ -486,17 +533,19 @@ class Roles:
         """
         return self.circulation.checkin(raw_barcode, damaged=damaged, shift=shift_id)
 
-    def helper_scan(self, shift_id: str, raw_code: str, *, damaged: bool = False) -> ReturnResult | None:
+    def helper_scan(self, shift_id: str, raw_code: str, *, damaged: bool = False) -> HelperScan | None:
         """A code scanned in helper mode: ``None`` for a card (the screen decides what
-        it does), else the book returned as :meth:`helper_return` does. One call, so a
-        scan costs one trip to the database thread.
+        it does), else the book returned as :meth:`helper_return` does, with the
+        shift's count of books after it. One call, so a scan costs one trip to the
+        database thread.
 
         Raises:
-            NotFound: ``copy.unknown`` or ``copy.damaged_code``.
+            NotFound: ``copy.unknown``, ``copy.damaged_code`` or ``helper.unknown_shift``.
         """
         if self.circulation.is_card(raw_code):
             return None
-        return self.helper_return(shift_id, raw_code, damaged=damaged)
+        result = self.helper_return(shift_id, raw_code, damaged=damaged)
+        return HelperScan(result, self.shift(shift_id).books)
 
     def end_shift(self, shift_id: str, ended_by: str = "card") -> ShiftView:
         """End the shift (``card``, ``timeout``, ``other_card``...); an ended one stays as it is.
@@ -553,7 +602,7 @@ class Roles:
         """Start checking shelf area ``shelf`` (by ``helper``, if a helper); return its id."""
         with self.circulation._transaction():
             fact = self._record_started(
-                "shelf_check_started", "check", patron=helper, shelf=printable(shelf, 40)
+                "shelf_check_started", "check", patron=helper, shelf=printable(shelf, SHELF_LENGTH)
             )
             return fact.uuid
 

@@ -7,8 +7,8 @@ first application all end in the same rows, whatever the tables held before.
 
 :data:`KINDS` joins :data:`kiosk.data.projection.APPLY`, and :func:`count_for_shift`
 is the projection's extra for the ``checkin`` facts :func:`in_shift`: a return made in
-a helper's shift (``data["shift"]``) is counted for that shift. This module imports only the models, so the projection can import
-it without a cycle.
+a helper's shift (``data["shift"]``) is counted for that shift, each book once.
+This module imports only the models, so the projection can import it without a cycle.
 """
 
 from __future__ import annotations
@@ -86,8 +86,13 @@ def _visit_started(fact: Fact, known: Known) -> None:
 
 
 def _count_attendees(visit: Any, given: int = 0) -> None:
+    """The head count: the largest of the roll call, the teacher's count ``given`` and
+    what it was (a count only grows, so facts applied again or late change nothing)."""
     counted = VisitAttendee.select().where(VisitAttendee.visit == visit).count()
-    ClassVisit.update(headcount=max(counted, given)).where(ClassVisit.id == visit).execute()
+    now: Any = ClassVisit.select(ClassVisit.headcount).where(ClassVisit.id == visit).scalar()
+    ClassVisit.update(headcount=max(counted, given, now or 0)).where(
+        ClassVisit.id == visit
+    ).execute()
 
 
 def _visit_attendee(fact: Fact, known: Known) -> None:
@@ -103,18 +108,18 @@ def _visit_attendee(fact: Fact, known: Known) -> None:
 
 
 def _visit_ended(fact: Fact, known: Known) -> None:
+    """The visit ends (once); a later one, the teacher's card after the period ended
+    it, only adds the note (when it has none) and raises the count."""
     visit = fact.data.get("visit")
-    updated = ClassVisit.update(
-        ended_at=_at(fact), note=str(fact.data.get("note", "")),
-        ended_by=str(fact.data.get("ended_by", "")),
-    ).where((ClassVisit.id == visit) & ClassVisit.ended_at.is_null()).execute()
-    given = fact.data.get("headcount")
-    if updated and isinstance(given, int) and given > 0:
-        _count_attendees(visit, given)
     note = str(fact.data.get("note", ""))
+    updated = ClassVisit.update(
+        ended_at=_at(fact), note=note, ended_by=str(fact.data.get("ended_by", "")),
+    ).where((ClassVisit.id == visit) & ClassVisit.ended_at.is_null()).execute()
     if not updated and note:
-        # A note written after the visit ended by itself (the end of the period).
         ClassVisit.update(note=note).where((ClassVisit.id == visit) & (ClassVisit.note == "")).execute()
+    given = fact.data.get("headcount")
+    if isinstance(given, int) and given > 0:
+        _count_attendees(visit, given)
 
 
 # -- helper shifts -----------------------------------------------------------------
@@ -144,7 +149,13 @@ def in_shift(fact: Fact) -> bool:
 
 
 def count_for_shift(fact: Fact, known: Known) -> None:
-    """A return made in a helper's shift counts once for that shift (a replay too)."""
+    """A return made in a helper's shift counts for that shift: each book once.
+
+    Every return is kept (keyed by its fact, so a replay adds nothing), and the
+    shift's ``books`` is the number of different copies among them: scanning the
+    same book again (now "not on loan") does not count it twice, in whatever order
+    the facts are applied.
+    """
     shift = fact.data.get("shift")
     copy = _copy_id(fact, known)
     if copy is None or not HelperShift.select().where(HelperShift.id == shift).exists():
@@ -152,7 +163,7 @@ def count_for_shift(fact: Fact, known: Known) -> None:
     HelperReturn.insert(
         fact=fact.uuid, shift=shift, copy=copy, returned_at=fact.wall_time
     ).on_conflict_ignore().execute()
-    counted = HelperReturn.select(pw.fn.COUNT(HelperReturn.fact)).where(
+    counted = HelperReturn.select(pw.fn.COUNT(HelperReturn.copy.distinct())).where(
         HelperReturn.shift == shift
     )
     HelperShift.update(books=counted).where(HelperShift.id == shift).execute()

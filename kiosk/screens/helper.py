@@ -3,9 +3,10 @@
 A helper's card opens :class:`HelperScreen` and starts the helper's shift. Each book
 scanned is returned at once, and the screen says in big words where it goes: its
 shelf, the hold shelf (with the name of who reserved it), or the repair box when the
-helper pressed the "damaged" key first. Every book counts for the helper's shift (the
-best-helper award). The helper's card again, another card, or the idle timeout ends
-helper mode and the shift.
+helper pressed the "damaged" key first. Every book counts once for the helper's shift
+(the best-helper award). The helper's card again, another card, or the idle timeout ends
+helper mode and the shift; "My books" ends it and opens the helper's own page, to
+borrow and return like any student.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
+from textual.worker import Worker
 
 from kiosk.data.circulation import PatronView, ReturnResult
 from kiosk.data.errors import KioskError
-from kiosk.data.roles import Roles, ShiftView
+from kiosk.data.roles import HelperScan, Roles, ShiftView
 from kiosk.locale import t
 from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
@@ -62,16 +64,19 @@ class HelperScreen(KioskScreen):
         Binding("f2", "primary", show=False, id="helper.done"),
         Binding("f3", "press('damaged')", show=False, id="helper.damaged"),
         Binding("f4", "press('check-shelf')", show=False, id="helper.shelf_check"),
+        Binding("f5", "press('mine')", show=False, id="helper.my_books"),
     ]
 
     def __init__(self, helper: PatronView) -> None:
         super().__init__()
         self.helper = helper
         self.shift: ShiftView | None = None
-        self.books = 0
         self.damaged = False
         """The next book scanned is damaged: it goes to the repair box."""
         self.ended = False
+        self._starting: Worker[None] | None = None
+        self.to_own_page = ""
+        """The helper pressed "My books": their card (this number) opens their own page."""
 
     @property
     def roles(self) -> Roles:
@@ -90,17 +95,43 @@ class HelperScreen(KioskScreen):
                 yield BigButton(t("helper.damaged"), key="f3", id="damaged", variant="warning")
                 yield BigButton(t("helper.shelf_check"), key="f4", id="check-shelf")
                 yield BigButton(t("helper.ok"), key="f2", id="ok", variant="success")
+                yield BigButton(t("helper.my_books"), key="f5", id="mine", variant="primary")
 
-    async def on_mount(self) -> None:  # type: ignore[override]  # (Textual awaits it)
+    def on_mount(self) -> None:
         super().on_mount()
         self._show_buttons()
+        # The app, not this screen, runs the start: a screen that goes meanwhile (the
+        # idle timeout, another card) neither cancels it half-way nor waits for it.
+        self._starting = self.kiosk.run_worker(
+            self._start_shift(), group="helper-shift", exit_on_error=False
+        )
+
+    async def _start_shift(self) -> None:
+        """Start the shift; if the screen has gone meanwhile, end the shift at once."""
         try:
-            self.shift = await self.call(self.roles.start_shift, self.helper.number)
+            shift = await self.kiosk.run_db(self.roles.start_shift, self.helper.number)
         except KioskError as error:
             self.show_error(error)
+            return
+        self.shift = shift
+        if self not in self.kiosk.screen_stack:
+            # Its unmount found no shift to end: end it now, or it stays open for ever.
+            self._end_in_background()
+
+    async def _started(self) -> None:
+        """Wait for the shift's start (a scan or a key in the first moment waits for it)."""
+        if self._starting is not None and not self._starting.is_finished:
+            try:
+                await self._starting.wait()
+            except Exception:  # the start failed: the screen has said why
+                log.exception("the helper's shift did not start")
 
     def on_unmount(self) -> None:
         """Helper mode ends however the screen goes (the idle timeout, most often)."""
+        self._end_in_background()
+
+    def _end_in_background(self) -> None:
+        """End the shift (once) without waiting: the screen may be gone already."""
         if self.shift is not None and not self.ended:
             self.ended = True
             app, shift_id = self.kiosk, self.shift.id
@@ -145,8 +176,18 @@ class HelperScreen(KioskScreen):
         """Back to the start."""
         self.kiosk.reset_to_attract()
 
+    @on(Button.Pressed, "#mine")
+    async def my_books(self) -> None:
+        """End the shift and open the helper's own page: a helper borrows like anyone."""
+        if self.to_own_page:
+            return  # pressed twice: the page is opening
+        await self.close_shift("own_books")
+        self.to_own_page = self.helper.number  # (the routing opens the page, not helper mode)
+        self.kiosk.open_patron(self.helper, replace=True)
+
     async def close_shift(self, ended_by: str) -> ShiftView | None:
         """End the shift (once)."""
+        await self._started()
         if self.shift is None or self.ended:
             return None
         self.ended = True
@@ -170,6 +211,7 @@ class HelperScreen(KioskScreen):
 
     async def handle_scan(self, code: str) -> None:
         verdict = self.query_one(Verdict)
+        await self._started()
         if self.ended:
             self.kiosk.reset_to_attract()
             self.kiosk.attract.post_message(Scanned(code, "scanner"))
@@ -194,13 +236,12 @@ class HelperScreen(KioskScreen):
             self._show_buttons()
             await self._card(code)
             return
-        self.books += 1
         self.query_one("#count", Static).update(
-            t("helper.count", count=self.books), layout=False  # one line, always
+            t("helper.count", count=result.books), layout=False  # one line, always
         )
-        verdict.say(*where_it_goes(result, damaged))
+        verdict.say(*where_it_goes(result.result, damaged))
 
-    def _scan(self, shift_id: str, code: str, damaged: bool) -> ReturnResult | None:
+    def _scan(self, shift_id: str, code: str, damaged: bool) -> HelperScan | None:
         return self.roles.helper_scan(shift_id, code, damaged=damaged)
 
     async def _card(self, code: str) -> None:

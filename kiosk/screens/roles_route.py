@@ -24,8 +24,15 @@ VISIT_CHECK_SECONDS = 30.0
 def open_role(
     app: KioskApp, patron: PatronView, *, replace: bool, visit: Visit | None
 ) -> bool:
-    """Open helper mode for a helper, the class visit for a teacher; ``False`` otherwise."""
+    """Open helper mode for a helper, the class visit for a teacher; ``False`` otherwise.
+
+    A helper who pressed "My books" in helper mode gets their own page (``False``:
+    the app opens it as any student's).
+    """
     if patron.kind == "helper":
+        current = app.screen
+        if isinstance(current, HelperScreen) and current.to_own_page == patron.number:
+            return False
         screen = HelperScreen(patron)
         if replace and app.screen is not app.attract:
             app.switch_screen(screen)

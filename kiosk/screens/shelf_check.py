@@ -23,6 +23,7 @@ from kiosk.data.roles import Roles, ShelfCopy, ShelfReport, ShelfScan
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.scan_bar import ScanBar
 from kiosk.widgets.verdict import Verdict
 
 ROLES_CSS = str(files("kiosk.assets").joinpath("roles.tcss"))
@@ -30,6 +31,16 @@ ROLES_CSS = str(files("kiosk.assets").joinpath("roles.tcss"))
 
 REPORT_LINES = 12
 """Books listed by name in each part of the report (the rest are counted)."""
+
+
+class TouchScroll(VerticalScroll, can_focus=False):
+    """A scrolling box of buttons or text that never takes the keyboard focus.
+
+    Touching a button in a plain ``VerticalScroll`` focuses the box (the nearest
+    focusable ancestor); hidden a moment later, it leaves the focus nowhere and the
+    USB scanner's keys are lost. The scan field keeps the focus; touch and the mouse
+    wheel still scroll the box, and the screen binds Page Up / Page Down.
+    """
 
 
 def list_copies(copies: tuple[ShelfCopy, ...], *, with_area: bool = False) -> list[str]:
@@ -74,6 +85,8 @@ class ShelfCheckScreen(KioskScreen):
         self.check_id: str | None = None
         self.shelf = ""
         self.finished = False
+        self.starting = False
+        """A check is being started (a second tap meanwhile does nothing)."""
         self.areas: dict[str, str] = {}
 
     @property
@@ -87,8 +100,8 @@ class ShelfCheckScreen(KioskScreen):
             yield Static(t("shelf.choose_hint"), id="hint", markup=False)
             yield Verdict(id="verdict")
             yield Static(id="count", markup=False)
-            yield VerticalScroll(id="areas")
-            with VerticalScroll(id="report-box"):
+            yield TouchScroll(id="areas")
+            with TouchScroll(id="report-box"):
                 yield Static(id="report", markup=False)
             with Horizontal(id="actions"):
                 yield BigButton(t("shelf.finish"), key="f2", id="finish", variant="success")
@@ -127,6 +140,8 @@ class ShelfCheckScreen(KioskScreen):
         self.query_one("#report-box").display = self.finished
         self.query_one("#count").display = checking
         self.query_one("#finish").display = checking
+        # Whatever was touched, the scanner's keys go to the scan field.
+        self.query_one(ScanBar).focus()
 
     def action_primary(self) -> None:
         """F2: "Finished" while checking, "Back" once the report is shown."""
@@ -134,15 +149,22 @@ class ShelfCheckScreen(KioskScreen):
 
     def action_scroll_report(self, pages: int) -> None:
         """Page Up / Page Down move through a long report (a touch screen scrolls it)."""
-        box = self.query_one("#report-box", VerticalScroll)
+        box = self.query_one("#report-box", TouchScroll)
         box.scroll_to(y=box.scroll_y + pages * max(1, box.size.height - 1), animate=False)
 
     @on(Button.Pressed, ".area")
     async def pick(self, event: Button.Pressed) -> None:
         """The helper touched a shelf area's name."""
         area = self.areas.get(event.button.id or "")
-        if area is not None and self.check_id is None:
+        if area is None or self.check_id is not None or self.starting:
+            return
+        self.starting = True  # a double tap starts one check
+        try:
             await self.start(area)
+        except KioskError as error:  # a busy or broken database: say so, never end the app
+            self.query_one(Verdict).refuse(error)
+        finally:
+            self.starting = False
 
     @on(Button.Pressed, "#back")
     def back(self) -> None:

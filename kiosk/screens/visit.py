@@ -6,7 +6,8 @@ the visit at once and shows :class:`VisitScreen`, where each student's card coun
 them. "Borrowing" leaves the visit running and hands the kiosk back to the class, who
 borrow with their own cards as usual; the teacher's card, scanned again anywhere,
 asks to end the visit (:class:`EndVisitModal`, with a note of what the class read).
-A visit not ended by hand ends itself at the end of the period (:func:`end_due_visits`).
+A visit not ended by hand ends itself at the end of the period (:func:`end_due_visits`);
+the teacher's card, later that day, still adds the note and the count to it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -33,7 +34,7 @@ from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.session import Visit
-from kiosk.screens.shelf_check import ROLES_CSS
+from kiosk.screens.shelf_check import ROLES_CSS, TouchScroll
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
@@ -75,6 +76,8 @@ class ClassPickScreen(KioskScreen):
         self.teacher = teacher
         self.receipt = visit
         self.choices: dict[str, str] = {}
+        self.starting = False
+        """A visit has been asked for: a second tap does nothing."""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="class-pick"):
@@ -84,7 +87,7 @@ class ClassPickScreen(KioskScreen):
             yield Verdict(id="verdict")
             yield Horizontal(id="own-classes")
             yield Static(t("visit.other_classes"), id="other-heading", markup=False)
-            yield VerticalScroll(id="other-classes")
+            yield TouchScroll(id="other-classes")
             with Horizontal(id="actions"):
                 yield BigButton(t("visit.my_books"), key="f2", id="mine", variant="primary")
 
@@ -128,9 +131,13 @@ class ClassPickScreen(KioskScreen):
         if name is None:
             return
         event.stop()
+        if self.starting:
+            return  # a double tap (or a second class touched meanwhile) starts one visit
+        self.starting = True
         try:
             visit = await self.call(Roles(self.circulation).start_visit, self.teacher.number, name)
         except KioskError as error:
+            self.starting = False  # nothing started: the teacher may try again
             self.show_error(error)
             return
         self.app.switch_screen(VisitScreen(visit))
@@ -170,22 +177,43 @@ class NoteInput(Input):
             self._before_burst = self.value
         self._burst.append(now)
 
+    def scanned(self, typed: str) -> bool:
+        """Whether ``typed``, a fast burst ended by Enter, is a scanner's code.
+
+        Only a burst that looks like a card or a label (capitals, digits, dots) is
+        taken out: a quick typist's words stay.
+        """
+        return CODE_LIKE.fullmatch(typed) is not None
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         fast = len(self._burst) >= 4 and time.monotonic() - self._burst[-1] <= self.max_gap
         self._burst = []
         typed = self.value[len(self._before_burst):] if self.value.startswith(
             self._before_burst) else ""
-        # Only a burst that looks like a card or a label (capitals, digits, dots) is
-        # taken out: a quick typist's words stay.
-        if fast and CODE_LIKE.fullmatch(typed):
+        if fast and self.scanned(typed):
             event.stop()
             self.value = self._before_burst
 
 
+class CountInput(NoteInput):
+    """The teacher's head count, which ignores a card a scanner types into it.
+
+    The field takes digits only, so a card's code leaves just its digits behind,
+    and the scanner's Enter would end the visit with them as the count. A count has
+    at most three digits: four keys or more, as fast as a scanner's and ended by
+    Enter, can only be a scanner, so the whole burst is taken out, whatever it left.
+    """
+
+    def scanned(self, typed: str) -> bool:
+        """Any fast burst of four keys or more is a scanner's (see the class)."""
+        return True
+
+
 class EndVisitModal(ModalScreen[tuple[str, int] | None]):
     """"End the visit?", with a note of what the class read (and the count, without a
-    roll call). Dismisses with ``(note, headcount)``, ``None`` to carry on, or
+    roll call); for a visit the period has ended, "What did the class read?" only.
+    Dismisses with ``(note, headcount)``, ``None`` to carry on, or
     ``("", -1)`` for the teacher's own books."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -202,21 +230,28 @@ class EndVisitModal(ModalScreen[tuple[str, int] | None]):
     def compose(self) -> ComposeResult:
         visit = self.visit
         with Vertical(id="dialog"):
-            yield Static(
-                t("visit.end_question", name=visit.class_name, count=visit.headcount,
-                  minutes=visit.minutes(self.now)),
-                id="question", markup=False,
-            )
+            if visit.open:
+                question = t("visit.end_question", name=visit.class_name,
+                             count=visit.headcount, minutes=visit.minutes(self.now))
+            else:  # ended by the period: the teacher adds the note (and the count)
+                question = t("visit.note_question", name=visit.class_name,
+                             count=visit.headcount, minutes=visit.minutes(self.now))
+            yield Static(question, id="question", markup=False)
             yield NoteInput(
                 self.app.config.scanner_max_gap_ms,  # type: ignore[attr-defined]
                 placeholder=t("visit.note_placeholder"), max_length=200, id="note",
             )
-            yield Input(placeholder=t("visit.count_placeholder"), type="integer", max_length=3,
-                        id="headcount")
+            yield CountInput(
+                self.app.config.scanner_max_gap_ms,  # type: ignore[attr-defined]
+                placeholder=t("visit.count_placeholder"), type="integer", max_length=3,
+                id="headcount",
+            )
             with Horizontal(id="choices"):
-                yield BigButton(t("visit.end"), key="f2", id="end", variant="success")
+                yield BigButton(t("visit.end" if visit.open else "visit.save"), key="f2", id="end",
+                                variant="success")
                 yield BigButton(t("visit.my_books"), key="f4", id="mine", variant="primary")
-                yield BigButton(t("visit.not_yet"), key="escape", id="back")
+                yield BigButton(t("visit.not_yet" if visit.open else "visit.skip"), key="escape",
+                                id="back")
 
     def on_mount(self) -> None:
         self.query_one("#headcount").display = self.visit.headcount == 0
@@ -272,6 +307,8 @@ class VisitScreen(KioskScreen):
         super().__init__()
         self.visit = visit
         self.ask_end = ask_end
+        self.asking = False
+        """The end dialog is open (the teacher has the time a running visit has)."""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="visit"):
@@ -292,7 +329,7 @@ class VisitScreen(KioskScreen):
             self.ask_to_end()
 
     def timeout(self, configured: float) -> float | None:
-        return self.IDLE_TIMEOUT if self.visit.open else self.ENDED_TIMEOUT
+        return self.IDLE_TIMEOUT if self.visit.open or self.asking else self.ENDED_TIMEOUT
 
     def action_primary(self) -> None:
         """F2: "Borrowing" while the visit goes on, "OK" once it has ended."""
@@ -322,10 +359,14 @@ class VisitScreen(KioskScreen):
             self.query_one(button).display = visit.open
         self.query_one("#ok").display = not visit.open
 
-    def show_ended(self, visit: VisitView) -> None:
-        """The visit has ended (by the card, or by itself at the end of the period)."""
+    def show_ended(self, visit: VisitView, *, noted: bool = False) -> None:
+        """The visit has ended (by the card, or by itself at the end of the period);
+        ``noted``: the teacher has just added the note to a visit the period ended."""
         self.show_visit(visit)
-        key = "visit.ended_by_period" if visit.ended_by == "period" else "visit.thanks"
+        if noted:
+            key = "visit.noted"
+        else:
+            key = "visit.ended_by_period" if visit.ended_by == "period" else "visit.thanks"
         self.query_one(Verdict).say(t(key, name=visit.class_name, count=visit.headcount), "ok")
 
     @on(Button.Pressed, "#borrowing")
@@ -345,10 +386,20 @@ class VisitScreen(KioskScreen):
 
     @work(group="visit-end", exclusive=True, exit_on_error=False)
     async def ask_to_end(self) -> None:
-        """Ask for the note, then end the visit (or open the teacher's own books)."""
-        if not self.visit.open:
+        """Ask for the note, then end the visit (or open the teacher's own books).
+
+        A visit the period has ended without a note takes the note (and the count)
+        all the same: the teacher's card finds it for the rest of its day.
+        """
+        noting = not self.visit.open
+        if noting and not self.visit.wants_note:
             return
-        answer = await self.app.push_screen_wait(EndVisitModal(self.visit, self.now()))
+        self.asking = True
+        try:
+            answer = await self.app.push_screen_wait(EndVisitModal(self.visit, self.now()))
+        finally:
+            self.asking = False
+        self.kiosk.touch()  # the idle time starts again from the answer
         if answer is None:
             return
         note, headcount = answer
@@ -364,7 +415,7 @@ class VisitScreen(KioskScreen):
         except KioskError as error:
             self.show_error(error)
             return
-        self.show_ended(visit)
+        self.show_ended(visit, noted=noting)
 
     def _end(self, visit_id: str, note: str, headcount: int) -> VisitView:
         return Roles(self.circulation).end_visit(
@@ -426,11 +477,12 @@ class VisitScreen(KioskScreen):
 async def open_teacher_page(
     app: KioskApp, teacher: PatronView, *, replace: bool, receipt: Visit | None
 ) -> None:
-    """The teacher's card: ask to end their visit going on, or open their own page
-    (where "Class visit" starts a new one)."""
+    """The teacher's card: ask to end their visit going on (or to add the note to the
+    one the period has just ended), or open their own page (where "Class visit"
+    starts a new one)."""
     roles = Roles(app.circulation)
     try:
-        visit = await app.run_db(roles.open_visit, teacher.number)
+        visit = await app.run_db(roles.visit_for_card, teacher.number)
     except KioskError as error:
         app.attract.refuse_on_return(error)
         app.reset_to_attract()
