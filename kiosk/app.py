@@ -93,7 +93,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         await self.push_screen(self.attract)
         self.camera.start()
         self.sync.start()
-        self.set_interval(0.5, self.check_idle)
+        self.set_interval(0.5, self.check_timeout)
         self.set_interval(CHECKPOINT_EVERY, self._checkpoint_when_quiet)
         watch_visits(self)
 
@@ -122,7 +122,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         kiosk_screens = (s for s in reversed(self.screen_stack) if isinstance(s, KioskScreen))
         return next(kiosk_screens, None)
 
-    def check_idle(self) -> None:
+    def check_timeout(self) -> None:
         """Count down, and go back to the start when the visitor has gone quiet."""
         screen = self._kiosk_screen()
         if screen is None:

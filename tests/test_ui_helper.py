@@ -112,11 +112,11 @@ async def test_the_idle_timeout_ends_helper_mode_and_the_shift(circulation, stat
         last_book = clock()
         clock.advance(minutes=5)
         monotonic.advance(60)  # longer than a student's timeout: still helping
-        app.check_idle()
+        app.check_timeout()
         await pilot.pause()
         assert pilot.app.screen.__class__.__name__ == "HelperScreen"
         monotonic.advance(31)
-        app.check_idle()
+        app.check_timeout()
         await on_screen(pilot, "AttractScreen")
         await wait_until(pilot, lambda: shift_row(library).ended_at is not None)
     shift = shift_row(library)

@@ -27,14 +27,14 @@ async def test_countdown_in_last_ten_seconds_then_back_to_start(circulation, mak
     async with app.run_test(size=(80, 24)) as pilot:
         await scan_to(pilot, code, "PatronScreen")
         clock.advance(34)
-        app.check_idle()
+        app.check_timeout()
         assert countdown_text(app) == ""
         clock.advance(2)  # 36 s idle: 9 s left
-        app.check_idle()
+        app.check_timeout()
         await pilot.pause()
         assert "Going back to the start in 9 s" in countdown_text(app)
         clock.advance(9)
-        app.check_idle()
+        app.check_timeout()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
         assert "王小明" not in screen_text(pilot)
         assert not [s for s in app.screen_stack if type(s).__name__ == "PatronScreen"]
@@ -47,15 +47,15 @@ async def test_a_touch_restarts_the_timeout(circulation, make):
     async with app.run_test(size=(80, 24)) as pilot:
         await scan_to(pilot, code, "PatronScreen")
         clock.advance(40)
-        app.check_idle()
+        app.check_timeout()
         await pilot.pause()
         assert countdown_text(app)
         await click(pilot, "#allowance")  # a touch anywhere
-        app.check_idle()
+        app.check_timeout()
         await pilot.pause()
         assert countdown_text(app) == ""
         clock.advance(44)
-        app.check_idle()
+        app.check_timeout()
         assert screen_name(pilot) == "PatronScreen"
 
 
@@ -70,7 +70,7 @@ async def test_timeout_closes_an_open_dialog_too(circulation, make):
         await scan_to(pilot, code, "PatronScreen")
         await scan_to(pilot, copy.barcode, "MineModal")
         clock.advance(46)
-        app.check_idle()
+        app.check_timeout()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
 
 
@@ -80,11 +80,11 @@ async def test_timeout_from_returns_and_receipt(circulation):
     async with app.run_test(size=(80, 24)) as pilot:
         await click_to(pilot, "#return", "ReturnScreen")
         clock.advance(46)
-        app.check_idle()
+        app.check_timeout()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
         # the attract screen itself never times out
         clock.advance(1000)
-        app.check_idle()
+        app.check_timeout()
         assert screen_name(pilot) == "AttractScreen"
 
 
@@ -94,7 +94,7 @@ async def test_configured_timeout(circulation):
     async with app.run_test(size=(80, 24)) as pilot:
         await click_to(pilot, "#return", "ReturnScreen")
         clock.advance(21)
-        app.check_idle()
+        app.check_timeout()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
 
 
@@ -110,5 +110,5 @@ async def test_a_pin_dialog_left_open_on_the_start_screen_times_out(circulation,
     async with app.run_test(size=(80, 24)) as pilot:
         await scan_to(pilot, code, "PinModal")
         clock.advance(46)
-        app.check_idle()
+        app.check_timeout()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
