@@ -71,6 +71,8 @@ class Config:
     """Seconds without a scan or touch before helper mode ends (and the shift with it)."""
     export_dir: str = ""
     """Where the librarian's exports go; empty means "Library Kiosk" in the user's documents."""
+    desk_idle_minutes: float = 10.0
+    """``kiosk desk`` signs the librarian out after this many quiet minutes (0: never)."""
     log_file: str = ""
     """Where the log goes; empty means ``kiosk.log`` in the platform's log directory."""
     source: Path | None = field(default=None, compare=False)
@@ -109,6 +111,7 @@ _SECTIONS = {
     "camera": {"device": "camera", "bell": "bell"},
     "sync": {"interval": "sync_interval"},
     "export": {"folder": "export_dir"},
+    "desk": {"idle_minutes": "desk_idle_minutes"},
     "roles": {"visit_minutes": "visit_minutes", "helper_idle_timeout": "helper_idle_timeout"},
 }
 

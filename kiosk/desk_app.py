@@ -10,13 +10,14 @@ numbered like every fact the desk accepts, so every kiosk receives them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import peewee as pw
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -40,6 +41,12 @@ log = logging.getLogger(__name__)
 DESK_KIOSK_ID = "desk"
 """The name the desk's own facts carry (as the desk's master data does)."""
 
+IDLE_CHECK_EVERY = 0.5
+"""Seconds between two looks at how long the desk has been quiet."""
+
+_ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
+"""What counts as the librarian being at the desk (as at the kiosk)."""
+
 
 def open_desk_database(url: str) -> pw.Database:
     """Open the desk's database at ``url``, brought up to this version's schema.
@@ -60,19 +67,29 @@ def open_desk_database(url: str) -> pw.Database:
 
 
 class DeskApp(App[None]):
-    """The desk: sign in, then the librarian's tabs."""
+    """The desk: sign in, then the librarian's tabs.
+
+    After ``config.desk_idle_minutes`` without a key, click or scroll the librarian is
+    signed out (as the kiosk forgets a student who walked away): a desk left open
+    shows every reader's loans and can revoke cards, to whoever sits down next.
+    """
 
     TITLE = "Library Desk"
     CSS_PATH = str(files("kiosk.assets").joinpath("kiosk.tcss"))
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 (App's type)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False, priority=True, id="desk.quit")]
 
-    def __init__(self, circulation: Circulation, config: Config) -> None:
+    def __init__(
+        self, circulation: Circulation, config: Config, *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.circulation = circulation
         self.config = config
         self.daybook = DayBook(circulation)
         self._db = DatabaseThread(circulation)
+        self._monotonic = monotonic
+        self._last_activity = monotonic()
         set_language(config.language)
 
     async def run_db(self, function: Callable[..., T], *args: Any) -> T:
@@ -81,21 +98,48 @@ class DeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(DeskLogin())
+        self.set_interval(IDLE_CHECK_EVERY, self.sign_out_when_idle)
 
     def on_unmount(self) -> None:
         self._db.close()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, _ACTIVITY):
+            self.touch()
+        await super().on_event(event)
+
+    def touch(self) -> None:
+        """The librarian is at the desk: the quiet minutes start again."""
+        self._last_activity = self._monotonic()
+
+    def sign_out_when_idle(self) -> None:
+        """Sign out when the librarian has been away for the configured minutes."""
+        minutes = self.config.desk_idle_minutes
+        if minutes <= 0 or not any(isinstance(s, DeskScreen) for s in self.screen_stack):
+            return
+        if self._monotonic() - self._last_activity >= minutes * 60:
+            log.info("desk signed out after %s quiet minutes", minutes)
+            self.sign_out(t("lib.desk.idle_signed_out", minutes=f"{minutes:g}"))
+
     def signed_in(self, librarian: PatronView) -> None:
         """The right card and PIN: the librarian's tabs."""
+        self.touch()
         self.switch_screen(DeskScreen(librarian))
 
-    def sign_out(self) -> None:
-        """Back to the sign-in."""
-        self.switch_screen(DeskLogin())
+    def sign_out(self, message: str = "") -> None:
+        """Back to the sign-in (closing any dialog over the tabs), saying ``message``."""
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, DeskScreen):
+            self.pop_screen()
+        self.switch_screen(DeskLogin(message))
 
 
 class DeskLogin(Screen[None]):
     """The librarian's card (scanned or typed number) and PIN."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__()
+        self.message = message
+        """Said under the fields (why the librarian was signed out)."""
 
     @property
     def desk(self) -> DeskApp:
@@ -107,7 +151,7 @@ class DeskLogin(Screen[None]):
             yield Static(t("lib.desk.heading"), id="question", markup=False)
             yield Input(placeholder=t("lib.desk.card"), max_length=200, id="card")
             yield Input(placeholder=t("lib.desk.pin"), password=True, max_length=32, id="pin")
-            yield Static("", id="pin-message", markup=False)
+            yield Static(self.message, id="pin-message", markup=False)
             with Horizontal(id="choices"):
                 yield Button(t("lib.desk.sign_in"), id="sign-in", variant="primary")
 

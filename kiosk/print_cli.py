@@ -32,6 +32,14 @@ def _say(message: str) -> None:
     print(message)
 
 
+def _numbers(numbers: list[str]) -> str:
+    """Patron numbers as the terminal may show them: they come from ``--file`` and
+    ``--patron`` as typed, so an escape sequence in them is made visible, not obeyed."""
+    from kiosk.data.text import printable
+
+    return ", ".join(printable(number, 40) for number in numbers)
+
+
 def _open(args: argparse.Namespace, config: Config) -> Any:
     """Open the library named by ``--db`` or the settings, in the configured language."""
     from kiosk.data.library import open_library
@@ -121,13 +129,13 @@ def cmd_cards(args: argparse.Namespace, config: Config) -> int:
     if batch.issued:
         _say(t("print.cards.issued", count=len(batch.issued)))
     if batch.reissued:
-        _say(t("print.cards.reissued", numbers=", ".join(batch.reissued)))
+        _say(t("print.cards.reissued", numbers=_numbers(batch.reissued)))
     if batch.unknown:
-        _say(t("print.cards.unknown", numbers=", ".join(batch.unknown)))
+        _say(t("print.cards.unknown", numbers=_numbers(batch.unknown)))
     if batch.inactive:
-        _say(t("print.cards.inactive", numbers=", ".join(batch.inactive)))
+        _say(t("print.cards.inactive", numbers=_numbers(batch.inactive)))
     if batch.unprintable:
-        _say(t("print.cards.unprintable", numbers=", ".join(batch.unprintable)))
+        _say(t("print.cards.unprintable", numbers=_numbers(batch.unprintable)))
     _fonts_note(args.font)
     return 0
 

@@ -155,6 +155,25 @@ def test_kiosk_cards_command(library, library_url, make, tmp_path, capsys):
     assert "Nowhere" in errors and ".pdf" in errors and "2025-02-30" in errors
 
 
+def test_numbers_from_a_file_reach_the_terminal_harmless(library, library_url, make, tmp_path,
+                                                          capsys):
+    make.patron("1001", name="Ann")
+    hostile = "X\x1b[2J\x1b]0;pwned\x07\u202e"  # clear the screen, retitle, reverse text
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text(f"1001\n{hostile}\n", encoding="utf-8")
+    pdf = tmp_path / "cards.pdf"
+    library.close()
+    assert main(["cards", "--db", library_url, "--file", str(numbers), "-o", str(pdf)]) == 0
+    out = capsys.readouterr().out
+    assert "X\\x1b[2J\\x1b]0;pwned\\x07\\u202e" in out  # said, not obeyed
+    assert not any(c in out for c in "\x1b\x07\u202e")
+    only = tmp_path / "only.txt"  # nobody to print: the refusal names the numbers
+    only.write_text(f"{hostile}\n", encoding="utf-8")
+    assert main(["cards", "--db", library_url, "--file", str(only), "-o", str(pdf)]) == 2
+    err = capsys.readouterr().err
+    assert "X\\x1b[2J" in err and not any(c in err for c in "\x1b\x07\u202e")
+
+
 def test_cards_on_a_postgresql_library(pg_url, clock, tmp_path):
     db = open_library(pg_url, create=True)
     try:

@@ -7,6 +7,7 @@ review or a revoked card made at the desk reaches the kiosks.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from conftest import FakeClock
 from kiosk.data import cards, masterdata
 from kiosk.data.circulation import Circulation
 from kiosk.data.daybook import DayBook, LogFilter, day_bounds
-from kiosk.data.errors import CardRefused, NotFound, Refused
+from kiosk.data.db import KioskSqliteDatabase, sqlite_path
+from kiosk.data.errors import CardRefused, NotFound, Refused, StorageError
 from kiosk.data.models import SyncCase
 from kiosk.data.roles import Roles
 from kiosk.locale import set_language
@@ -202,3 +204,29 @@ def test_hostile_names_are_shown_harmless(site, book, clock):
     [entry] = [e for e in book.day_log() if e.kind == "checkout"]
     assert entry.patron_name == "Eve\\x1b[31m\\u202e"
     assert "\x1b" not in entry.haystack
+
+
+def test_a_locked_database_is_a_storage_error_for_the_librarian_too(
+    library, library_url, make, clock
+):
+    """Marking a case and revoking a card while another writer (the sync) holds the
+    lock: a StorageError in words, as at the kiosk, never a raw database error."""
+    make.card(make.patron("S1"))
+    impatient = KioskSqliteDatabase(sqlite_path(library_url), timeout=0.2)
+    book = DayBook(Circulation(impatient, "desk", clock=clock))
+    holder = sqlite3.connect(str(sqlite_path(library_url)), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for write in (lambda: book.mark_reviewed("refusal:x", "L1"),
+                      lambda: book.revoke_card("S1", "L1")):
+            with pytest.raises(StorageError) as locked:
+                write()
+            assert locked.value.key == "storage.locked"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    book.mark_reviewed("refusal:x", "L1")
+    assert book.revoke_card("S1", "L1") == 1
+    with pytest.raises(NotFound):
+        book.revoke_card("S1", "L1")  # no card left that works
+    impatient.close()

@@ -13,7 +13,7 @@ import pytest
 import synckit as sk
 from conftest import FakeClock
 from textual.widgets import Input
-from uikit import on_screen, screen_name, screen_text, wait_until
+from uikit import FakeMonotonic, on_screen, screen_name, screen_text, wait_until
 
 from kiosk import cli
 from kiosk.config import Config
@@ -124,3 +124,34 @@ def test_kiosk_desk_says_what_is_wrong_with_the_database(tmp_path, capsys, libra
     library.close()
     assert cli.main(["desk", "--db", library_url]) == 1
     assert "not a library desk" in capsys.readouterr().err
+
+
+async def test_the_desk_signs_out_after_quiet_minutes(site, clock):
+    monotonic = FakeMonotonic()
+    app = DeskApp(Circulation(site.desk, "desk", clock=clock),
+                  Config(language="en", desk_idle_minutes=10), monotonic=monotonic)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await on_screen(pilot, "DeskLogin")
+        monotonic.advance(3600)  # nobody signed in: nothing to sign out of
+        await pilot.pause(0.6)
+        assert screen_name(pilot) == "DeskLogin"
+        await sign_in(pilot, "L0001", "2468")
+        await on_screen(pilot, "DeskScreen")
+        panel = app.screen.query_one(LibrarianPanel)
+        await wait_until(pilot, lambda: panel.loaded)
+        await app.workers.wait_for_complete()
+        monotonic.advance(9 * 60)
+        await pilot.press("f9")  # the librarian is still here: the cases tab
+        await wait_until(pilot, lambda: panel.tab_ready == "tab-cases")
+        monotonic.advance(9 * 60)
+        await pilot.pause(0.6)
+        assert screen_name(pilot) == "DeskScreen"
+        await pilot.press("f7")  # a question left open does not keep the desk signed in
+        await on_screen(pilot, "ConfirmModal")
+        monotonic.advance(10 * 60)
+        await on_screen(pilot, "DeskLogin")
+        assert "Signed out after 10 quiet minutes" in screen_text(pilot)
+        assert len(app.screen_stack) == 2
+    assert sk.cases(site.desk) == [("lent_twice", "S0002", "B00001")]
+    with sk.on(site.desk):
+        assert SyncCase.get().resolved_by is None, "nothing was done for the librarian"

@@ -334,3 +334,57 @@ def test_the_command_dry_run_and_yes(library, library_url, tmp_path, capsys, mak
     missing = tmp_path / "none.sqlite"
     assert command(library, "import", "patrons", str(path), "--db", str(missing), "--yes") == 2
     assert not missing.exists()
+
+
+def test_a_student_whose_row_is_rejected_has_not_left(library, tmp_path, make, library_url,
+                                                      capsys):
+    """A rejected row keeps its student active; a row whose number cannot be read
+    holds its whole class (nobody there leaves), and the preview says so."""
+    for number in ("A1", "A2", "A3", "A4", "A5", "A6"):
+        make.patron(number, school_class="3A")
+    for number in ("B1", "B2"):
+        make.patron(number, school_class="3B")
+    path = write(tmp_path / "r.csv", (
+        "number,name,class,role\n"
+        "A1,Ann,3A,student\n"
+        "A2,,3A,student\n"  # no name
+        "A3,=HYPERLINK(\"x\"),3A,student\n"  # a formula in the name
+        "A4,Dan,3A,pupilish\n"  # a role nobody knows
+        "A5,Eve,,student\n"  # no class
+        "B1,Bob,3B,student\n"
+        "2.0230101E+13,Excel,3B,student\n"  # whose number? nobody in 3B leaves
+    ))
+    parsed = parse_roster(path)
+    plan = plan_roster(library, parsed)
+    assert [c.number for c in plan.deactivated] == ["A6"], "only the one really missing"
+    assert sorted(plan.kept) == ["A2", "A3", "A4", "A5"] and plan.held_classes == ["3B"]
+    warnings = {(p.number, p.key) for p in plan.problems if p.level == "warning"}
+    assert warnings == {(3, "import.roster_kept_rejected"), (4, "import.roster_kept_rejected"),
+                        (5, "import.roster_kept_rejected"), (6, "import.roster_kept_rejected"),
+                        (8, "import.roster_held_class")}
+    db = library_url.removeprefix("sqlite:///")
+    assert command(library, "import", "patrons", str(path), "--db", db, "--yes") == 0
+    out = capsys.readouterr().out
+    assert "3B 的学生都不算离校" in out
+    found = people(library)
+    assert [n for n, (_, _, _, active) in sorted(found.items()) if not active] == ["A6"]
+
+
+def test_a_row_without_a_readable_number_or_class_holds_every_class(library, tmp_path, make):
+    make.patron("A1", school_class="3A")
+    make.patron("A2", school_class="3A")
+    path = write(tmp_path / "r.csv", (
+        "number,name,class\n"
+        "A1,Ann,3A\n"
+        "=1+1,Who,=A1\n"  # a formula in the number and in the class
+    ))
+    for whole_school in (False, True):
+        plan = apply_roster(library, parse_roster(path), whole_school=whole_school)
+        assert not plan.deactivated and plan.held_classes == ["*"]
+        assert plan.problems[0].key == "import.roster_held_all"
+    assert people(library)["A2"][3] is True
+    # A teacher's rejected row holds nobody: teachers never leave by an import.
+    teacher = write(tmp_path / "t.csv", "number,name,class,role\nA1,Ann,3A,学生\n"
+                    "2.0E+13,Mr Wu,3A,教师\n")
+    plan = plan_roster(library, parse_roster(teacher))
+    assert [c.number for c in plan.deactivated] == ["A2"] and not plan.held_classes

@@ -3,6 +3,7 @@ from the rendered PDF by the kiosk's decoder (QR and Code 128)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,27 @@ def test_ranges_compare_numbers_and_refuse_nonsense(library, make):
             with pytest.raises(LabelPrintError) as refused:
                 range_labels(first, last)
             assert refused.value.key == key
+
+
+def test_a_range_of_one_width_reads_only_its_copies(library, make, caplog):
+    """T000010..T000012 is read through the barcode's unique index (SQLite's plan
+    searches it), not by scanning every copy of the library."""
+    for n in range(1, 41):
+        make.copy(barcode=f"T{n:06d}")
+    make.copy(barcode="T0000100")  # another width: between the ends as text, not in range
+    with library.connection_context():
+        caplog.set_level(logging.DEBUG, logger="peewee")
+        rows = range_labels("T000010", "T000012")
+        queries = [r.msg for r in caplog.records if r.name == "peewee"
+                   and isinstance(r.msg, tuple) and r.msg[0].startswith("SELECT")]
+        plans = [
+            " / ".join(str(step[-1]) for step in
+                       library.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+            for sql, params in queries
+        ]
+    assert [r.barcode for r in rows] == ["T000010", "T000011", "T000012"]
+    assert plans and all("SCAN" not in plan for plan in plans), plans
+    assert any("INDEX" in plan for plan in plans), plans
 
 
 def test_label_sheets_are_configurable():

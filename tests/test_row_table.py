@@ -40,6 +40,23 @@ def test_fit_counts_wide_characters():
     assert fit("三年级", 6) == "三年级"
 
 
+def test_fit_shows_control_and_escape_characters_instead_of_obeying_them():
+    hostile = "Ann\x1b[2J\x1b]0;pwned\x07\u202eevil\r\nnext"
+    shown = fit(hostile, 60)
+    assert not any(c in shown for c in "\x1b\x07\u202e\r\n")
+    assert shown.rstrip() == "Ann\\x1b[2J\\x1b]0;pwned\\x07\\u202eevil next"
+    assert cell_len(fit(hostile, 12)) == 12 and "\x1b" not in fit(hostile, 12)
+
+
+async def test_a_hostile_row_reaches_the_screen_harmless():
+    app = TableApp()
+    async with app.run_test(size=(60, 6)) as pilot:
+        app.query_one(RowTable).set_rows([("1", "Bob\x1b[31m\u202eRED")], ["k"])
+        await pilot.pause()
+        text = "".join(segment.text for segment in app.query_one(RowTable).render_line(1))
+        assert "Bob\\x1b[31m\\u202eRED" in text and "\x1b" not in text
+
+
 async def test_keys_move_the_cursor_and_enter_or_a_click_chooses():
     app = TableApp()
     async with app.run_test(size=(40, 12)) as pilot:

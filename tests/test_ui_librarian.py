@@ -9,6 +9,7 @@ export read back with the csv module and openpyxl.
 from __future__ import annotations
 
 import csv
+import sqlite3
 
 import openpyxl
 import pytest
@@ -24,6 +25,8 @@ from uikit import (
 )
 
 from kiosk.data import cards
+from kiosk.data.circulation import Circulation
+from kiosk.data.db import KioskSqliteDatabase, sqlite_path
 from kiosk.data.library import set_pin
 from kiosk.locale import set_language
 from kiosk.screens.librarian_panel import LibrarianPanel
@@ -343,3 +346,56 @@ async def test_the_librarian_cannot_revoke_their_own_card_here(circulation, libr
         await pilot.pause()
         assert screen_name(pilot) == "PatronModal"
     assert not facts("card_revoked")
+
+
+def toasts(pilot) -> list[str]:
+    """The text of the notifications on show (``run_test(notifications=True)``)."""
+    return [str(toast.render()) for toast in pilot.app.screen.query("Toast")]
+
+
+async def test_a_locked_database_while_marking_a_case_is_said_and_the_app_goes_on(
+    library_url, circulation, librarian, day, facts, clock
+):
+    """A sync holding the write lock when the librarian marks a case: the words for a
+    busy database, the screen stays, and the same key works once the lock is gone."""
+    prefix = day["ann_card"].split(".")[0]
+    impatient = KioskSqliteDatabase(sqlite_path(library_url), timeout=0.2)
+    app = make_app(Circulation(impatient, circulation.kiosk_id, clock=clock))
+    holder = sqlite3.connect(str(sqlite_path(library_url)), isolation_level=None)
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            post_scan(pilot, cards.encode(prefix, "2001", 1, "not-our-secret"))
+            await wait_until(pilot, lambda: bool(facts("refusal")))
+            panel = await open_librarian(pilot, librarian)
+            await pilot.press("f9")
+            await wait_until(pilot, lambda: panel.tab_ready == "tab-cases")
+            holder.execute("BEGIN IMMEDIATE")  # the sync writing
+            await pilot.press("f7")
+            await on_screen(pilot, "ConfirmModal")
+            await pilot.press("f2")
+            await wait_until(pilot, lambda: any("is busy" in text for text in toasts(pilot)))
+            assert app.is_running and screen_name(pilot) == "LibrarianScreen"
+            assert len(panel.cases) == 1 and not facts("case_reviewed")
+            holder.execute("ROLLBACK")
+            await pilot.press("f7")
+            await on_screen(pilot, "ConfirmModal")
+            await pilot.press("f2")
+            await wait_until(pilot, lambda: not panel.cases)
+    finally:
+        holder.close()
+        impatient.close()
+    assert len(facts("case_reviewed")) == 1
+
+
+async def test_notifications_show_paths_as_written_not_as_markup(
+    circulation, librarian, day, tmp_path
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    folder = blocker / "[/]ex[b]ports"
+    app = make_app(circulation, export_dir=str(folder))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await open_librarian(pilot, librarian)
+        await pilot.press("f6")
+        await wait_until(pilot, lambda: any(str(folder) in text for text in toasts(pilot)))
+        assert app.is_running and screen_name(pilot) == "LibrarianScreen"

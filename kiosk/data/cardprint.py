@@ -22,6 +22,7 @@ from kiosk.data.db import database
 from kiosk.data.journal import HybridClock
 from kiosk.data.library import issue_card
 from kiosk.data.masterdata import chunks
+from kiosk.data.text import printable
 
 # peewee's models are dynamic: their columns are typed Any in this module
 Card: Any = models.Card
@@ -116,7 +117,10 @@ def print_cards(
         if not batch.cards and not batch.reissued and not batch.issued:
             raise CardPrintError(
                 "print.error.nothing",
-                unknown=", ".join([*batch.unknown, *batch.unprintable][:10]) or "-",
+                # numbers as read from a file: shown harmless on the terminal
+                unknown=", ".join(
+                    printable(n, 40) for n in [*batch.unknown, *batch.unprintable][:10]
+                ) or "-",
             )
         if render is not None:
             render(batch.cards)

@@ -540,9 +540,14 @@ class DayBook:
         return found
 
     def mark_reviewed(self, ref: str, by: str) -> None:
-        """The librarian ``by`` has looked at case ``ref``: it leaves the list everywhere."""
+        """The librarian ``by`` has looked at case ``ref``: it leaves the list everywhere.
+
+        Raises:
+            StorageError: the database is locked (a sync is writing) or gone; nothing
+                was recorded.
+        """
         circulation = self.circulation
-        with self._connected(), self.db.atomic():
+        with circulation._transaction():  # the write gate, and errors in words
             fact = journal.new_fact(
                 circulation.hlc, circulation.kiosk_id, "case_reviewed", circulation.clock(),
                 case=ref, by=by,
@@ -748,9 +753,10 @@ class DayBook:
 
         Raises:
             NotFound: ``lib.no_card`` when the patron has no card that works.
+            StorageError: the database is locked or gone; nothing was recorded.
         """
         circulation = self.circulation
-        with self._connected(), self.db.atomic():
+        with circulation._transaction():
             serial = (
                 Card.select(pw.fn.MAX(Card.serial)).join(Patron)
                 .where((Patron.number == number) & Card.revoked_at.is_null())

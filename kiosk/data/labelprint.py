@@ -122,21 +122,29 @@ def range_labels(
     """The labels of the copies from barcode ``first`` to ``last``, both included.
 
     Barcodes with the same prefix and a number at the end (``T000100``..``T000150``,
-    ``B7``..``B12``) are compared by that number; others as text.
+    ``B7``..``B12``) are compared by that number; others as text. When both ends have
+    the same width (the usual case) the range holds barcodes of that width only
+    (``T0120`` is not in ``T000100``..``T000150``), and it is read through the unique
+    index on the barcode, so a reprint of one shelf reads only that shelf's copies.
 
     Raises:
         LabelPrintError: ``print.error.bad_range`` (first after last, or two prefixes),
             ``print.error.empty_range`` (no copy in it).
     """
     first, last = first.strip(), last.strip()
-    prefix, low, _ = _split(first)
-    other, high, _ = _split(last)
+    prefix, low, width = _split(first)
+    other, high, other_width = _split(last)
     if low is not None and high is not None and prefix == other:
         if low > high:
             raise LabelPrintError("print.error.bad_range", first=first, last=last)
-        candidates = _query().where(
-            pw.fn.SUBSTR(Copy.barcode, 1, len(prefix)) == prefix if prefix else pw.SQL("1=1")
-        )
+        if width == other_width:
+            # The usual shelf (T000100..T000150): a range of the unique barcode index,
+            # so only the copies in it are read, not the whole library.
+            candidates = _query().where(Copy.barcode.between(first, last))
+        else:  # B7..B12: compared by number, whatever the width
+            candidates = _query().where(
+                pw.fn.SUBSTR(Copy.barcode, 1, len(prefix)) == prefix if prefix else pw.SQL("1=1")
+            )
         copies = []
         for copy in candidates:
             p, number, _ = _split(copy.barcode)

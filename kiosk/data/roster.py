@@ -14,6 +14,10 @@ nothing. Students who left are students of a class in the file who are missing
 from it (a file of one class never touches another class), or, with
 ``whole_school``, every active student missing from the file. Deactivation never
 deletes: loans and history stay. Teachers are never deactivated by an import.
+A student whose row is rejected (no name, no class, a formula, an unknown role) is
+not missing: the row's number keeps them. When a rejected row's number cannot be
+read (Excel's ``2.0230101E+13``), nobody of that row's class leaves, and nobody at
+all when its class cannot be read either; the preview says so first.
 """
 
 from __future__ import annotations
@@ -122,6 +126,24 @@ class RosterRow:
     """A teacher's classes (the first is also the teacher's own class)."""
 
 
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that could not be imported, with what could still be read of it.
+
+    A rejected row is still somebody: a student whose row is rejected has not left
+    the school. ``number`` is ``None`` when it cannot be read (a formula, Excel's
+    ``2.0230101E+13``, a bad number); then nobody of ``school_class`` is taken as
+    having left, and nobody at all when the class cannot be read either.
+    """
+
+    row: int
+    number: str | None
+    school_class: str | None
+    kind: str | None
+    """The patron kind the role column names (``None``: not read)."""
+    sheet: str | None = None
+
+
 @dataclass
 class ParsedRoster:
     """What a roster file holds: its people, its problems, how it was read."""
@@ -131,6 +153,8 @@ class ParsedRoster:
     encoding: str
     ignored_headings: list[str] = field(default_factory=list)
     format: str = "CSV"
+    rejected: list[RejectedRow] = field(default_factory=list)
+    """The rows with an error, as far as they could be read (never leavers)."""
 
     @property
     def classes(self) -> set[str]:
@@ -178,6 +202,12 @@ class RosterPlan:
     problems: list[Problem] = field(default_factory=list)
     considered_classes: list[str] = field(default_factory=list)
     """The classes whose missing students were taken as having left (``["*"]``: all)."""
+    held_classes: list[str] = field(default_factory=list)
+    """Classes where nobody is taken as having left, because a rejected row of the class
+    has a number that cannot be read (``["*"]``: a row whose class cannot be read
+    either, so nobody anywhere)."""
+    kept: list[str] = field(default_factory=list)
+    """Numbers missing from the accepted rows but kept active: their row was rejected."""
     facts: int = 0
     """How many facts were written (0 for a preview or a dry run)."""
 
@@ -224,15 +254,20 @@ def parse_roster(
         start, columns, ignored = found
         parsed.ignored_headings += [h for h in ignored if h not in parsed.ignored_headings]
         for number, cells in table.rows[start + 1 :]:
-            before = len(parsed.problems)
-            person = _person(number, cells, columns, parsed.problems, sheet_class)
+            before, rejected = len(parsed.problems), len(parsed.rejected)
+            person = _person(number, cells, columns, parsed.problems, sheet_class,
+                             parsed.rejected)
             if person is not None and person.number in seen:
                 parsed.problems.append(Problem("row", number, "import.roster_twice", {
                     "number": person.number, "first": seen[person.number]}))
+                parsed.rejected.append(RejectedRow(number, person.number, person.school_class,
+                                                   person.kind))
                 person = None
             if len(tables) > 1:
                 parsed.problems[before:] = [
                     replace(p, sheet=table.sheet) for p in parsed.problems[before:]]
+                parsed.rejected[rejected:] = [
+                    replace(r, sheet=table.sheet) for r in parsed.rejected[rejected:]]
             if person is not None:
                 seen[person.number] = number
                 parsed.rows.append(person)
@@ -248,37 +283,53 @@ def _names_a_class(sheet: str) -> bool:
 
 def _person(
     number: int, cells: list[str], columns: dict[str, int], problems: list[Problem],
-    sheet_class: str = "",
+    sheet_class: str = "", rejected: list[RejectedRow] | None = None,
 ) -> RosterRow | None:
+    """The person of one row, or ``None`` after noting the problem (and, in
+    ``rejected``, what can still be read of the row: its number, class and kind)."""
     def cell(name: str) -> str:
         column = columns.get(name)
         return cells[column].strip() if column is not None and column < len(cells) else ""
 
-    for name in ("number", "name", "class", "classes", "grade", "role"):
-        if looks_like_formula(cell(name)):
-            problems.append(Problem("row", number, "import.formula",
-                                    {"value": clean(cell(name), 40)}))
-            return None
+    def reject(key: str, params: dict[str, Any]) -> None:
+        problems.append(Problem("row", number, key, params))
+        if rejected is None:
+            return
+        raw = unicodedata.normalize("NFKC", cell("number")).strip().upper()
+        readable = (raw if NUMBER.fullmatch(raw) and not _SCIENTIFIC.match(raw)
+                    and not looks_like_formula(cell("number")) else None)
+        text = cell("class")
+        own = (class_name(text) if text and not looks_like_formula(text) else "") or sheet_class
+        role = heading_free(cell("role"))
+        kind: str | None = None  # a formula in the role or the classes: not read
+        if role and not looks_like_formula(cell("role")):
+            kind = ROLES.get(role)
+        elif not role and not looks_like_formula(cell("classes")):
+            kind = "teacher" if cell("classes") else "student"
+        rejected.append(RejectedRow(number, readable, own or None, kind))
+
     raw_number = unicodedata.normalize("NFKC", cell("number")).strip().upper()
     name = clean(cell("name"), 60)
+    for field_name in ("number", "name", "class", "classes", "grade", "role"):
+        if looks_like_formula(cell(field_name)):
+            reject("import.formula", {"value": clean(cell(field_name), 40)})
+            return None
     if not raw_number and not name:
         return None  # a blank line or a footer such as a total
     if _SCIENTIFIC.match(raw_number):
-        problems.append(Problem("row", number, "import.roster_scientific", {"value": raw_number}))
+        reject("import.roster_scientific", {"value": raw_number})
         return None
     if not NUMBER.fullmatch(raw_number):
-        problems.append(Problem("row", number, "import.roster_bad_number",
-                                {"value": clean(cell("number"), 40)}))
+        reject("import.roster_bad_number", {"value": clean(cell("number"), 40)})
         return None
     if not name:
-        problems.append(Problem("row", number, "import.roster_no_name", {"number": raw_number}))
+        reject("import.roster_no_name", {"number": raw_number})
         return None
     role = heading_free(cell("role"))
     # Without a role, a row that lists the classes someone teaches is a teacher's.
     kind = ROLES.get(role, None) if role else ("teacher" if cell("classes") else "student")
     if kind is None:
-        problems.append(Problem("row", number, "import.roster_bad_role",
-                                {"value": clean(cell("role"), 20)}))
+        reject("import.roster_bad_role", {"value": clean(cell("role"), 20)})
         return None
     own = class_name(cell("class")) or sheet_class
     listed = class_list(cell("classes"))
@@ -288,7 +339,7 @@ def _person(
         return RosterRow(number, raw_number, name, kind, classes[0] if classes else None, grade,
                          classes)
     if not own:
-        problems.append(Problem("row", number, "import.roster_no_class", {"number": raw_number}))
+        reject("import.roster_no_class", {"number": raw_number})
         return None
     return RosterRow(number, raw_number, name, kind, own, grade)
 
@@ -407,17 +458,52 @@ def _plan(parsed: ParsedRoster, whole_school: bool) -> tuple[RosterPlan, _Writes
     in_file = {row.number for row in parsed.rows}
     scope = parsed.classes
     plan.considered_classes = ["*"] if whole_school else sorted(scope)
-    left = [
+    missing = [
         p for p in patrons.values()
         if p.active and p.kind in ("student", "helper") and p.number not in in_file
         and (whole_school or p.school_class in scope)
     ]
+    left = _not_rejected(parsed, missing, plan)
     for p in sorted(left, key=lambda p: (p.school_class or "", p.number)):
         plan.deactivated.append(PersonChange(p.number, p.name, p.kind, p.school_class,
                                              changes=("active",)))
         writes.patrons.append({**_fact_row(p), "active": False})
     plan.open_loans = _open_loans([p.number for p in left])
     return plan, writes
+
+
+def _not_rejected(parsed: ParsedRoster, missing: list[_Patron], plan: RosterPlan) -> list[_Patron]:
+    """The students ``missing`` from the accepted rows who really left: not those whose
+    own row was rejected, and nobody of a class (or, when even the class cannot be read,
+    of the file) with a rejected row whose number cannot be read. Each student kept
+    this way, and each class held, becomes a warning in the preview (a held class
+    first, where a long list of problems cannot hide it)."""
+    kept_rows = {r.number: r for r in reversed(parsed.rejected) if r.number}
+    unread = [r for r in parsed.rejected if r.number is None and r.kind != "teacher"]
+    held_rows = {r.school_class: r for r in reversed(unread) if r.school_class}
+    hold_all = next((r for r in unread if r.school_class is None), None)
+    left: list[_Patron] = []
+    held: dict[str, RejectedRow] = {}
+    for p in sorted(missing, key=lambda p: (p.school_class or "", p.number)):
+        row = kept_rows.get(p.number)
+        if row is not None:
+            plan.kept.append(p.number)
+            plan.problems.append(Problem("row", row.row, "import.roster_kept_rejected",
+                                         {"number": p.number}, level="warning", sheet=row.sheet))
+            continue
+        row = hold_all or held_rows.get(p.school_class or "")
+        if row is not None:
+            held.setdefault(row.school_class or "*", row)
+            continue
+        left.append(p)
+    notes: list[Problem] = []
+    for name, row in sorted(held.items()):
+        plan.held_classes.append(name)
+        params: dict[str, Any] = {} if name == "*" else {"school_class": name}
+        key = "import.roster_held_all" if name == "*" else "import.roster_held_class"
+        notes.append(Problem("row", row.row, key, params, level="warning", sheet=row.sheet))
+    plan.problems[:0] = notes  # first: the preview may not show every problem
+    return left
 
 
 def _open_loans(numbers: list[str]) -> list[OpenLoan]:

@@ -89,7 +89,7 @@ class LibrarianScreen(PanelActions, KioskScreen):
             try:
                 patron = await self.call(self.circulation.open_card, code)
             except KioskError as error:
-                self.notify(t(error.key, **error.params), severity="warning")
+                self.notify(t(error.key, **error.params), severity="warning", markup=False)
                 return
             self.open_patron(patron.number)
         else:
@@ -114,7 +114,7 @@ class LibrarianScreen(PanelActions, KioskScreen):
         try:
             await self.call(self.circulation.set_returns_only, on)
         except KioskError as error:
-            self.notify(t(error.key, **error.params), severity="error")
+            self.notify(t(error.key, **error.params), severity="error", markup=False)
             return
         self.kiosk.returns_only = on
         self._show_state()

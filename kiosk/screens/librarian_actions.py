@@ -107,7 +107,7 @@ class PanelActions(Screen[Any]):
         """F6: write the day's log (as filtered) to CSV and XLSX."""
         self._export()
 
-    @work(exclusive=True, group="librarian-export")
+    @work(exclusive=True, group="librarian-export", exit_on_error=False)
     async def _export(self) -> None:
         panel = self.panel
         if not panel.loaded or panel.day is None:
@@ -120,12 +120,18 @@ class PanelActions(Screen[Any]):
         except OSError as error:
             log.warning("export to %s failed: %s", folder, error)
             text = t("lib.export.failed", folder=str(folder), error=error.strerror or str(error))
+        except KioskError as error:  # a locked or vanished database
+            text = t(error.key, **error.params)
+        except Exception:  # a bug: said in words, never the end of the program
+            log.exception("export to %s failed", folder)
+            text = t("error.unexpected")
+        else:
+            text = t("lib.export.done", rows=done.rows, csv=str(done.csv), xlsx=str(done.xlsx))
             panel.note(text)
-            self.notify(text, severity="error", timeout=10)
+            self.notify(text, timeout=10, markup=False)  # a folder is no markup
             return
-        text = t("lib.export.done", rows=done.rows, csv=str(done.csv), xlsx=str(done.xlsx))
         panel.note(text)
-        self.notify(text, timeout=10)
+        self.notify(text, severity="error", timeout=10, markup=False)
 
     # -- cases ------------------------------------------------------------------------
 
@@ -133,7 +139,7 @@ class PanelActions(Screen[Any]):
         """F7: the case under the cursor is reviewed (after asking)."""
         self._reviewed()
 
-    @work(exclusive=True, group="librarian-review")
+    @work(exclusive=True, group="librarian-review", exit_on_error=False)
     async def _reviewed(self) -> None:
         panel = self.panel
         if panel.active_tab != "tab-cases":
@@ -148,7 +154,12 @@ class PanelActions(Screen[Any]):
             await panel.host.run(
                 panel.host.daybook.mark_reviewed, case.ref, panel.host.librarian.number
             )
-        except KioskError as error:
-            self.notify(t(error.key, **error.params), severity="error")
+            cases = await panel.host.run(panel.host.daybook.cases)
+        except KioskError as error:  # a locked database (the sync is writing): StorageError
+            self.notify(t(error.key, **error.params), severity="error", markup=False)
             return
-        panel.show_cases(await panel.host.run(panel.host.daybook.cases))
+        except Exception:  # a bug: said in words, never the end of the program
+            log.exception("marking case %s reviewed failed", case.ref)
+            self.notify(t("error.unexpected"), severity="error", markup=False)
+            return
+        panel.show_cases(cases)

@@ -24,10 +24,17 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kiosk.data.text import printable
+
 
 def fit(text: str, width: int) -> str:
-    """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells."""
-    text = text.replace("\n", " ")
+    """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells.
+
+    Control and escape characters (a hostile name, note or scanned code) are made
+    visible first: the lines go to the terminal as they are, and a raw ESC or a bidi
+    override would move the cursor, change colours or hide text.
+    """
+    text = printable(text.replace("\r\n", " ").replace("\n", " "), len(text) * 8 + 1)
     if cell_len(text) > width:
         return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
     return set_cell_size(text, width)
