@@ -19,6 +19,7 @@ from typing import Any
 
 from kiosk.data import cards, journal, models, settings
 from kiosk.data.db import database
+from kiosk.data.errors import KioskError
 from kiosk.data.journal import HybridClock
 from kiosk.data.library import issue_card
 from kiosk.data.masterdata import chunks
@@ -30,13 +31,8 @@ Patron: Any = models.Patron
 SchoolClass: Any = models.SchoolClass
 
 
-class CardPrintError(Exception):
+class CardPrintError(KioskError):
     """Nothing can be printed; ``key`` (with ``params``) names the reason for :func:`t`."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)

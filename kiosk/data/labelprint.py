@@ -24,6 +24,7 @@ import peewee as pw
 
 from kiosk.data import models
 from kiosk.data.db import database
+from kiosk.data.errors import KioskError
 
 WATERMARK = "labels.printed_through"
 """LocalState key: the highest ``Copy.id`` whose label this database printed."""
@@ -40,13 +41,8 @@ LocalState: Any = models.LocalState
 Title: Any = models.Title
 
 
-class LabelPrintError(Exception):
+class LabelPrintError(KioskError):
     """Nothing to print; ``key`` (with ``params``) names the reason for :func:`t`."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)
