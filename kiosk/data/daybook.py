@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -27,7 +27,6 @@ import peewee as pw
 
 from kiosk.data import journal, masterdata, spreadsheet, sync
 from kiosk.data.circulation import Circulation, LoanView, ReturnResult
-from kiosk.data.db import database
 from kiosk.data.errors import NotFound
 from kiosk.data.models import (
     COPY_STATUSES,
@@ -440,14 +439,9 @@ class DayBook:
         self.circulation = circulation
         self.db = circulation.db
 
-    @contextmanager
-    def _connected(self) -> Iterator[None]:
-        with database.using(self.db):
-            if not self.db.is_closed():
-                yield
-                return
-            with self.db.connection_context():
-                yield
+    def _connected(self) -> AbstractContextManager[None]:
+        """The circulation's connection to the library (its own, or one for the while)."""
+        return self.circulation._connected()
 
     def today(self) -> date:
         """Today where the library is."""
