@@ -16,34 +16,36 @@ on the last day; then, on that day:
   filter over the day's rows + the table's new rows + drawing its visible lines;
 * the other tabs' services on the same year (200,000 past loans, 3,000 out now).
 
-Last runs (``python bench/roles_librarian.py --runs 30``; the machine was shared with
-four other engineers' tests and benchmarks, so the load average is printed too)::
+Last run (``python bench/roles_librarian.py --runs 30``, quiet machine)::
 
     machine: Linux x86_64, Intel(R) Xeon(R) Processor, 2 cores, 24 GB RAM; Python 3.11.7,
-      SQLite 3.40.1, peewee 4.5.3; run 2026-11-27 10:14, load average 4.7
+      SQLite 3.40.1, peewee 4.5.3; run 2026-11-27 11:34, load average about 1
     library: 500,000 facts over a year, 5,000 on 2025-06-18 (227.6 MB)
       milliseconds                                     p50     p95   goal (p95)
-      day log, service (DayBook.day_log)           142.6   218.7   (part of the open)
-      day log open: screen pushed -> table drawn   200.8   425.4   <= 300 ms  MISSED
-      ... its CPU time (both threads)               167.2   340.6
-      ... and the whole day in the table           424.3   660.9
-      filter, per keystroke (66 keys)             7.1    11.9   <= 50 ms  met  (worst 13.1)
-      other tabs: DayBook.cases() (399 rows)        50.9   136.3
-      other tabs: DayBook.overdue() (2,078 rows)    31.9    68.1
+      day log, service (DayBook.day_log)           121.1   137.2   (part of the open)
+      day log open: screen pushed -> table drawn   155.8   212.0   <= 300 ms  met
+      ... its CPU time (both threads)               157.6   214.6
+      ... and the whole day in the table           355.9   636.1
+      filter, per keystroke (66 keys)             8.0    10.0   <= 50 ms  met  (worst 13.3)
+      other tabs: DayBook.cases() (399 rows)        74.2    80.3
+      other tabs: DayBook.overdue() (2,078 rows)    43.8    50.7
 
-    (10:16, load average 10.8: open p50 262 ms, p95 593 ms, CPU p50 133 ms; filter p95 20.5 ms)
+    (earlier the same day: 10:14, load average 4.7, before the two changes below:
+    open p50 201 ms, p95 425 ms; 11:05, quiet, with the first only: p95 272-349 ms)
 
 Reading it: the filter meets its goal with room to spare (in memory over the day's
 rows, faster than asking the database: each key filters the last key's result). The
-open meets it at p50 and misses at p95 on this loaded machine; its CPU time (both
-threads, p50 133-167 ms) is what an idle two-core kiosk pays. That time is mostly
-Textual building and painting the screen (styles applied to ~21 widgets, the first
-full paint); the database's part is the newest 200 facts (a few ms), read on the
-database thread while the screen is built. What got it there: the log's own
-line-drawn table instead of DataTable, one line of tab names instead of TabbedContent
-(45 widgets before, 21 now), the other tabs built when first shown, rows read as plain
-tuples from the driver and put in words with caches (the service went from 263 to
-~120-140 ms at p50), and the newest rows shown before the whole day is read.
+open's CPU time is mostly Textual building and painting the screen (styles applied to
+~21 widgets, the first full paint); the database's part is the newest 200 facts (a
+few ms), read on the database thread while the screen is built. What got it there:
+the log's own line-drawn table instead of DataTable, one line of tab names instead of
+TabbedContent (45 widgets before, 21 now), the other tabs built when first shown, rows
+read as plain tuples from the driver and put in words with caches (the service went
+from 263 to ~120-140 ms at p50), and the newest rows shown before the whole day is
+read. The open's tail was two things, each measured: the whole day's reading (Python
+on the database thread) competing with the first paint, now started after it; and a
+full pass of Python's garbage collector over the kiosk's heap landing in the open
+(with the collector off, p95 152 ms), now held until the first paint (at most 2 s).
 
     python bench/roles_librarian.py               # 500,000 facts, 5,000 on the day
     python bench/roles_librarian.py --rebuild     # regenerate the cached file

@@ -399,3 +399,25 @@ async def test_notifications_show_paths_as_written_not_as_markup(
         await pilot.press("f6")
         await wait_until(pilot, lambda: any(str(folder) in text for text in toasts(pilot)))
         assert app.is_running and screen_name(pilot) == "LibrarianScreen"
+
+
+async def test_the_garbage_collector_is_given_back_after_the_log_is_drawn(library, circulation, make):
+    """The screen holds Python's collector only until its first paint (no pause in it);
+    after that, and after the screen is gone, collection runs as always."""
+    import gc
+
+    from kiosk.screens.librarian import LibrarianScreen
+    from kiosk.screens.librarian_panel import LibrarianPanel
+
+    librarian = make.patron(kind="librarian")
+    app = make_app(circulation)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = LibrarianScreen(circulation.patron(librarian.number))
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: bool(screen.query(LibrarianPanel))
+                         and screen.query_one(LibrarianPanel).complete)
+        assert gc.isenabled()
+        app.pop_screen()
+        await pilot.pause()
+        assert gc.isenabled()
