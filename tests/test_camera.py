@@ -382,9 +382,11 @@ def test_a_source_that_sends_no_frames_is_lost_after_frame_timeout(
     camera = camera_for(
         cameras, Silent, decoder, recorder, frame_timeout=0.4, retry_every=5.0, max_fps=50
     )
-    assert wait_for(lambda: camera.status.state == "lost", timeout=3)
+    # (the status is set just before the listener hears of it: wait for the listener)
+    assert wait_for(lambda: "lost" in recorder.states, timeout=3)
     took = time.monotonic() - started
     assert 0.4 <= took < 1.5
+    assert camera.status.state == "lost"
     assert "no picture from silent camera" in camera.status.message
     assert recorder.states == ["starting", "lost"]
 
