@@ -21,18 +21,18 @@ from pathlib import Path
 import peewee as pw
 import pymarc
 import pytest
+from clikit import command, journal_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum import ean as stdean
 from stdnum import isbn as stdisbn
 from stdnum.exceptions import ValidationError
 
-from kiosk.cli import main
 from kiosk.data import catalogue, importing, library, sync
 from kiosk.data.catalogue import apply_catalogue, parse_catalogue, plan_catalogue
 from kiosk.data.db import database
 from kiosk.data.importing import ImportRefused
-from kiosk.data.models import Copy, Journal, Title
+from kiosk.data.models import Copy, Title
 
 MARC_DIR = Path(
     os.environ.get("KIOSK_MARC") or Path(__file__).resolve().parents[2] / "shared" / "marc"
@@ -43,20 +43,6 @@ REAL_FILES = sorted(p.name for p in MARC_DIR.glob("*") if p.suffix in (".dat", "
 def needs_real_files() -> None:
     if not REAL_FILES:
         pytest.skip(f"no MARC sample files at {MARC_DIR} (set KIOSK_MARC)")
-
-
-def command(db: pw.Database, *args: str) -> int:
-    """``kiosk ARGS`` in this process; the command binds the models to the database it
-    opens (as it does in its own process), so they are bound back to ``db`` after."""
-    try:
-        return main(list(args))
-    finally:
-        database.initialize(db)
-
-
-def journal_rows(db: pw.Database) -> int:
-    with database.session(db):
-        return int(Journal.select().count())
 
 
 def titles(db: pw.Database) -> dict[str, Title]:

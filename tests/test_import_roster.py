@@ -8,12 +8,12 @@ from pathlib import Path
 
 import peewee as pw
 import pytest
+from clikit import command, journal_rows
 
-from kiosk.cli import main
 from kiosk.data import library, sync
 from kiosk.data.db import database
 from kiosk.data.importing import ImportRefused
-from kiosk.data.models import ClassTeacher, Journal, Patron, SchoolClass
+from kiosk.data.models import ClassTeacher, Patron, SchoolClass
 from kiosk.data.roster import (
     apply_roster,
     class_list,
@@ -33,20 +33,6 @@ GBK_ROSTER = (
     "4,欧阳·娜娜,女,2021004,三年级,三年级(2)班,学生\n"
     "5,赵老师,女,T001,,\"三年级(1)班、三年级(2)班\",教师\n"
 )
-
-
-def command(db: pw.Database, *args: str) -> int:
-    """``kiosk ARGS`` in this process; the command binds the models to the database it
-    opens (as it does in its own process), so they are bound back to ``db`` after."""
-    try:
-        return main(list(args))
-    finally:
-        database.initialize(db)
-
-
-def journal_rows(db: pw.Database) -> int:
-    with database.session(db):
-        return int(Journal.select().count())
 
 
 def people(db: pw.Database) -> dict[str, tuple[str, str, str | None, bool]]:
