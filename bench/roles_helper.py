@@ -25,11 +25,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from textual import events
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import human_bytes, machine, percentile
-from scan_latency import time_frames
+from scan_latency import time_frames, wedge
 
 from kiosk.app import KioskApp
 from kiosk.config import Config
@@ -104,13 +102,7 @@ async def run_station(url: str, card: str, barcodes: list[str], rate: float,
     objects: list[int] = []
     async with app.run_test(size=(100, 30)) as pilot:
         frames = time_frames(app)
-
-        async def wedge(code: str) -> None:
-            for char in code:
-                app.post_message(events.Key(char, char))
-            app.post_message(events.Key("enter", "\r"))
-
-        await wedge(card)
+        await wedge(app, card)
         while type(app.screen).__name__ != "HelperScreen" or app.screen.shift is None:  # type: ignore[attr-defined]
             await asyncio.sleep(0.005)
         await pilot.pause()
@@ -126,7 +118,7 @@ async def run_station(url: str, card: str, barcodes: list[str], rate: float,
             box = app.screen.query_one("#verdict", Verdict)
             before = box.count
             began = time.perf_counter()
-            await wedge(barcode)
+            await wedge(app, barcode)
             while box.count == before:
                 await asyncio.sleep(0.0005)
             shown = time.perf_counter()

@@ -56,6 +56,13 @@ def time_frames(app: KioskApp) -> list[float]:
     return frames
 
 
+async def wedge(app: KioskApp, code: str) -> None:
+    """``code`` typed by a keyboard-wedge scanner: its keys, then Enter."""
+    for char in code:
+        app.post_message(events.Key(char, char))
+    app.post_message(events.Key("enter", "\r"))
+
+
 def small_library(path: Path, copies: int) -> None:
     """A library with one teacher and ``copies`` books."""
     db = open_library(f"sqlite:///{path}", create=True)
@@ -93,13 +100,7 @@ async def measure(db_url: str, scans: int) -> list[float]:
     timings: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:
         frames = time_frames(app)
-
-        async def wedge(code: str) -> None:
-            for char in code:
-                app.post_message(events.Key(char, char))
-            app.post_message(events.Key("enter", "\r"))
-
-        await wedge(card)
+        await wedge(app, card)
         while type(app.screen).__name__ != "PatronScreen":
             await asyncio.sleep(0.001)
         await pilot.pause()
@@ -107,7 +108,7 @@ async def measure(db_url: str, scans: int) -> list[float]:
             box = app.screen.query_one("#verdict", Verdict)
             before = box.count
             start = time.perf_counter()
-            await wedge(barcode)
+            await wedge(app, barcode)
             while box.count == before:
                 await asyncio.sleep(0.0005)
             shown = time.perf_counter()
