@@ -64,7 +64,7 @@ from kiosk.data import importing, masterdata
 from kiosk.data.db import is_postgres
 from kiosk.data.importing import ImportRefused, Problem, clean, headings, looks_like_formula
 from kiosk.data.journal import HybridClock, last_hlc
-from kiosk.data.models import ITEM_KINDS, Copy, Title
+from kiosk.data.models import ITEM_KINDS, SHELF_LENGTH, Copy, Title
 from kiosk.data.text import clean_code
 
 log = logging.getLogger(__name__)
@@ -775,14 +775,22 @@ def _copies(record: _Indexed, problems: list[Problem], where: dict[str, Any]) ->
             raw = next((v for c in codes for v in holding.get_subfields(c) if v.strip()), "")
             if not raw:
                 continue
-            barcode = clean_barcode(raw)
-            if barcode is None:
-                problems.append(Problem(**where, key="import.bad_barcode",
-                                        params={"barcode": clean(raw, 40)}, level="warning"))
-                continue
             shelf = next((v for c in shelf_codes for v in holding.get_subfields(c) if v.strip()), "")
-            copies.setdefault(barcode, CopyRow(barcode, clean(shelf, 60)))
+            _add_copy(copies, raw, clean(shelf, SHELF_LENGTH), problems, where)
     return list(copies.values())
+
+
+def _add_copy(
+    copies: dict[str, CopyRow], raw: str, shelf: str, problems: list[Problem],
+    where: dict[str, Any],
+) -> None:
+    """Add the copy with barcode ``raw`` (the first of a barcode wins), or report it."""
+    barcode = clean_barcode(raw)
+    if barcode is None:
+        problems.append(Problem(**where, key="import.bad_barcode",
+                                params={"barcode": clean(raw, 40)}, level="warning"))
+        return
+    copies.setdefault(barcode, CopyRow(barcode, shelf))
 
 
 # -- tables ---------------------------------------------------------------------------
@@ -846,16 +854,10 @@ def _table_row(
         problems.append(Problem(**where, key="import.bad_isbn", params={"isbn": bad},
                                 level="warning"))
     copies: dict[str, CopyRow] = {}
-    shelf = clean(cell("shelf"), 60)
+    shelf = clean(cell("shelf"), SHELF_LENGTH)
     for raw in _SPLIT.split(cell("barcode")):
-        if not raw:
-            continue
-        barcode = clean_barcode(raw)
-        if barcode is None:
-            problems.append(Problem(**where, key="import.bad_barcode",
-                                    params={"barcode": clean(raw, 40)}, level="warning"))
-            continue
-        copies.setdefault(barcode, CopyRow(barcode, shelf))
+        if raw:
+            _add_copy(copies, raw, shelf, problems, where)
     issue = _issue_date(cell("issue_date")) if cell("issue_date") else None
     if cell("issue_date") and issue is None:
         problems.append(Problem(**where, key="import.bad_issue_date", level="warning",

@@ -103,6 +103,11 @@ class Title(BaseModel):
     issue_date = pw.DateField(null=True)
 
 
+SHELF_LENGTH = 60
+"""The longest shelf name kept (an import cuts longer ones): a shelf check's area must
+equal its copies' shelf exactly, so both cut at this one length."""
+
+
 class Copy(BaseModel):
     """One physical item with its accession barcode."""
 

@@ -24,6 +24,7 @@ from kiosk.data.circulation import Circulation, ReturnResult
 from kiosk.data.errors import NotFound
 from kiosk.data.journal import Fact
 from kiosk.data.models import (
+    SHELF_LENGTH,
     ClassTeacher,
     ClassVisit,
     Copy,
@@ -42,11 +43,6 @@ log = logging.getLogger(__name__)
 
 STUDENT_KINDS = ("student", "helper")
 """Who is counted in a roll call (a helper is a student with a helper card)."""
-
-SHELF_LENGTH = 60
-"""The longest shelf name kept: the catalogue import keeps 60 characters of a shelf
-(``kiosk.data.catalogue``), and a shelf check's area must be the copies' shelf exactly.
-"""
 
 
 def _aware(moment: datetime | None) -> datetime | None:
