@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid as uuidlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ import peewee as pw
 
 from kiosk.data import projection
 from kiosk.data.db import database, is_postgres
-from kiosk.data.models import Copy, Hold, Journal, Loan
+from kiosk.data.models import Copy, Hold, Journal, Loan, new_id
 from kiosk.data.prepared import Prepared
 
 
@@ -124,7 +123,7 @@ def new_fact(
     """A new fact made here and now."""
     return Fact(
         kind=kind,
-        uuid=str(uuidlib.uuid4()),
+        uuid=new_id(),
         kiosk=kiosk,
         wall_time=to_db_time(wall),
         hlc=clock.tick(wall),

