@@ -1,34 +1,30 @@
 """Sync between kiosks and a PostgreSQL desk: push, many kiosks at once, first pull,
 an idle pull, and scans while a sync runs.
 
-Last runs, part by part (full size, 2026-11-27, on a machine shared with four other
-engineers' tests and benchmarks: load average 4-5 before a run), with the figures
-before the batch path (same machine, same hour, the code of commit b56a26e) in
-brackets::
+Last runs (full size, 2026-11-27 12:39-12:50, a quiet machine: load average about 1
+before a run), with the figures of the same machine that morning before the UUIDs of
+facts and loans were time-ordered (version 7) in brackets::
 
-    machine: Linux x86_64, Intel Xeon, 2 cores, 24 GB RAM; Python 3.11.7, SQLite 3.40.1,
+    machine: Linux x86_64, AMD EPYC, 2 cores, 24 GB RAM; Python 3.11.7, SQLite 3.40.1,
       peewee 4.5.3; PostgreSQL 15.20 at 127.0.0.1:5432
-    push 10000 rows: 1.17 / 1.52 / 1.57 / 1.64 / 1.76 s (goal <= 3 s)  OK
-                                                                 [2.47 / 3.04 / 3.10 s]
-      CPU in the push: kiosk process 0.50-0.86 s, desk's PostgreSQL process
-      0.54-0.88 s                                              [0.89-0.93 s, 1.28-1.39 s]
-    pull with nothing new (connections held open): p95 2.7-7.7 ms  OK     [3.5-4.5 ms]
-    pull with nothing new (a connection per sync): p95 18.0-28.1 ms (goal <= 20 ms)
-      MISSED in most runs, as before                                     [15.0-24.1 ms]
-    scan p95 with a sync running: +16%, +21%, +22% (goal <= +20%)        [+31%]
-      (the scans come every 10 ms, so the sync's transactions stay at 200 facts)
-    20 kiosks x 1000 rows converged: 10.3-12.7 s in seven calmer runs, 24-36 s beside
-      other benchmarks (goal <= 10 s)  MISSED                            [70.44 / 83.92 s]
-      CPU of one kiosk process for its syncs: median 0.8-1.1 s            [3.4 s]
-      CPU of the desk's process serving one kiosk: median 0.09-0.13 s     [0.38-0.39 s]
-      kiosks and desk together 18-24 CPU s: 2 free cores need 9-12 s      [76-77 s, 38 s]
-    floor: one kiosk's catch-up 0.75 s CPU (+0.08 s desk); the same rows in raw SQL,
-      no rules, 0.52 s: 20 kiosks need 5.2 s of 2 free cores for the raw writes alone
+    push 10000 rows: 1.10 s (goal <= 3 s)  OK
+      CPU in the push: kiosk process 0.50 s, desk's PostgreSQL process 0.57 s
+    20 kiosks x 1000 rows converged: 7.15 / 7.43 / 7.85 / 7.91 / 7.93 / 8.49 s
+      (goal <= 10 s)  OK                                    [9.07 / 9.34 / 9.57 s]
+      CPU of one kiosk process for its syncs: median 0.6-0.7 s             [0.7-0.8 s]
+      CPU of the desk's process serving one kiosk: median 0.06-0.07 s  [0.07-0.09 s]
+      kiosks and desk together 13-15 CPU s: 2 free cores need 6.5-7.3 s   [16-17 s]
+    floor: one kiosk's catch-up 0.53-0.69 s CPU; the same rows in raw SQL, no rules,
+      0.27-0.40 s                                           [0.67 s; raw 0.35 s]
       checked: 20,000 facts at the desk, each once; every kiosk has the desk's facts and loans
-    first pull 1,000,000 copies: 27.5 s (goal <= 60 s)  OK              [56.8 s, 162.7 s]
-      1,100,010 facts at 39,970 rows/s in 551 batches of 2000; kiosk file 76.5 MB
-    (quiet machine, 11:00: push 1.96 s; 20 kiosks 13.5 s, 25 CPU s in all; idle pull
-      with a connection per sync p95 14.5 ms; scan p95 with a sync +3 %)
+    first pull 1,000,000 copies: 17.0 s (goal <= 60 s)  OK
+      1,100,010 facts at 64,825 rows/s in 551 batches of 2000; kiosk file 76.5 MB
+    pull with nothing new: p95 1.6 ms with connections held open, 10.5 ms with a
+      connection per sync (goal <= 20 ms)  OK
+    scan p95 with a sync running: 2.73 vs 2.70 ms, +1% (goal <= +20%)  OK
+    (earlier, on a slower machine shared with other engineers' benchmarks, before the
+      UUIDs: push 1.17-1.96 s; 20 kiosks 10.3-13.5 s in calm runs, 24-36 s beside other
+      benchmarks; first pull 27.5 s; docs/sync.md keeps the history)
 
 Reading it: the desk and the kiosks apply a batch's common facts through the batch
 path (``kiosk.data.batch``: the rows read once, the rules played in memory, the net
@@ -38,10 +34,10 @@ kiosk's pull reads the desk 2,000 facts at a time and writes them in transaction
 200 circulation facts, or 1,000 while nobody has scanned for 2 s. A scan goes before
 the sync thread's next batch (``db.write_gate``), so it waits at most for the batch
 being written. The 20 kiosks run as 20 processes on these 2 cores; each applies the
-other 19,000 facts for 0.76-0.93 s of CPU, against 0.41-0.46 s for the same rows
+other 19,000 facts for 0.53-0.69 s of CPU, against 0.27-0.40 s for the same rows
 written with raw SQL and no rules at all (SQLite's inserts into a journal with seven
-indexes are most of it); with the desk's 2 s, the 2 cores need 9.5 s when nothing
-else runs, and the wall time follows the other engineers' load.
+indexes are most of it); with the desk's 1.2 s, the 2 cores need 6.5-7.3 s when
+nothing else runs, and the wall time follows the machine's other load.
 
 What it does: builds (once, cached) a desk on the PostgreSQL server at
 127.0.0.1:5432 with a school's master data saved as master facts
