@@ -17,6 +17,7 @@ from conftest import FakeClock
 
 from kiosk.data import journal, masterdata, projection, sync
 from kiosk.data.circulation import Circulation
+from kiosk.data.daybook import DayBook
 from kiosk.data.errors import NotFound
 from kiosk.data.journal import Fact
 from kiosk.data.models import (
@@ -29,6 +30,7 @@ from kiosk.data.models import (
     VisitAttendee,
 )
 from kiosk.data.roles import Roles
+from kiosk.locale import set_language
 
 
 def roles_state(db: pw.Database) -> dict[str, Any]:
@@ -418,9 +420,20 @@ def test_the_teachers_card_adds_the_note_to_the_visit_the_period_ended(
     assert (noted.note, noted.headcount, noted.ended_by) == ("《草房子》", 24, "period")
     assert noted.ended_at == ended.ended_at  # it still ended at the end of its period
     assert facts("visit_ended")[-1].data == {
-        "visit": visit.id, "note": "《草房子》", "ended_by": "card", "headcount": 24
+        "visit": visit.id, "note": "《草房子》", "ended_by": "card", "headcount": 24,
+        "added": True,
     }
     assert roles.visit_for_card("T1") is None  # noted: the card opens the teacher's page
+    # The day log tells the end and the addition apart (not "the class left" twice).
+    set_language("en")
+    try:
+        log = [e.what for e in DayBook(circulation).day_log() if e.kind == "visit_ended"]
+    finally:
+        set_language("zh_CN")
+    assert sorted(log) == [
+        "The lesson was over: the class left",
+        "The teacher added to the visit's record (24 students) Note: “《草房子》”",
+    ]
     # A smaller count later changes nothing; the projection keeps the larger, replayed too.
     assert roles.end_visit(visit.id, headcount=10).headcount == 24
     before = roles_state(library)

@@ -280,6 +280,8 @@ def describe(kind: str, data: dict[str, Any], title: str, patron_name: str) -> s
         return t("lib.log.what.copy_status", title=book, status=words)
     if kind == "case_reviewed":
         return t("lib.log.what.case_reviewed", by=data.get("by", ""))
+    if kind == "visit_ended":
+        return _visit_ended(data)
     if kind in ("hold", "librarian_login", *VISIT_KINDS, *SHIFT_KINDS):
         extra = {k: v for k, v in data.items() if isinstance(v, (str, int))}
         extra.setdefault("title", book)
@@ -290,6 +292,22 @@ def describe(kind: str, data: dict[str, Any], title: str, patron_name: str) -> s
     if kind.startswith("shelf_"):
         return t("lib.log.what.shelf_check", title=book, shelf=data.get("shelf", ""))
     return kind
+
+
+def _visit_ended(data: dict[str, Any]) -> str:
+    """How a visit ended, or what the teacher added after it had ended (the period's
+    end came first: the teacher's card then adds the note and the count)."""
+    if data.get("added"):
+        text = t("lib.log.what.visit_added")
+    elif data.get("ended_by") in ("period", "new_visit"):
+        text = t(f"lib.log.what.visit_ended_{data['ended_by']}")
+    else:
+        text = t("lib.log.what.visit_ended")
+    if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
+        text += " " + t("lib.log.what.visit_headcount", headcount=data["headcount"])
+    if data.get("note"):
+        text += " " + t("lib.log.what.visit_note", note=str(data["note"]))
+    return text
 
 
 def kind_label(kind: str) -> str:

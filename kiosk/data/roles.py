@@ -432,6 +432,8 @@ class Roles:
                     data["headcount"] = int(headcount)
                 if at is not None:
                     data["at"] = journal.to_db_time(at).isoformat()
+                if visit.ended_at is not None:
+                    data["added"] = True  # (the day log says so, not "the class left" twice)
                 journal.record(self._fact("visit_ended", patron=visit.teacher.number, **data))
             return self._visit_view(self._visits().where(ClassVisit.id == visit_id).get())
 
