@@ -150,11 +150,17 @@ def test_overdue_by_class_and_renew_and_return_by_hand(site, book, clock):
     assert all(o.days_overdue == (clock.today - o.due_on).days > 0 for o in overdue)
     assert overdue[0].days_overdue >= overdue[1].days_overdue  # the longest first, by class
     with pytest.raises(Refused) as late:
-        book.renew(overdue[0].loan_id)
+        book.renew(overdue[0].loan_id, "L0001")
     assert late.value.key == "renew.overdue"
-    renewed = book.renew(fresh.loan.loan_id)
+    renewed = book.renew(fresh.loan.loan_id, "L0001")
     assert renewed.due_on > fresh.loan.due_on and renewed.renewals == 1
-    assert book.checkin("B00001").destination == "shelf"
+    assert book.checkin("B00001", "L0001").destination == "shelf"
+    by_hand = {e.kind: e.what for e in book.day_log() if "by hand" in e.what}
+    assert by_hand == {
+        "renew": f"Renewed “{fresh.loan.title}”, now due {renewed.due_on.isoformat()}"
+        " (by hand, librarian L0001)",
+        "checkin": "Returned “Book 0” (by hand, librarian L0001)",
+    }
     assert [o.copy for o in book.overdue()] == ["B00003", "B00002"]
     detail = book.copy("B00004")
     assert (detail.borrower, detail.status) == ("S0005", "on_loan")

@@ -158,8 +158,10 @@ async def test_a_row_opens_the_copy_and_a_return_by_hand_asks_first(
         await pilot.press("escape")
         await on_screen(pilot, "LibrarianScreen")
         await wait_until(pilot, lambda: panel.entries and panel.entries[0].kind == "checkin")
+        # the day log says who took it back
+        assert panel.entries[0].what == "Returned “Book 2” (by hand, librarian L0001)"
     assert not circulation.patron("2002").loans
-    assert facts("checkin")[-1].copy == "B0002"
+    assert (facts("checkin")[-1].copy, facts("checkin")[-1].data["by"]) == ("B0002", "L0001")
 
 
 async def test_overdue_by_class_and_the_patron_renewed_and_card_revoked(
@@ -198,8 +200,8 @@ async def test_overdue_by_class_and_the_patron_renewed_and_card_revoked(
         await on_screen(pilot, "AttractScreen")
         post_scan(pilot, day["ann_card"])
         await wait_until(pilot, lambda: "reported lost" in screen_text(pilot))
-    assert [f.data["loan"] for f in facts("renew")] == [
-        circulation.patron("2001").loans[0].loan_id
+    assert [(f.data["loan"], f.data["by"]) for f in facts("renew")] == [
+        (circulation.patron("2001").loans[0].loan_id, "L0001")  # who renewed it by hand
     ]
     [revoked] = facts("card_revoked")
     assert revoked.patron == "2001" and revoked.data == {"serial": 1, "by": "L0001"}

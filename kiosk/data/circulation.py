@@ -658,8 +658,13 @@ class Circulation:
 
     # -- renew --------------------------------------------------------------------
 
-    def renew(self, number: str, loan_id: str, card: int | None = None) -> LoanView:
+    def renew(
+        self, number: str, loan_id: str, card: int | None = None, *, by: str | None = None
+    ) -> LoanView:
         """Give patron ``number`` more time with loan ``loan_id``.
+
+        ``card`` is the serial of the card that opened the patron's page; ``by`` the
+        librarian who renewed it by hand (both recorded in the fact).
 
         Raises:
             NotFound: ``loan.unknown`` (not this patron's open loan).
@@ -686,7 +691,9 @@ class Circulation:
                 return _Outcome(
                     refusal=self._refusal(refusal, patron=number, copy=copy.barcode)
                 )
-            extra = {"card": card} if card is not None else {}
+            extra: dict[str, Any] = {"card": card} if card is not None else {}
+            if by:
+                extra["by"] = by
             journal.record(
                 self._fact(
                     "renew", patron=number, copy=copy.barcode, loan=loan.id,
@@ -718,12 +725,14 @@ class Circulation:
     # -- checkin ------------------------------------------------------------------
 
     def checkin(
-        self, raw_barcode: str, *, damaged: bool = False, shift: str | None = None
+        self, raw_barcode: str, *, damaged: bool = False, shift: str | None = None,
+        by: str | None = None,
     ) -> ReturnResult:
         """Take back the copy ``raw_barcode`` (no card needed) and say where it goes.
 
         A ``damaged`` copy goes to the desk for repair instead of the shelf. ``shift``
-        names the helper's shift the return is made in (counted for the helper).
+        names the helper's shift the return is made in (counted for the helper); ``by``
+        the librarian who took it back by hand.
 
         Raises:
             NotFound: ``copy.unknown`` or ``copy.damaged_code``.
@@ -747,6 +756,8 @@ class Circulation:
             extra: dict[str, Any] = {"damaged": True} if damaged else {}
             if shift:
                 extra["shift"] = shift
+            if by:
+                extra["by"] = by
             known = journal.record(
                 self._fact(
                     "checkin", patron=loan.patron.number if loan else None,

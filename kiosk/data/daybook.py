@@ -269,9 +269,9 @@ def describe(kind: str, data: dict[str, Any], title: str, patron_name: str) -> s
             text += " " + t("lib.log.what.damaged")
         if data.get("shift") is not None:
             text += " " + t("lib.log.what.by_helper")
-        return text
+        return text + _by_hand(data)
     if kind == "renew":
-        return t("lib.log.what.renew", title=book, due=data.get("due_on", ""))
+        return t("lib.log.what.renew", title=book, due=data.get("due_on", "")) + _by_hand(data)
     if kind in ("card_issued", "card_revoked"):
         return t(f"lib.log.what.{kind}", serial=data.get("serial", ""))
     if kind == "copy_status":
@@ -292,6 +292,12 @@ def describe(kind: str, data: dict[str, Any], title: str, patron_name: str) -> s
     if kind.startswith("shelf_"):
         return t("lib.log.what.shelf_check", title=book, shelf=data.get("shelf", ""))
     return kind
+
+
+def _by_hand(data: dict[str, Any]) -> str:
+    """" (by hand, librarian L0001)" when a librarian did it at the desk."""
+    by = data.get("by")
+    return " " + t("lib.log.what.by_librarian", by=printable(str(by), 20)) if by else ""
 
 
 def _visit_ended(data: dict[str, Any]) -> str:
@@ -735,8 +741,9 @@ class DayBook:
 
     # -- actions by hand --------------------------------------------------------------
 
-    def renew(self, loan_id: str) -> LoanView:
-        """Renew loan ``loan_id`` for its borrower, as the kiosk would (same rules).
+    def renew(self, loan_id: str, by: str) -> LoanView:
+        """Renew loan ``loan_id`` for its borrower, as the kiosk would (same rules);
+        the fact names the librarian ``by``.
 
         Raises:
             NotFound: ``loan.unknown``; Refused: the rules' reasons (recorded).
@@ -748,15 +755,16 @@ class DayBook:
             )
         if row is None:
             raise NotFound("loan.unknown")
-        return self.circulation.renew(row[0], loan_id)
+        return self.circulation.renew(row[0], loan_id, by=by)
 
-    def checkin(self, barcode: str) -> ReturnResult:
-        """Take copy ``barcode`` back by hand (the book is at the desk).
+    def checkin(self, barcode: str, by: str) -> ReturnResult:
+        """Take copy ``barcode`` back by hand (the book is at the desk); the fact names
+        the librarian ``by``.
 
         Raises:
             NotFound: ``copy.unknown``.
         """
-        return self.circulation.checkin(barcode)
+        return self.circulation.checkin(barcode, by=by)
 
     def revoke_card(self, number: str, by: str) -> int:
         """Revoke patron ``number``'s current card (lost, stolen); returns its serial.

@@ -187,7 +187,8 @@ class PatronModal(_Detail):
         if loan is None:
             return
         done = await self.act(
-            t("lib.detail.ask_renew", title=loan.title), self.host.daybook.renew, loan.loan_id
+            t("lib.detail.ask_renew", title=loan.title), self.host.daybook.renew, loan.loan_id,
+            self.host.librarian.number,
         )
         if done is not None:
             await self.reload()
@@ -203,7 +204,8 @@ class PatronModal(_Detail):
         if loan is None:
             return
         done = await self.act(
-            t("lib.detail.ask_return", title=loan.title), self.host.daybook.checkin, loan.barcode
+            t("lib.detail.ask_return", title=loan.title), self.host.daybook.checkin, loan.barcode,
+            self.host.librarian.number,
         )
         if done is not None:
             await self.reload()
@@ -306,7 +308,7 @@ class CopyModal(_Detail):
             return
         done = await self.act(
             t("lib.detail.ask_renew", title=self.detail.title),
-            self.host.daybook.renew, self.detail.loan_id,
+            self.host.daybook.renew, self.detail.loan_id, self.host.librarian.number,
         )
         if done is not None:
             await self.reload()
@@ -322,7 +324,7 @@ class CopyModal(_Detail):
             return
         done = await self.act(
             t("lib.detail.ask_return", title=self.detail.title),
-            self.host.daybook.checkin, self.detail.barcode,
+            self.host.daybook.checkin, self.detail.barcode, self.host.librarian.number,
         )
         if done is not None:
             await self.reload()
