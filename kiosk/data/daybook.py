@@ -295,7 +295,7 @@ def describe(kind: str, data: dict[str, Any], title: str, patron_name: str) -> s
 
 
 def _by_hand(data: dict[str, Any]) -> str:
-    """" (by hand, librarian L0001)" when a librarian did it at the desk."""
+    """The words "(by hand, librarian L0001)" when a librarian did it at the desk."""
     by = data.get("by")
     return " " + t("lib.log.what.by_librarian", by=printable(str(by), 20)) if by else ""
 

@@ -88,8 +88,8 @@ def new_id() -> str:
 
     Version 7 (RFC 9562): its first 48 bits are the time in milliseconds, so ids made
     one after another sort one after another, and a journal or loan table's unique
-    index takes each new one near the last instead of at a random page. (Version 4
-    cost a kiosk catching up on 19,000 facts a third more in its journal inserts.)
+    index takes each new one near the last instead of at a random page. (With version 4
+    a kiosk's catch-up on 19,000 facts took half again as long in its journal inserts.)
     """
     return str(uuid7())
 
