@@ -9,6 +9,7 @@ being nothing but the journal replayed.
 from __future__ import annotations
 
 import tempfile
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,15 @@ def ms(reading: str) -> tuple[int, int]:
 
 
 # -- the hybrid logical clock ---------------------------------------------------------
+
+
+def test_facts_get_uuids_that_sort_in_the_order_they_were_made():
+    """Version 7: each new fact's UUID lands at the end of the journal's unique index
+    (and a checkout's at the end of the loans'), not at a random page."""
+    clock = journal.HybridClock("k1")
+    made = [journal.new_fact(clock, "k1", "refusal", datetime.now(UTC)).uuid for _ in range(2000)]
+    assert all(uuid.UUID(value).version == 7 for value in made)
+    assert made == sorted(made) and len(set(made)) == len(made)
 
 
 def test_clock_follows_the_wall_clock_forward():
