@@ -205,6 +205,34 @@ def test_chinese_and_latin_text_is_set_in_fonts_that_have_its_glyphs():
     assert long_name.endswith("…") and size < 15 and fonts.width(long_name, size) <= 100
 
 
+def test_without_a_chinese_font_cards_name_the_built_in_one_and_still_read(
+    tmp_path, monkeypatch, caplog
+):
+    """No CJK TrueType font on the machine: the PDF names reportlab's STSong-Light (not
+    embedded, drawn by the reader's own fonts), says so in the log, keeps the Chinese
+    text in its text layer, and the card's code reads back as before."""
+    from kiosk.devices import printer
+
+    monkeypatch.setattr(printer, "find_cjk_font", lambda preferred=None: None)
+    load_fonts.cache_clear()
+    try:
+        payload = "LK.20240117.3.ABCDEFGHIJKLMNOP"
+        pdf = tmp_path / "fallback.pdf"
+        with caplog.at_level("WARNING", logger="kiosk.devices.printer"):
+            render_cards(
+                [CardFace(payload, "欧阳小雨", "20240117", 3, "六年级3班", "阳光小学")], pdf
+            )
+            fonts = load_fonts()
+    finally:
+        load_fonts.cache_clear()  # the next test finds the machine's font again
+    assert (fonts.cjk, fonts.embedded) == ("STSong-Light", False)
+    assert "no font with Chinese glyphs found" in caplog.text
+    raw = pdf.read_bytes()
+    assert b"STSong-Light" in raw and b"/FontFile2" not in raw  # named, not embedded
+    assert "欧阳小雨" in text(pdf) and "六年级3班" in text(pdf)
+    assert read_slots(pdf, CardSheet(), 1) == [[payload]]
+
+
 def test_a_printed_card_reads_as_a_webcam_sees_it(tmp_path):
     """A card held up to a 640x480 webcam: turned a little, smaller, blurred, dimmer."""
     import cv2
