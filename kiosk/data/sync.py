@@ -480,7 +480,7 @@ def push(
 # -- pull -----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pulled:
     seq: int
     fact: Fact
