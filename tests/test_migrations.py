@@ -27,10 +27,12 @@ from kiosk.data.models import MODELS, Patron
 
 
 def _where(sql: str | None) -> str:
-    """The condition of a partial index, without quoting or spacing differences."""
+    """The condition of a partial index, without quoting or spacing differences (nor
+    the casts PostgreSQL writes into it: ``(kind)::text = 'x'::text``)."""
     if not sql or " where " not in sql.lower():
         return ""
     condition = re.split(r"\swhere\s", sql, maxsplit=1, flags=re.IGNORECASE)[1]
+    condition = re.sub(r"::[a-z ]+", "", condition, flags=re.IGNORECASE)
     return re.sub(r"[\s\"'`()]", "", condition).lower()
 
 

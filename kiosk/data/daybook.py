@@ -29,6 +29,7 @@ from kiosk.data import journal, masterdata, spreadsheet, sync
 from kiosk.data.circulation import Circulation, LoanView, ReturnResult
 from kiosk.data.errors import NotFound
 from kiosk.data.models import (
+    CASE_REVIEWED,
     COPY_STATUSES,
     Card,
     ClassVisit,
@@ -517,7 +518,7 @@ class DayBook:
             reviewed = {
                 json.loads(raw).get("case")
                 for (raw,) in Journal.select(Journal.data)
-                .where(Journal.kind == "case_reviewed")
+                .where(Journal.kind == pw.SQL(f"'{CASE_REVIEWED}'"))  # (its partial index)
                 .tuples()
                 .iterator()
             }

@@ -215,7 +215,7 @@ class Journal(BaseModel):
 
     seq = pw.AutoField()
     uuid = pw.CharField(unique=True, max_length=36)
-    kind = pw.CharField(index=True)
+    kind = pw.CharField()
     kiosk = pw.CharField()
     wall_time = pw.DateTimeField(index=True)
     hlc = pw.CharField(index=True)
@@ -229,6 +229,15 @@ class Journal(BaseModel):
 # The facts waiting to be pushed, found without reading the whole journal.
 Journal.add_index(
     Journal.index(Journal.seq, name="journal_unpushed").where(Journal.pushed_at.is_null())
+)
+CASE_REVIEWED = "case_reviewed"
+"""The kind of fact that marks a case reviewed (the only kind the journal indexes)."""
+# The reviewed cases, the one kind of fact read without a time range (migration 0004:
+# an index of every row's kind cost each pulled fact about 3%).
+Journal.add_index(
+    Journal.index(Journal.seq, name="journal_case_reviewed").where(
+        Journal.kind == pw.SQL(f"'{CASE_REVIEWED}'")
+    )
 )
 
 
