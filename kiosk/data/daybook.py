@@ -568,7 +568,7 @@ class DayBook:
         circulation = self.circulation
         with circulation._transaction():  # the write gate, and errors in words
             fact = journal.new_fact(
-                circulation.hlc, circulation.kiosk_id, "case_reviewed", circulation.clock(),
+                circulation.hlc, circulation.kiosk_id, CASE_REVIEWED, circulation.clock(),
                 case=ref, by=by,
             )
             journal.record(fact)
