@@ -1377,6 +1377,18 @@ def part_scan(bases: Bases, args: argparse.Namespace) -> bool:
 # -- 6. the floor of one kiosk's catch-up ----------------------------------------------
 
 
+def push_only(kiosks: list[Path], desk: pw.Database) -> None:
+    """Each of these kiosk files pushes everything it made to ``desk``, and pulls nothing."""
+    for path in kiosks:
+        local = library.open_library(sqlite_url(path))
+        ident = sync.identity(local)
+        assert ident is not None
+        with on(local):
+            while sync.push(local, desk, ident) > 0:
+                pass
+        local.close()
+
+
 def part_floor(bases: Bases, args: argparse.Namespace) -> bool:
     """What one kiosk of the ``kiosks`` part costs, against the same rows in raw SQL.
 
@@ -1398,14 +1410,7 @@ def part_floor(bases: Bases, args: argparse.Namespace) -> bool:
         run, files = bases.start_run("floor", base)
         desk = sync.open_desk(desk_url(run))
         desk.connect()
-        for name in names[:-1]:
-            local = library.open_library(sqlite_url(files[name]))
-            ident = sync.identity(local)
-            assert ident is not None
-            with on(local):
-                while sync.push(local, desk, ident) > 0:
-                    pass
-            local.close()
+        push_only([files[name] for name in names[:-1]], desk)
         last = names[-1]
         if way == "kiosk code":
             local = library.open_library(sqlite_url(files[last]))

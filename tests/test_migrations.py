@@ -23,7 +23,7 @@ from kiosk.data import migrations, settings
 from kiosk.data.db import open_database
 from kiosk.data.library import open_library
 from kiosk.data.migrations import SchemaMigration
-from kiosk.data.models import MODELS, Patron
+from kiosk.data.models import IS_CASE_REVIEWED, MODELS, Journal, Patron
 
 
 def _where(sql: str | None) -> str:
@@ -103,6 +103,12 @@ def test_sqlite_migrations_build_the_models_schema(tmp_path):
     assert actual == expected
     loan_indexes = {name: where for name, _, _, where in actual["loan"]["indexes"]}
     assert loan_indexes["loan_one_open_per_copy"] == "returned_atisnull"
+    # the day log's reviewed cases are read through their partial index (migration 0004)
+    db = open_library(sqlite_url(tmp_path, "migrated.sqlite"))
+    with db.connection_context(), Journal.bind_ctx(db):
+        sql, params = Journal.select(Journal.data).where(IS_CASE_REVIEWED).sql()
+        plan = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    assert "journal_case_reviewed" in str(plan)
 
 
 def test_postgresql_migrations_build_the_models_schema(make_pg_url, tmp_path):

@@ -39,7 +39,7 @@ import peewee as pw
 
 from kiosk.data import projection
 from kiosk.data.db import database, is_postgres
-from kiosk.data.journal import Fact
+from kiosk.data.journal import Fact, sqlite_time
 from kiosk.data.models import Card, Loan
 
 log = logging.getLogger(__name__)
@@ -282,21 +282,16 @@ _LOAN_COLUMNS = '"id", "copy_id", "patron_id", "out_at", "due_on", "kiosk", "ret
 _CASE_COLUMNS = '"kind", "fact", "other", "kiosk", "patron", "copy", "created_at", "data"'
 
 
-def _stamp(value: datetime | None) -> str | None:
-    """A time as sqlite3's default adapter writes it, without the adapter's detour (a
-    Python call per value, a tenth of a kiosk's catch-up)."""
-    return None if value is None else value.isoformat(" ")
-
-
 def _sqlite_writes(
     db: pw.Database, changed: list[Any], added: list[Any], statuses: list[Any], cases: list[Any]
 ) -> None:
-    changed = [(_stamp(r), d.isoformat(), n, i) for r, d, n, i in changed]
+    # times as text (what sqlite3's adapter would make of them, without its call)
+    changed = [(sqlite_time(r), d.isoformat(), n, i) for r, d, n, i in changed]
     added = [
-        (i, c, p, _stamp(out), d.isoformat(), k, _stamp(r), n)
+        (i, c, p, sqlite_time(out), d.isoformat(), k, sqlite_time(r), n)
         for i, c, p, out, d, k, r, n in added
     ]
-    cases = [(*row[:6], _stamp(row[6]), row[7]) for row in cases]
+    cases = [(*row[:6], sqlite_time(row[6]), row[7]) for row in cases]
     cursor = db.cursor()
     with pw.__exception_wrapper__:  # type: ignore[attr-defined]  # sqlite3's errors as peewee's
         if changed:

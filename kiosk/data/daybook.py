@@ -31,6 +31,7 @@ from kiosk.data.errors import NotFound
 from kiosk.data.models import (
     CASE_REVIEWED,
     COPY_STATUSES,
+    IS_CASE_REVIEWED,
     Card,
     ClassVisit,
     Copy,
@@ -518,7 +519,7 @@ class DayBook:
             reviewed = {
                 json.loads(raw).get("case")
                 for (raw,) in Journal.select(Journal.data)
-                .where(Journal.kind == pw.SQL(f"'{CASE_REVIEWED}'"))  # (its partial index)
+                .where(IS_CASE_REVIEWED)
                 .tuples()
                 .iterator()
             }

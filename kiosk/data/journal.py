@@ -184,6 +184,12 @@ _FACT_COLUMNS = ("uuid", "kind", "kiosk", "wall_time", "hlc", "patron", "copy", 
                  "pushed_at", "desk_seq")
 
 
+def sqlite_time(value: datetime | str | None) -> str | None:
+    """A time as the text sqlite3's default adapter writes for it, without the adapter's
+    Python call per value (a tenth of a kiosk's catch-up); text and None pass as they are."""
+    return value.isoformat(" ") if isinstance(value, datetime) else value
+
+
 def data_text(fact: Fact) -> str:
     """``fact.data`` as the journal stores it."""
     return json.dumps(fact.data, ensure_ascii=False, sort_keys=True)
@@ -233,12 +239,10 @@ def render_facts(
             )
             for f, place, text in zip(facts, places, datas, strict=True)
         ]
-    # the text sqlite3 would make of each datetime, without its adapter's detour
-    stamp = pushed_at.isoformat(" ") if pushed_at is not None else None
+    stamp = sqlite_time(pushed_at)
     return [
-        (f.uuid, f.kind, f.kiosk,
-         f.wall_time.isoformat(" ") if isinstance(f.wall_time, datetime) else f.wall_time,
-         f.hlc, f.patron, f.copy, text, stamp, place)
+        (f.uuid, f.kind, f.kiosk, sqlite_time(f.wall_time), f.hlc, f.patron, f.copy, text,
+         stamp, place)
         for f, place, text in zip(facts, places, datas, strict=True)
     ]
 

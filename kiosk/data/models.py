@@ -232,13 +232,12 @@ Journal.add_index(
 )
 CASE_REVIEWED = "case_reviewed"
 """The kind of fact that marks a case reviewed (the only kind the journal indexes)."""
+IS_CASE_REVIEWED = Journal.kind == pw.SQL(f"'{CASE_REVIEWED}'")
+"""The condition of the reviewed cases' partial index, and of the query that reads
+them through it (one definition, so the two cannot drift apart)."""
 # The reviewed cases, the one kind of fact read without a time range (migration 0004:
 # an index of every row's kind cost each pulled fact about 3%).
-Journal.add_index(
-    Journal.index(Journal.seq, name="journal_case_reviewed").where(
-        Journal.kind == pw.SQL(f"'{CASE_REVIEWED}'")
-    )
-)
+Journal.add_index(Journal.index(Journal.seq, name="journal_case_reviewed").where(IS_CASE_REVIEWED))
 
 
 class LocalState(BaseModel):
