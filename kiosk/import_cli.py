@@ -73,17 +73,34 @@ barcode, then by ISBN and title, then by the record's control number.
 """
 
 
-def _open(args: argparse.Namespace, config: Config) -> Any:
-    """Open the library named by ``--db`` or the settings, in the configured language."""
+def open_for_command(db: str | None, config: Config) -> Any:
+    """Open the library a desk command names (``--db``, a file path or a URL, else the
+    settings), in the configured language. The print commands open theirs this way too.
+
+    Raises:
+        DatabaseMissing: no such library file; peewee.PeeweeException: the database (a
+            desk's server) cannot be reached. :func:`cannot_open` says either in words.
+    """
     from kiosk.data.library import open_library
 
-    try:
-        set_language(config.language)
-    except ValueError:
-        log.warning("unknown language %s in the settings", config.language)
-    if args.db:
-        config = config.with_overrides(database=args.db)  # a file path or a URL
+    if config.language:
+        try:
+            set_language(config.language)
+        except ValueError:
+            log.warning("unknown language %s in the settings", config.language)
+    if db:
+        config = config.with_overrides(database=db)
     return open_library(config.database_url)
+
+
+def cannot_open(error: Exception) -> str:
+    """What :func:`open_for_command`'s error means, for the terminal (no password)."""
+    from kiosk.data.db import DatabaseMissing, mask
+
+    if isinstance(error, DatabaseMissing):
+        return t("import.no_database", path=error.path)
+    log.warning("cannot open the database: %s", error)
+    return t("import.no_connection", reason=mask(str(error)).strip()[:200])
 
 
 def _where(problem: Any) -> str:
@@ -238,14 +255,9 @@ def _import(
 
     out = sys.stdout
     try:
-        db = _open(args, config)
-    except DatabaseMissing as missing:
-        print(f"kiosk: {t('import.no_database', path=missing.path)}", file=sys.stderr)
-        return 2
-    except peewee.PeeweeException as error:  # a desk's server that does not answer
-        log.warning("import: cannot open the database: %s", error)
-        print(f"kiosk: {t('import.no_connection', reason=mask(str(error)).strip()[:200])}",
-              file=sys.stderr)
+        db = open_for_command(args.db, config)
+    except (DatabaseMissing, peewee.PeeweeException) as error:
+        print(f"kiosk: {cannot_open(error)}", file=sys.stderr)
         return 2
     try:
         path = Path(args.file)

@@ -13,13 +13,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
-from kiosk.locale import set_language, t
+from kiosk.locale import t
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +43,18 @@ def _numbers(numbers: list[str]) -> str:
 
 
 def _open(args: argparse.Namespace, config: Config) -> Any:
-    """Open the library named by ``--db`` or the settings, in the configured language."""
-    from kiosk.data.library import open_library
+    """Open the library named by ``--db`` (a file path or a URL) or the settings, in the
+    configured language, as the import commands do; a missing or unreachable database
+    is a refusal in words."""
+    import peewee
 
-    if config.language:
-        try:
-            set_language(config.language)
-        except ValueError:
-            log.warning("unknown language %s in the settings", config.language)
-    return open_library(args.db or config.database_url)
+    from kiosk.data.db import DatabaseMissing
+    from kiosk.import_cli import cannot_open, open_for_command
+
+    try:
+        return open_for_command(args.db, config)
+    except (DatabaseMissing, peewee.PeeweeException) as error:
+        raise _Refused(cannot_open(error)) from error
 
 
 def _pdf_path(value: str) -> Path:
@@ -57,6 +62,15 @@ def _pdf_path(value: str) -> Path:
     if path.suffix.lower() != ".pdf":
         raise _Refused(t("print.file.not_pdf", path=value))
     return path
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A file that cannot be written is a refusal that names it."""
+    try:
+        yield
+    except OSError as error:
+        raise _Refused(t("print.file.cannot_write", path=path, reason=error)) from None
 
 
 def _fonts_note(font: str | None) -> None:
@@ -111,7 +125,7 @@ def cmd_cards(args: argparse.Namespace, config: Config) -> int:
     expires = _day(args.expires) if args.expires else None
     db = _open(args, config)
     pages: list[int] = []
-    with db.connection_context():
+    with db.connection_context(), _writing(out):
         try:
             batch = print_cards(
                 expires_on=expires,
@@ -122,8 +136,6 @@ def cmd_cards(args: argparse.Namespace, config: Config) -> int:
             )
         except CardPrintError as error:
             raise _Refused(t(error.key, **error.params)) from None
-        except OSError as error:
-            raise _Refused(t("print.file.cannot_write", path=out, reason=error)) from None
     _say(t("print.cards.done", count=len(batch.cards), pages=pages[0] if pages else 0,
            path=out))
     if batch.issued:
@@ -166,7 +178,7 @@ def cmd_labels(args: argparse.Namespace, config: Config) -> int:
             symbology=args.code, font=args.font, skip=args.skip,
         ))
 
-    with db.connection_context():
+    with db.connection_context(), _writing(out):
         try:
             if args.new:
                 rows = new_labels(render, limit=args.limit)
@@ -174,8 +186,6 @@ def cmd_labels(args: argparse.Namespace, config: Config) -> int:
                 rows = range_labels(args.first, args.last, render)
         except LabelPrintError as error:
             raise _Refused(t(error.key, **error.params)) from None
-        except OSError as error:
-            raise _Refused(t("print.file.cannot_write", path=out, reason=error)) from None
     _say(t("print.labels.done", count=len(rows), pages=pages[0] if pages else 0, path=out))
     _fonts_note(args.font)
     return 0
@@ -219,11 +229,10 @@ def cmd_report_term(args: argparse.Namespace, config: Config) -> int:
     db = _open(args, config)
     with db.connection_context():
         report = reports.term_report(start, end, target=args.target, stars=args.stars)
-    try:
+    with _writing(xlsx):
         report_sheets.write_term_xlsx(report, xlsx)
+    with _writing(pdf):
         render_summary(summary_of(report), pdf, font=args.font)
-    except OSError as error:
-        raise _Refused(t("print.file.cannot_write", path=xlsx, reason=error)) from None
     _say(t("print.report.done", xlsx=xlsx, pdf=pdf))
     _fonts_note(args.font)
     return 0
@@ -242,10 +251,8 @@ def cmd_report_out(args: argparse.Namespace, config: Config) -> int:
         return 0
     if args.output:
         path = _table_path(args.output)
-        try:
+        with _writing(path):
             reports.write_table(path, report_sheets.out_sheet(loans))
-        except OSError as error:
-            raise _Refused(t("print.file.cannot_write", path=path, reason=error)) from None
         _say(t("print.report.out_done", count=len(loans), path=path))
         return 0
     for line in report_sheets.out_lines(loans):
@@ -265,10 +272,8 @@ def cmd_report_stock(args: argparse.Namespace, config: Config) -> int:
         _say(t("print.report.stock_none"))
         return 0
     path = _table_path(args.output or "stock.xlsx")
-    try:
+    with _writing(path):
         reports.write_table(path, report_sheets.stock_sheet(stock))
-    except OSError as error:
-        raise _Refused(t("print.file.cannot_write", path=path, reason=error)) from None
     _say(t("print.report.stock_done", checks=len(stock.checks), path=path,
            found=len(stock.found), missing=len(stock.missing), misplaced=len(stock.misplaced)))
     return 0

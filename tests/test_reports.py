@@ -244,6 +244,11 @@ def test_out_command_lists_loans_by_class(on_sqlite: Built, tmp_path: Path, caps
     assert len(lines) == 3 and lines[1].startswith("1B,")
     assert main(["report", "out", "--db", on_sqlite.url, "-o", str(tmp_path / "out.txt")]) == 2
     assert "out.txt" in capsys.readouterr().err
+    # --db takes a file path as well as a URL (as the imports do); a missing file is refused
+    assert main(["report", "out", "--db", on_sqlite.url.removeprefix("sqlite:///")]) == 0
+    assert "== 1B ==" in capsys.readouterr().out
+    assert main(["report", "out", "--db", str(tmp_path / "none.sqlite")]) == 2
+    assert "none.sqlite" in capsys.readouterr().err
 
 
 def test_hostile_names_reach_the_workbook_as_text(library, make, circulation, clock, tmp_path):
