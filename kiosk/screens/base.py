@@ -97,7 +97,7 @@ class KioskScreen(Screen[None]):
         try:
             return await self.call(self.circulation.open_card, code)
         except KioskError as error:
-            self.query_one(Verdict).refuse(error)
+            self.show_error(error)
             return None
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:

@@ -85,15 +85,16 @@ class LibrarianScreen(PanelActions, KioskScreen):
 
     async def handle_scan(self, code: str) -> None:
         """A card opens its patron, a book its copy."""
-        if self.circulation.is_card(code):
-            try:
-                patron = await self.call(self.circulation.open_card, code)
-            except KioskError as error:
-                self.notify(t(error.key, **error.params), severity="warning", markup=False)
-                return
-            self.open_patron(patron.number)
+        if await self.call(self.circulation.is_card, code):
+            patron = await self.open_card(code)
+            if patron is not None:
+                self.open_patron(patron.number)
         else:
             self.open_copy(code.strip())
+
+    def show_error(self, error: KioskError) -> None:
+        """This screen has no message box: a refused card or a failed lookup is a notice."""
+        self.notify(t(error.key, **error.params), severity="warning", markup=False)
 
     # -- the end-of-term switch and leaving -------------------------------------------
 
