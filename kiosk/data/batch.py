@@ -37,7 +37,7 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import projection
+from kiosk.data import projection, roles_facts
 from kiosk.data.db import database, is_postgres
 from kiosk.data.journal import Fact, sqlite_time
 from kiosk.data.models import Card, Loan
@@ -48,7 +48,8 @@ CHUNK = 400
 """Values per ``IN (...)`` list and rows per many-row statement."""
 
 KNOWN_SCOPE = frozenset(
-    {"checkout", "checkin", "renew", "hold", "copy_status", "card_issued", "card_revoked"}
+    {"checkout", "checkin", "renew", "hold", "copy_status", "card_issued", "card_revoked",
+     *roles_facts.KINDS}  # (the roles' facts write only their own tables)
 )
 """Kinds whose per-fact projection touches only its copy's loans and status, its
 title's holds and its patron's cards: after one of them, those rows are read again.
