@@ -41,6 +41,7 @@ from kiosk.data.models import (
     SchoolClass,
     Setting,
     Title,
+    shelf_area,
 )
 from kiosk.data.prepared import Prepared
 from kiosk.data.projection import Known
@@ -776,7 +777,7 @@ class Circulation:
     ) -> ReturnResult:
         """Where a copy goes after its return (``copy.status`` is already the new one)."""
         title: Title = copy.title
-        shelf = copy.shelf or title.classification[:1]
+        shelf = shelf_area(copy.shelf, title.classification)
         base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
         if loan is not None:
             base["borrower"] = loan.patron.name

@@ -568,10 +568,7 @@ class DayBook:
         """
         circulation = self.circulation
         with circulation._transaction():  # the write gate, and errors in words
-            fact = journal.new_fact(
-                circulation.hlc, circulation.kiosk_id, CASE_REVIEWED, circulation.clock(),
-                case=ref, by=by,
-            )
+            fact = circulation._fact(CASE_REVIEWED, case=ref, by=by)
             journal.record(fact)
             if ref.startswith("sync:"):
                 _, uuid, kind = ref.split(":", 2)
@@ -786,10 +783,7 @@ class DayBook:
             )
             if serial is None:
                 raise NotFound("lib.no_card")
-            journal.record(journal.new_fact(
-                circulation.hlc, circulation.kiosk_id, "card_revoked", circulation.clock(),
-                patron=number, serial=serial, by=by,
-            ))
+            journal.record(circulation._fact("card_revoked", patron=number, serial=serial, by=by))
         return int(serial)
 
     # -- export -----------------------------------------------------------------------

@@ -124,6 +124,15 @@ SHELF_LENGTH = 60
 equal its copies' shelf exactly, so both cut at this one length."""
 
 
+def shelf_area(shelf: str, classification: str) -> str:
+    """Where a copy belongs: its own shelf, else its classification's class letter.
+
+    The returns say it (``Circulation._route``) and the shelf checks expect it, so a
+    helper shelves a book where a shelf check looks for it.
+    """
+    return shelf or classification[:1]
+
+
 class Copy(BaseModel):
     """One physical item with its accession barcode."""
 

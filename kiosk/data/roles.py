@@ -36,6 +36,7 @@ from kiosk.data.models import (
     ShelfCheckItem,
     Title,
     VisitAttendee,
+    shelf_area,
 )
 from kiosk.data.text import clean_code, printable
 
@@ -48,15 +49,6 @@ STUDENT_KINDS = ("student", "helper")
 def _aware(moment: datetime | None) -> datetime | None:
     """A time from the database (naive UTC) as an aware UTC datetime."""
     return None if moment is None else moment.replace(tzinfo=UTC)
-
-
-def shelf_area(shelf: str, classification: str) -> str:
-    """Where a copy belongs: its own shelf, else its classification's class letter.
-
-    The same rule the returns use (``Circulation._route``), so a helper shelves a
-    book where a shelf check expects it.
-    """
-    return shelf or classification[:1]
 
 
 def _tuples(query: Any) -> list[tuple[Any, ...]]:
