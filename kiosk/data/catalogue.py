@@ -797,12 +797,8 @@ def _add_copy(
 
 
 def _read_table(path: Path, data: bytes, encoding: str | None) -> ParsedCatalogue:
-    used = "XLSX" if importing.is_xlsx(data) else ""
-    if not used and not importing.is_old_excel(data):
-        used = importing.decode(data, encoding)[1]
-    tables = importing.read_tables(path, data, encoding)
-    parsed = ParsedCatalogue([], [], "XLSX" if used == "XLSX" else "CSV",
-                             "" if used == "XLSX" else used)
+    tables, used = importing.read_tables(path, data, encoding)
+    parsed = ParsedCatalogue([], [], "XLSX" if importing.is_xlsx(data) else "CSV", used)
     read_any = False
     for table in tables:
         found = importing.find_headings(table.rows, CSV_COLUMNS, {"title"})

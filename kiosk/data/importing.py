@@ -255,11 +255,13 @@ MAX_ROWS = 500_000
 compressed: a small file may unpack to millions of rows)."""
 
 
-def read_tables(path: Path, data: bytes, encoding: str | None = None) -> list[Table]:
+def read_tables(
+    path: Path, data: bytes, encoding: str | None = None
+) -> tuple[list[Table], str]:
     """The sheets of an XLSX workbook (a school office often keeps one per class), or
-    the one table of a CSV file (any delimiter among ``, ; tab``). XLSX formulas come
-    back as their formula text (``=...``), so they are refused like a formula typed
-    into a CSV.
+    the one table of a CSV file (any delimiter among ``, ; tab``), and the encoding the
+    CSV was read in ("" for a workbook). XLSX formulas come back as their formula text
+    (``=...``), so they are refused like a formula typed into a CSV.
 
     Raises:
         ImportRefused: ``import.old_excel``, ``import.bad_xlsx``, ``import.bad_csv``,
@@ -268,8 +270,8 @@ def read_tables(path: Path, data: bytes, encoding: str | None = None) -> list[Ta
     if is_old_excel(data):
         raise ImportRefused("import.old_excel")
     if is_xlsx(data):
-        return _xlsx_tables(path)
-    text, _ = decode(data, encoding)
+        return _xlsx_tables(path), ""
+    text, used = decode(data, encoding)
     start = "\n".join(text[:16384].split("\n")[:10])  # (a title line may come first)
     delimiter = max([",", ";", "\t"], key=start.count)
     table = Table(None)
@@ -278,7 +280,7 @@ def read_tables(path: Path, data: bytes, encoding: str | None = None) -> list[Ta
             _keep(table, number, row, number)
     except csv.Error as error:
         raise ImportRefused("import.bad_csv", reason=clean(str(error))) from None
-    return [table]
+    return [table], used
 
 
 def _keep(table: Table, number: int, row: list[str], total: int) -> None:

@@ -232,13 +232,10 @@ def parse_roster(
     """
     importing.check_file(path, max_bytes)
     data = path.read_bytes()
-    used = "xlsx" if importing.is_xlsx(data) else ""
-    if not used and not importing.is_old_excel(data):
-        used = importing.decode(data, encoding)[1]
-    tables = importing.read_tables(path, data, encoding)
+    tables, used = importing.read_tables(path, data, encoding)
+    workbook = importing.is_xlsx(data)
     del data
-    parsed = ParsedRoster([], [], "" if used == "xlsx" else used, [],
-                          "XLSX" if used == "xlsx" else "CSV")
+    parsed = ParsedRoster([], [], used, [], "XLSX" if workbook else "CSV")
     seen: dict[str, int] = {}
     read_any = False
     for table in tables:
