@@ -93,8 +93,10 @@ def _font_name(path: str) -> str:
     return f"KioskCJK-{stem or 'font'}-{zlib.crc32(path.encode()):08x}"
 
 
+@cache
 def _try_font(path: str) -> Any | None:
-    """A reportlab TTFont for ``path`` if it loads and has Chinese glyphs, else None."""
+    """A reportlab TTFont for ``path`` if it loads and has Chinese glyphs, else None
+    (read once: :func:`find_cjk_font` tries it, :func:`load_fonts` registers it)."""
     from reportlab.pdfbase.ttfonts import TTFont
 
     try:
