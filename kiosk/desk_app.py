@@ -16,7 +16,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import peewee as pw
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -46,24 +45,6 @@ IDLE_CHECK_EVERY = 0.5
 
 _ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
 """What counts as the librarian being at the desk (as at the kiosk)."""
-
-
-def open_desk_database(url: str) -> pw.Database:
-    """Open the desk's database at ``url``, brought up to this version's schema.
-
-    Raises:
-        kiosk.data.sync.SyncError: ``sync.not_desk`` (a kiosk's database, or none).
-        kiosk.data.db.DatabaseMissing: an SQLite file that does not exist.
-    """
-    from kiosk.data import migrations, sync
-    from kiosk.data.db import database, open_database, redact
-
-    db = open_database(url, bind=False)
-    with database.using(db), db.connection_context():
-        if sync.local_get("role") != "desk":
-            raise sync.SyncError("sync.not_desk", url=redact(url))
-        migrations.migrate(db)
-    return db
 
 
 class DeskApp(App[None]):
@@ -257,8 +238,16 @@ class DeskScreen(PanelActions, Screen[None]):
 
 
 def run_desk(config: Config, url: str) -> int:
-    """Open the desk's database at ``url`` and run the desk app until it is closed."""
-    db = open_desk_database(url)
+    """Open the desk's database at ``url`` (brought up to this version's schema) and run
+    the desk app until it is closed.
+
+    Raises:
+        kiosk.data.sync.SyncError: ``sync.not_desk`` (a kiosk's database, or none).
+        kiosk.data.db.DatabaseMissing: an SQLite file that does not exist.
+    """
+    from kiosk.data.sync import open_desk
+
+    db = open_desk(url, migrate=True)
     circulation = Circulation(db, DESK_KIOSK_ID)
     DeskApp(circulation, config).run()
     return 0

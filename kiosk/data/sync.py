@@ -150,8 +150,11 @@ def _keep_secret(token: str, url: str) -> None:
 # -- the desk -------------------------------------------------------------------------
 
 
-def open_desk(url: str, *, create: bool = False) -> pw.Database:
+def open_desk(url: str, *, create: bool = False, migrate: bool = False) -> pw.Database:
     """Open the desk's database beside the kiosk's (the models stay bound to the kiosk's).
+
+    A kiosk never changes the desk's schema: a desk that needs a migration is refused,
+    unless ``migrate`` (the desk's own app) brings it up to this version's schema.
 
     Raises:
         SyncError: ``sync.not_desk`` (a database that is not a desk).
@@ -160,8 +163,10 @@ def open_desk(url: str, *, create: bool = False) -> pw.Database:
     desk = open_database(url, create=create, bind=False)
     if not create:
         with database.using(desk), desk.connection_context():
-            if migrations.pending(desk) or local_get("role") != "desk":
+            if (not migrate and migrations.pending(desk)) or local_get("role") != "desk":
                 raise SyncError("sync.not_desk", url=redact(url))
+            if migrate:
+                migrations.migrate(desk)
     return desk
 
 
