@@ -20,7 +20,7 @@ from kiosk.data.circulation import Circulation, PatronView
 from kiosk.db_thread import DatabaseThread
 from kiosk.locale import set_language, t
 from kiosk.screens.attract import AttractScreen
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import ACTIVITY, KioskScreen
 from kiosk.screens.librarian import LibrarianScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.pin import PinModal
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 2.0
 """Seconds between database checkpoints in the kiosk's quiet moments."""
-
-_ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
 
 
 class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
@@ -105,7 +103,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
     # -- idle timeout -----------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, _ACTIVITY):
+        if isinstance(event, ACTIVITY):
             self.touch()
         await super().on_event(event)
 

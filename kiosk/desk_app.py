@@ -29,6 +29,7 @@ from kiosk.data.daybook import DayBook, export_folder
 from kiosk.data.errors import KioskError
 from kiosk.db_thread import DatabaseThread
 from kiosk.locale import set_language, t
+from kiosk.screens.base import ACTIVITY
 from kiosk.screens.librarian_actions import PanelActions, device_lines
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.big_button import BigButton
@@ -43,8 +44,6 @@ DESK_KIOSK_ID = "desk"
 IDLE_CHECK_EVERY = 0.5
 """Seconds between two looks at how long the desk has been quiet."""
 
-_ACTIVITY = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)
-"""What counts as the librarian being at the desk (as at the kiosk)."""
 
 
 class DeskApp(App[None]):
@@ -85,7 +84,7 @@ class DeskApp(App[None]):
         self._db.close()
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, _ACTIVITY):
+        if isinstance(event, ACTIVITY):  # the librarian is at the desk
             self.touch()
         await super().on_event(event)
 
