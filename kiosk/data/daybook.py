@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import peewee as pw
 from kiosk.data import journal, masterdata, spreadsheet, sync
 from kiosk.data.circulation import Circulation, LoanView, ReturnResult
 from kiosk.data.errors import NotFound
+from kiosk.data.journal import day_bounds
 from kiosk.data.models import (
     CASE_REVIEWED,
     COPY_STATUSES,
@@ -68,13 +69,6 @@ SHIFT_KINDS = ("shift_started", "shift_ended")
 def _local(moment: datetime) -> datetime:
     """A journal time (naive UTC) as the local wall-clock time the librarian reads."""
     return moment.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The journal times (naive UTC) where the local ``day`` starts and ends."""
-    start = datetime.combine(day, time()).astimezone()
-    end = datetime.combine(day + timedelta(days=1), time()).astimezone()
-    return journal.to_db_time(start), journal.to_db_time(end)
 
 
 @dataclass(slots=True)

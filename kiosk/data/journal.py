@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import peewee as pw
@@ -34,6 +34,17 @@ def to_db_time(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
+
+
+def day_bounds(first: date, last: date | None = None) -> tuple[datetime, datetime]:
+    """The stored (naive UTC) times from local midnight of ``first`` to local midnight
+    after ``last`` (``first`` if not given): the school's days, wherever the database's
+    clock is."""
+
+    def midnight(day: date) -> datetime:
+        return to_db_time(datetime.combine(day, datetime.min.time()).astimezone())
+
+    return midnight(first), midnight((last or first) + timedelta(days=1))
 
 
 MAX_COUNTER = 99_999

@@ -30,13 +30,14 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import peewee as pw
 
 from kiosk.data import models, settings
+from kiosk.data.journal import day_bounds
 from kiosk.data.masterdata import chunks
 from kiosk.data.spreadsheet import Sheet, write_csv, write_xlsx
 
@@ -215,16 +216,6 @@ def natural(text: str) -> tuple[Any, ...]:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
 
 
-def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """The stored (naive UTC) times from local midnight of ``start`` to local midnight
-    after ``end``: the school's days, wherever the database's clock is."""
-
-    def utc(day: date) -> datetime:
-        return datetime.combine(day, time()).astimezone(UTC).replace(tzinfo=None)
-
-    return utc(start), utc(end + timedelta(days=1))
-
-
 def _local_day(moment: datetime) -> date:
     """The local date of a stored (naive UTC) time."""
     return moment.replace(tzinfo=UTC).astimezone().date()
@@ -249,7 +240,7 @@ def term_report(
     if target < 0:
         raise ValueError(f"a negative target: {target}")
     as_of = as_of or date.today()
-    low, high = period_bounds(start, end)
+    low, high = day_bounds(start, end)
     in_period = (Loan.out_at >= low) & (Loan.out_at < high)
 
     # ``+ 0`` keeps SQLite from walking an index on the patron (or copy) to group

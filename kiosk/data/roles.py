@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import peewee as pw
@@ -302,9 +302,7 @@ class Roles:
         visit = self.open_visit(teacher)
         if visit is not None:
             return visit
-        day_start = journal.to_db_time(
-            datetime.combine(self.circulation.today(), time()).astimezone()
-        )
+        day_start, _ = journal.day_bounds(self.circulation.today())
         with self.circulation._reading():
             row = (
                 self._visits()
