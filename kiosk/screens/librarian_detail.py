@@ -91,6 +91,40 @@ class _Detail(ModalScreen[bool]):
         """Back to the tabs."""
         self.dismiss(self.changed)
 
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.action_close()
+
+    def action_press(self, button_id: str) -> None:
+        """A function key presses its button."""
+        button = self.query_one(f"#{button_id}", Button)
+        if not button.disabled:
+            button.press()
+
+    async def reload(self) -> None:
+        """Read what the dialog shows again (each dialog its own)."""
+        raise NotImplementedError
+
+    async def renew_loan(self, title: str, loan_id: str) -> None:
+        """Renew loan ``loan_id`` by hand, after asking (the fact names the librarian)."""
+        done = await self.act(
+            t("lib.detail.ask_renew", title=title),
+            self.host.daybook.renew, loan_id, self.host.librarian.number,
+        )
+        if done is not None:
+            await self.reload()
+            self.say(t("renew.ok", title=done.title, due=format_date(done.due_on)))
+
+    async def return_copy(self, title: str, barcode: str) -> None:
+        """Take copy ``barcode`` back by hand, after asking (the fact names the librarian)."""
+        done = await self.act(
+            t("lib.detail.ask_return", title=title),
+            self.host.daybook.checkin, barcode, self.host.librarian.number,
+        )
+        if done is not None:
+            await self.reload()
+            self.say(return_text(done))
+
 
 class PatronModal(_Detail):
     """A patron: cards, loans and last facts; renew, return, revoke the card."""
@@ -163,19 +197,9 @@ class PatronModal(_Detail):
         self.query_one("#return", Button).disabled = not loans
         self.query_one("#detail-recent", RowTable).set_rows(recent_rows(detail.recent))
 
-    def action_press(self, button_id: str) -> None:
-        """A function key presses its button."""
-        button = self.query_one(f"#{button_id}", Button)
-        if not button.disabled:
-            button.press()
-
     def _loan(self) -> LoanView | None:
         key = self.query_one("#detail-loans", RowTable).chosen_key
         return key if isinstance(key, LoanView) else None
-
-    @on(Button.Pressed, "#close")
-    def _close(self) -> None:
-        self.action_close()
 
     @on(Button.Pressed, "#renew")
     async def renew(self) -> None:
@@ -184,15 +208,8 @@ class PatronModal(_Detail):
 
     async def _renew(self) -> None:
         loan = self._loan()
-        if loan is None:
-            return
-        done = await self.act(
-            t("lib.detail.ask_renew", title=loan.title), self.host.daybook.renew, loan.loan_id,
-            self.host.librarian.number,
-        )
-        if done is not None:
-            await self.reload()
-            self.say(t("renew.ok", title=done.title, due=format_date(done.due_on)))
+        if loan is not None:
+            await self.renew_loan(loan.title, loan.loan_id)
 
     @on(Button.Pressed, "#return")
     async def return_(self) -> None:
@@ -201,15 +218,8 @@ class PatronModal(_Detail):
 
     async def _return(self) -> None:
         loan = self._loan()
-        if loan is None:
-            return
-        done = await self.act(
-            t("lib.detail.ask_return", title=loan.title), self.host.daybook.checkin, loan.barcode,
-            self.host.librarian.number,
-        )
-        if done is not None:
-            await self.reload()
-            self.say(return_text(done))
+        if loan is not None:
+            await self.return_copy(loan.title, loan.barcode)
 
     @on(Button.Pressed, "#revoke")
     async def revoke(self) -> None:
@@ -288,31 +298,14 @@ class CopyModal(_Detail):
             self.query_one(button, Button).disabled = not on_loan
         self.query_one("#detail-recent", RowTable).set_rows(recent_rows(detail.recent))
 
-    def action_press(self, button_id: str) -> None:
-        """A function key presses its button."""
-        button = self.query_one(f"#{button_id}", Button)
-        if not button.disabled:
-            button.press()
-
-    @on(Button.Pressed, "#close")
-    def _close(self) -> None:
-        self.action_close()
-
     @on(Button.Pressed, "#renew")
     def renew(self) -> None:
         """Renew the copy's loan, after asking."""
         self.run_worker(self._renew(), exclusive=True, group="detail-action")
 
     async def _renew(self) -> None:
-        if self.detail is None or not self.detail.loan_id:
-            return
-        done = await self.act(
-            t("lib.detail.ask_renew", title=self.detail.title),
-            self.host.daybook.renew, self.detail.loan_id, self.host.librarian.number,
-        )
-        if done is not None:
-            await self.reload()
-            self.say(t("renew.ok", title=done.title, due=format_date(done.due_on)))
+        if self.detail is not None and self.detail.loan_id:
+            await self.renew_loan(self.detail.title, self.detail.loan_id)
 
     @on(Button.Pressed, "#return")
     def return_(self) -> None:
@@ -320,15 +313,8 @@ class CopyModal(_Detail):
         self.run_worker(self._return(), exclusive=True, group="detail-action")
 
     async def _return(self) -> None:
-        if self.detail is None:
-            return
-        done = await self.act(
-            t("lib.detail.ask_return", title=self.detail.title),
-            self.host.daybook.checkin, self.detail.barcode, self.host.librarian.number,
-        )
-        if done is not None:
-            await self.reload()
-            self.say(return_text(done))
+        if self.detail is not None:
+            await self.return_copy(self.detail.title, self.detail.barcode)
 
     @on(Button.Pressed, "#borrower")
     def borrower(self) -> None:
