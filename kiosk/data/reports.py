@@ -310,6 +310,15 @@ def _groups(students: Sequence[StudentLoans]) -> tuple[list[GroupFigures], list[
     return by_class, by_grade
 
 
+def _ranks(values: Sequence[int]) -> list[int]:
+    """Competition ranks of ``values``, already in order from the best: ties share the
+    rank of the first of them (1, 2, 2, 4)."""
+    ranks: list[int] = []
+    for position, value in enumerate(values, start=1):
+        ranks.append(ranks[-1] if ranks and value == values[position - 2] else position)
+    return ranks
+
+
 def _stars(students: Sequence[StudentLoans], count: int) -> list[Star]:
     """The top ``count`` readers of each class (ties share a rank and are all named;
     a student with no loan is never a star)."""
@@ -320,11 +329,7 @@ def _stars(students: Sequence[StudentLoans], count: int) -> list[Star]:
     out = []
     for name in sorted(by_class, key=natural):
         ranked = sorted(by_class[name], key=lambda s: (-s.loans, s.number))
-        rank = 0
-        last = None
-        for position, student in enumerate(ranked, start=1):
-            if student.loans != last:
-                rank, last = position, student.loans
+        for rank, student in zip(_ranks([s.loans for s in ranked]), ranked, strict=True):
             if rank > count:
                 break
             out.append(Star(name, rank, student.number, student.name, student.loans))
@@ -359,10 +364,7 @@ def _titles(in_period: Any) -> list[TitleLoans]:
         key=lambda pair: (-pair[1], titles[pair[0]].title),
     )[:TOP_TITLES]
     out = []
-    rank, last = 0, None
-    for position, (title_id, loans) in enumerate(rows, start=1):
-        if loans != last:
-            rank, last = position, loans
+    for rank, (title_id, loans) in zip(_ranks([n for _, n in rows]), rows, strict=True):
         title = titles[title_id]
         out.append(TitleLoans(rank, title.title, title.author, title.classification, loans))
     return out
@@ -400,14 +402,13 @@ def _helpers(low: datetime, high: datetime) -> list[HelperWork]:
         .tuples()
     )
     rows.sort(key=lambda r: (-(r[4] or 0), r[0]))
-    out = []
-    rank, last = 0, None
-    for position, (number, name, class_name, shifts, handled) in enumerate(rows, start=1):
-        handled = int(handled or 0)
-        if handled != last:
-            rank, last = position, handled
-        out.append(HelperWork(rank, number, name, class_name or "", int(shifts), handled))
-    return out
+    handled = [int(r[4] or 0) for r in rows]
+    return [
+        HelperWork(rank, number, name, class_name or "", int(shifts), books)
+        for rank, books, (number, name, class_name, shifts, _) in zip(
+            _ranks(handled), handled, rows, strict=True
+        )
+    ]
 
 
 def _lost() -> list[LostCopy]:
