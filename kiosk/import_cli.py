@@ -137,7 +137,7 @@ def _problems(out: TextIO, problems: Sequence[Any]) -> None:
 def _write_problems(path: Path, problems: Sequence[Any]) -> None:
     """Every problem, one row each, as CSV or XLSX (by the file's suffix), for a file
     with more problems than the terminal shows."""
-    from kiosk.data.spreadsheet import Sheet, write_csv, write_xlsx
+    from kiosk.data.spreadsheet import Sheet, write_table
 
     rows = [
         (p.sheet or "", p.number, p.offset if p.offset is not None else "",
@@ -147,10 +147,7 @@ def _write_problems(path: Path, problems: Sequence[Any]) -> None:
     sheet = Sheet(t("import.problems_sheet"), [t("import.col.sheet"), t("import.col.number"),
                                                t("import.col.offset"), t("import.col.level"),
                                                t("import.col.message")], rows)
-    if path.suffix.lower() == ".xlsx":
-        write_xlsx(path, [sheet])
-    else:
-        write_csv(path, sheet)
+    write_table(path, sheet)
 
 
 def _person(change: Any) -> str:

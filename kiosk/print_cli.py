@@ -242,6 +242,7 @@ def cmd_report_term(args: argparse.Namespace, config: Config) -> int:
 def cmd_report_out(args: argparse.Namespace, config: Config) -> int:
     """``kiosk report out``: every book still on loan, by class, with days overdue."""
     from kiosk.data import report_sheets, reports
+    from kiosk.data.spreadsheet import write_table
 
     db = _open(args, config)
     with db.connection_context():
@@ -252,7 +253,7 @@ def cmd_report_out(args: argparse.Namespace, config: Config) -> int:
     if args.output:
         path = _table_path(args.output)
         with _writing(path):
-            reports.write_table(path, report_sheets.out_sheet(loans))
+            write_table(path, report_sheets.out_sheet(loans))
         _say(t("print.report.out_done", count=len(loans), path=path))
         return 0
     for line in report_sheets.out_lines(loans):
@@ -264,6 +265,7 @@ def cmd_report_out(args: argparse.Namespace, config: Config) -> int:
 def cmd_report_stock(args: argparse.Namespace, config: Config) -> int:
     """``kiosk report stock``: the latest shelf checks: found, missing, misplaced."""
     from kiosk.data import report_sheets, reports
+    from kiosk.data.spreadsheet import write_table
 
     db = _open(args, config)
     with db.connection_context():
@@ -273,7 +275,7 @@ def cmd_report_stock(args: argparse.Namespace, config: Config) -> int:
         return 0
     path = _table_path(args.output or "stock.xlsx")
     with _writing(path):
-        reports.write_table(path, report_sheets.stock_sheet(stock))
+        write_table(path, report_sheets.stock_sheet(stock))
     _say(t("print.report.stock_done", checks=len(stock.checks), path=path,
            found=len(stock.found), missing=len(stock.missing), misplaced=len(stock.misplaced)))
     return 0

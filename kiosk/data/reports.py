@@ -31,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import peewee as pw
@@ -39,7 +38,6 @@ import peewee as pw
 from kiosk.data import models, settings
 from kiosk.data.journal import day_bounds
 from kiosk.data.masterdata import chunks
-from kiosk.data.spreadsheet import Sheet, write_csv, write_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -522,14 +520,3 @@ def stock_check() -> StockCheck:
             for copy in copies:
                 target.append(StockLine(shelf, state, copy.barcode, copy.title, copy.area, when))
     return stock
-
-
-# -- sheets ------------------------------------------------------------------------------
-
-
-def write_table(path: Path, sheet: Sheet) -> None:
-    """Write one table as CSV (``.csv``) or XLSX (anything else)."""
-    if path.suffix.lower() == ".csv":
-        write_csv(path, sheet)
-    else:
-        write_xlsx(path, [sheet])

@@ -123,3 +123,11 @@ def _sheet_title(title: str, used: set[str]) -> str:
         name, n = cleaned[: 31 - len(suffix)] + suffix, n + 1
     used.add(name.lower())
     return name
+
+
+def write_table(path: Path, sheet: Sheet) -> None:
+    """Write one table as XLSX (``.xlsx``) or CSV (any other name)."""
+    if path.suffix.lower() == ".xlsx":
+        write_xlsx(path, [sheet])
+    else:
+        write_csv(path, sheet)
