@@ -27,6 +27,7 @@ from kiosk.data.roles import HelperScan, Roles, ShiftView
 from kiosk.locale import t
 from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.patron import PatronScreen
 from kiosk.screens.shelf_check import ROLES_CSS, ShelfCheckScreen
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
@@ -75,8 +76,8 @@ class HelperScreen(KioskScreen):
         """The next book scanned is damaged: it goes to the repair box."""
         self.ended = False
         self._starting: Worker[None] | None = None
-        self.to_own_page = ""
-        """The helper pressed "My books": their card (this number) opens their own page."""
+        self.leaving = False
+        """The helper pressed "My books" (a second press does nothing)."""
 
     @property
     def roles(self) -> Roles:
@@ -179,11 +180,12 @@ class HelperScreen(KioskScreen):
     @on(Button.Pressed, "#mine")
     async def my_books(self) -> None:
         """End the shift and open the helper's own page: a helper borrows like anyone."""
-        if self.to_own_page:
+        if self.leaving:
             return  # pressed twice: the page is opening
+        self.leaving = True
         await self.close_shift("own_books")
-        self.to_own_page = self.helper.number  # (the routing opens the page, not helper mode)
-        self.kiosk.open_patron(self.helper, replace=True)
+        self.kiosk.touch()
+        self.app.switch_screen(PatronScreen(self.helper))  # (not the routing: helper mode)
 
     async def close_shift(self, ended_by: str) -> ShiftView | None:
         """End the shift (once)."""

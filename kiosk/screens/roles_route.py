@@ -26,13 +26,9 @@ def open_role(
 ) -> bool:
     """Open helper mode for a helper, the class visit for a teacher; ``False`` otherwise.
 
-    A helper who pressed "My books" in helper mode gets their own page (``False``:
-    the app opens it as any student's).
+    (A helper's own page comes from helper mode's "My books", which opens it itself.)
     """
     if patron.kind == "helper":
-        current = app.screen
-        if isinstance(current, HelperScreen) and current.to_own_page == patron.number:
-            return False
         screen = HelperScreen(patron)
         if replace and app.screen is not app.attract:
             app.switch_screen(screen)
