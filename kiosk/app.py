@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from textual import events
 from textual.app import App
+from textual.screen import Screen
 from textual.binding import Binding
 
 from kiosk.camera_link import CameraBuilder, CameraLink
@@ -157,7 +158,10 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
             return
         if open_role(self, patron, replace=replace, visit=visit):  # teacher, helper
             return
-        screen = PatronScreen(patron, visit)
+        self.show(PatronScreen(patron, visit), replace=replace)
+
+    def show(self, screen: Screen[Any], *, replace: bool) -> None:
+        """Show ``screen`` in place of the current one, or over the start screen."""
         if replace and self.screen is not self.attract:
             self.switch_screen(screen)
         else:

@@ -29,11 +29,7 @@ def open_role(
     (A helper's own page comes from helper mode's "My books", which opens it itself.)
     """
     if patron.kind == "helper":
-        screen = HelperScreen(patron)
-        if replace and app.screen is not app.attract:
-            app.switch_screen(screen)
-        else:
-            app.push_screen(screen)
+        app.show(HelperScreen(patron), replace=replace)
         return True
     if patron.kind == "teacher":
         app.run_worker(

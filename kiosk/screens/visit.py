@@ -492,10 +492,7 @@ async def open_teacher_page(
         screen = VisitScreen(visit, ask_end=True)
     else:
         screen = PatronScreen(teacher, receipt)  # "Class visit" (F3) there picks the class
-    if replace and app.screen is not app.attract:
-        app.switch_screen(screen)
-    else:
-        app.push_screen(screen)
+    app.show(screen, replace=replace)
 
 
 async def end_due_visits(app: KioskApp) -> None:
