@@ -13,6 +13,7 @@ from textual.widgets import Button
 
 from kiosk.data.circulation import Circulation, PatronView
 from kiosk.data.errors import KioskError
+from kiosk.data.roles import Roles
 from kiosk.messages import Scanned
 from kiosk.widgets.camera_preview import CameraPreview
 from kiosk.widgets.scan_bar import ScanBar
@@ -52,6 +53,11 @@ class KioskScreen(Screen[None]):
     def circulation(self) -> Circulation:
         """The circulation service."""
         return self.kiosk.circulation
+
+    @property
+    def roles(self) -> Roles:
+        """The roles service (class visits, helper shifts, shelf checks)."""
+        return Roles(self.circulation)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()

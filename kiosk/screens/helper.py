@@ -23,7 +23,7 @@ from textual.worker import Worker
 
 from kiosk.data.circulation import PatronView, ReturnResult
 from kiosk.data.errors import KioskError
-from kiosk.data.roles import HelperScan, Roles, ShiftView
+from kiosk.data.roles import HelperScan, ShiftView
 from kiosk.locale import t
 from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
@@ -78,11 +78,6 @@ class HelperScreen(KioskScreen):
         self._starting: Worker[None] | None = None
         self.leaving = False
         """The helper pressed "My books" (a second press does nothing)."""
-
-    @property
-    def roles(self) -> Roles:
-        """The roles service."""
-        return Roles(self.circulation)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="helper"):

@@ -19,7 +19,7 @@ from textual.widgets import Button, Static
 
 from kiosk.data.circulation import PatronView
 from kiosk.data.errors import KioskError
-from kiosk.data.roles import Roles, ShelfCopy, ShelfReport, ShelfScan
+from kiosk.data.roles import ShelfCopy, ShelfReport, ShelfScan
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton
@@ -88,11 +88,6 @@ class ShelfCheckScreen(KioskScreen):
         self.starting = False
         """A check is being started (a second tap meanwhile does nothing)."""
         self.areas: dict[str, str] = {}
-
-    @property
-    def roles(self) -> Roles:
-        """The roles service."""
-        return Roles(self.circulation)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="shelf-check"):

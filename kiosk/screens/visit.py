@@ -94,7 +94,7 @@ class ClassPickScreen(KioskScreen):
     async def on_mount(self) -> None:  # type: ignore[override]  # (Textual awaits it)
         super().on_mount()
         try:
-            choices = await self.call(Roles(self.circulation).classes_for, self.teacher.number)
+            choices = await self.call(self.roles.classes_for, self.teacher.number)
         except KioskError as error:
             self.show_error(error)
             return
@@ -135,7 +135,7 @@ class ClassPickScreen(KioskScreen):
             return  # a double tap (or a second class touched meanwhile) starts one visit
         self.starting = True
         try:
-            visit = await self.call(Roles(self.circulation).start_visit, self.teacher.number, name)
+            visit = await self.call(self.roles.start_visit, self.teacher.number, name)
         except KioskError as error:
             self.starting = False  # nothing started: the teacher may try again
             self.show_error(error)
@@ -418,7 +418,7 @@ class VisitScreen(KioskScreen):
         self.show_ended(visit, noted=noting)
 
     def _end(self, visit_id: str, note: str, headcount: int) -> VisitView:
-        return Roles(self.circulation).end_visit(
+        return self.roles.end_visit(
             visit_id, note=note, ended_by="card", headcount=headcount
         )
 
@@ -449,7 +449,7 @@ class VisitScreen(KioskScreen):
             self.kiosk.open_patron(patron)
             return
         try:
-            counted = await self.call(Roles(self.circulation).roll_call, self.visit.id, patron.number)
+            counted = await self.call(self.roles.roll_call, self.visit.id, patron.number)
         except KioskError as error:
             verdict.refuse(error)
             return
