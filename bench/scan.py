@@ -2,7 +2,7 @@
 
     python bench/scan.py [--frames 300] [--seed 1] [--idle 10] [--live 15]
 
-1. Read rate on generated 640x480 webcam frames (:func:`kiosk.devices.camera.make_frame`):
+1. Read rate on generated 640x480 webcam frames (:func:`kiosk.devices.simulated.make_frame`):
    half library cards (QR, payloads like ``LK.2021060107.1.DS76WBHBGURY5JQ4``), half book
    labels (Code 128, 8-digit accession numbers), each tilted uniformly 0 to 45 degrees out
    of the camera's plane, with mild blur and sensor noise, in front of a cluttered shelf.
@@ -56,14 +56,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, percentile
 
-from kiosk.devices.camera import (
-    Camera,
-    CameraStatus,
-    FrameSource,
-    GeneratedSource,
-    make_frame,
-)
+from kiosk.devices.camera import Camera, CameraStatus, FrameSource
 from kiosk.devices.decoder import Decoder, Detection
+from kiosk.devices.simulated import GeneratedSource, make_frame
 
 GOAL_READ = 0.98
 GOAL_IDLE_CPU = 0.50

@@ -25,15 +25,12 @@ from kiosk.devices.camera import (
     Camera,
     CameraStatus,
     CameraUnavailable,
-    FolderSource,
     FrameSource,
-    GeneratedSource,
     OpenCVSource,
     ScanFilter,
-    VideoSource,
-    make_frame,
 )
 from kiosk.devices.decoder import Decoder, Detection
+from kiosk.devices.simulated import FolderSource, GeneratedSource, VideoSource, make_frame
 
 CARD = "LK.2021060107.1.DS76WBHBGURY5JQ4"
 BOOK = "21060107"

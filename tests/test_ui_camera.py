@@ -7,9 +7,10 @@ import threading
 import pytest
 from uikit import make_app, post_scan, screen_name, screen_text, wait_until
 
-from kiosk.devices.camera import Camera, CameraUnavailable, FrameSource, make_frame
+from kiosk.devices.camera import Camera, CameraUnavailable, FrameSource
 from kiosk.devices.decoder import Decoder
 from kiosk.devices.setup import ScriptedSource
+from kiosk.devices.simulated import make_frame
 from kiosk.widgets.camera_preview import CameraPreview
 
 

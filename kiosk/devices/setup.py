@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.devices.camera import Camera, FrameSource, OpenCVSource, make_frame
+from kiosk.devices.camera import Camera, FrameSource, OpenCVSource
+from kiosk.devices.simulated import make_frame
 from kiosk.devices.decoder import Decoder
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class ScriptedSource(FrameSource):
 
     Each ``(code, seconds)`` of the script is shown that long (an empty code is an
     empty scene), with ``gap`` seconds of empty scene between codes, in a loop; the
-    pictures are made with :func:`kiosk.devices.camera.make_frame`. The camera paces
+    pictures are made with :func:`kiosk.devices.simulated.make_frame`. The camera paces
     the reading.
     """
 
