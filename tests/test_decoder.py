@@ -8,6 +8,7 @@ missing libzbar of one test. Under ``CI=true`` a missing libzbar fails the tests
 
 from __future__ import annotations
 
+import io
 import os
 import time
 
@@ -15,9 +16,11 @@ import cv2
 import numpy as np
 import pytest
 import qrcode
+import segno
 
+from kiosk.data.text import clean_code
+from kiosk.devices import charsets, engines
 from kiosk.devices import decoder as dec
-from kiosk.devices import engines
 from kiosk.devices.decoder import Decoder, Detection, code39_text, ean13_valid, load_image
 
 CARD = "LK.2021060107.1.DS76WBHBGURY5JQ4"
@@ -259,7 +262,6 @@ HOSTILE = [
     pytest.param(b"LK.1\x00\x01\x02\x07\x08\x7f.X", id="control-bytes"),
     pytest.param(b"\x1b[2J\x1b[H\x1b]0;pwned\x07\x1b[31mRED\x1bc", id="escape-sequences"),
     pytest.param(("A quiet library. " * 121)[:2048].encode(), id="2kB-text"),
-    pytest.param(b"LK.\xff\xfe\xc3\x28\xa0\xa1.\xed\xa0\x80", id="invalid-utf8"),
     pytest.param("借书卡 ✓".encode(), id="utf8"),
 ]
 
@@ -269,15 +271,81 @@ def test_hostile_payloads_come_back_as_text(chain: Decoder, payload: bytes) -> N
     box = 2 if len(payload) > 500 else 5
     frame, _ = scene(qr_picture(payload, box=box), size=(800, 800) if box == 2 else (640, 480))
     found = chain.decode(frame)
-    assert texts(found) == [payload.decode("utf-8", "surrogateescape")]
-    assert found[0].text.encode("utf-8", "surrogateescape") == payload
+    assert texts(found) == [payload.decode("utf-8")]
+    assert clean_code(found[0].text) is None  # the kiosk refuses it
 
 
 @pytest.mark.parametrize("name", ["zxing", "zbar"])
-def test_invalid_utf8_is_kept_byte_for_byte_by_each_engine(name: str) -> None:
-    payload = b"LK.\xff\xfe\xc3\x28.\x1b[2J"
+def test_bytes_of_no_charset_come_back_as_text_the_kiosk_refuses(name: str) -> None:
+    """Invalid in every charset: read as ISO-8859-1 (every byte kept), refused at the check."""
+    payload = b"LK.\xff\xfe\xc3\x28.\x1b[2J\x80\x81"
     frame, _ = scene(qr_picture(payload, box=5))
-    assert texts(_engine(name).decode(frame)) == [payload.decode("utf-8", "surrogateescape")]
+    found = texts(_engine(name).decode(frame))
+    assert found == [payload.decode("latin-1")]
+    assert clean_code(found[0]) is None
+
+
+# -- text in its maker's charset ---------------------------------------------------------
+
+CHARSET_TEXTS = [
+    ("utf-8", "借书卡 王小明 3年2班"),
+    ("gb18030", "借书卡 王小明 三年二班"),
+    ("gb18030", "鲁迅"),  # C2 B3 D1 B8: valid UTF-8 too ("³Ѹ")
+    ("shift_jis", "図書カード 山田太郎"),
+    ("big5", "借書證 王小明 三年二班"),
+    ("iso-8859-1", "Bibliothèque Zoë Müller"),
+]
+
+
+def segno_picture(text: str, charset: str, eci: bool, mode: str | None = "byte") -> np.ndarray:
+    """A QR code of ``text`` written in ``charset`` (with its ECI designator if ``eci``)."""
+    code = segno.make_qr(text, encoding=charset, eci=eci, mode=mode, error="m")
+    buffer = io.BytesIO()
+    code.save(buffer, kind="png", scale=5, border=4)
+    return cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+@pytest.mark.parametrize("eci", [False, True], ids=["no-eci", "eci"])
+@pytest.mark.parametrize(("charset", "text"), CHARSET_TEXTS)
+@pytest.mark.parametrize("name", ["zxing", "zbar", "chain"])
+def test_a_qr_code_comes_back_in_its_makers_charset(
+    name: str, charset: str, text: str, eci: bool
+) -> None:
+    decoder = Decoder() if name == "chain" else _engine(name)
+    frame, _ = scene(segno_picture(text, charset, eci), angle=12, blur=0.6, noise=3)
+    assert texts(decoder.decode(frame)) == [text]
+
+
+@pytest.mark.parametrize("name", ["zxing", "zbar"])
+def test_kanji_mode_is_shift_jis(name: str) -> None:
+    frame, _ = scene(segno_picture("図書カード 山田太郎", "shift_jis", False, mode=None))
+    assert texts(_engine(name).decode(frame)) == ["図書カード 山田太郎"]
+
+
+def test_a_card_in_gb18030_is_refused_at_the_kiosks_code_check(chain: Decoder) -> None:
+    """Read right, and still not a code the kiosk takes: it holds no card's ASCII text."""
+    frame, _ = scene(segno_picture("借书卡 王小明", "gb18030", False))
+    assert texts(chain.decode(frame)) == ["借书卡 王小明"]
+    assert clean_code("借书卡 王小明") is None
+
+
+@pytest.mark.parametrize(("charset", "text"), [
+    *CHARSET_TEXTS,
+    ("gb18030", "草房子"), ("gb18030", "LK.张伟.3"), ("gb18030", "学号：20210601"),
+    ("shift_jis", "こんにちは"), ("shift_jis", "東京都"), ("big5", "臺北市"), ("big5", "學生"),
+    ("iso-8859-1", "Straße"), ("iso-8859-1", "ÉCOLE"), ("utf-8", "Привет"), ("utf-8", "Müller"),
+])  # fmt: skip
+def test_the_charset_guess(charset: str, text: str) -> None:
+    assert charsets.guess(text.encode(charset))[0] == text
+
+
+def test_eci_segments_are_read_each_in_its_charset() -> None:
+    data = b"\\000029" + "借书".encode("gb18030") + b"\\000026" + "卡 a\\\\b".encode()
+    assert charsets.qr_text(data, eci_escaped=True) == "借书卡 a\\b"
+    assert charsets.split_eci(b"plain \\\\ text") is None
+    assert charsets.qr_text(b"a\\b") == "a\\b"  # no ECI: a backslash is a backslash
+    lying = b"\\000026" + "借书".encode("gb18030")  # says UTF-8, is not: guessed
+    assert charsets.qr_text(lying, eci_escaped=True) == "借书"
 
 
 # -- bad pictures ----------------------------------------------------------------------
@@ -313,7 +381,7 @@ def test_a_huge_blank_picture_gives_nothing_quickly(chain: Decoder) -> None:
 
 
 def test_an_engine_that_raises_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    decoder = Decoder()
+    decoder = Decoder(budget_ms=None)  # on a busy machine the budget could skip libzbar
 
     def explode(
         gray: np.ndarray, quick: bool = False

@@ -79,8 +79,9 @@ class Detection:
     """One code found in a picture.
 
     Attributes:
-        text: the decoded text; bytes that are not UTF-8 are decoded with
-            ``errors="surrogateescape"`` (so nothing is lost and nothing raises).
+        text: the decoded text; a QR code's in the charset its maker wrote it in
+            (its ECI, else the likeliest of UTF-8, GB18030, Shift_JIS, Big5 and
+            ISO-8859-1: see :mod:`kiosk.devices.charsets`).
         symbology: one of :data:`SYMBOLOGIES` (the EAN-13 of an ISBN is ``EAN13``).
         polygon: the code's corners in the input picture's pixel coordinates.
         engine: the engine that read it: ``zxing``, ``zbar`` or ``opencv``.

@@ -17,6 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from kiosk.devices.charsets import qr_text
+
 log = logging.getLogger(__name__)
 
 ENGINES = ("zxing", "zbar", "opencv")
@@ -95,9 +97,7 @@ class Engine:
 
     name = ""
 
-    def read(
-        self, gray: np.ndarray, quick: bool = False
-    ) -> list[Read]:
+    def read(self, gray: np.ndarray, quick: bool = False) -> list[Read]:
         """Codes in ``gray`` with corners in ``gray``'s pixels (may raise; the chain guards).
 
         ``quick`` asks for a cheaper search where the engine has one (fallback steps,
@@ -129,14 +129,12 @@ class _Zxing(Engine):
         }
         self._code32 = fmt.Code32
 
-    def read(
-        self, gray: np.ndarray, quick: bool = False
-    ) -> list[Read]:
+    def read(self, gray: np.ndarray, quick: bool = False) -> list[Read]:
         found = []
         for barcode in self._zx.read_barcodes(
             gray,
             formats=self._formats,  # type: ignore[arg-type]  # a list is accepted
-            text_mode=self._zx.TextMode.Plain,
+            text_mode=self._zx.TextMode.HexECI,  # the bytes, with the QR's ECI if it has one
             try_invert=not quick,  # light-on-dark codes were looked for in the first step
             try_downscale=not quick,
         ):
@@ -144,9 +142,10 @@ class _Zxing(Engine):
             if symbology is None or not barcode.valid:
                 continue
             if symbology == "QR":
-                text = bytes(barcode.bytes).decode("utf-8", "surrogateescape")
-            else:
-                text = barcode.text
+                content = bytes.fromhex(barcode.text)  # "]Q2" + ECI-escaped bytes, or "]Q1" + bytes
+                text = qr_text(content[3:], eci_escaped=content[:3] == b"]Q2")
+            else:  # Code 128's extended characters are ISO-8859-1; the rest is ASCII
+                text = bytes(barcode.bytes).decode("latin-1")
             if barcode.format == self._code32:
                 raw = _code32_raw(text)
                 text = code39_text(raw) if raw is not None else text
@@ -164,8 +163,9 @@ class _Zxing(Engine):
 class _Zbar(Engine):
     """libzbar through pyzbar's ctypes binding, configured here rather than by pyzbar.
 
-    Configured directly so that QR payloads come back as raw bytes (libzbar would
-    otherwise guess a character set and re-encode them), and so that a chain with
+    Configured directly so that QR payloads come back as raw bytes, read by the same
+    charset guess as zxing-cpp's (:func:`kiosk.devices.charsets.qr_text`: libzbar's
+    own conversion reads GB18030 as Big5, measured), and so that a chain with
     zxing-cpp asks libzbar for the linear symbologies only (its QR reader found
     nothing zxing-cpp had missed, at a third of its cost).
     """
@@ -188,9 +188,7 @@ class _Zbar(Engine):
         }
         self._binary = 4  # ZBAR_CFG_BINARY (libzbar >= 0.23): QR data as raw bytes
 
-    def read(
-        self, gray: np.ndarray, quick: bool = False
-    ) -> list[Read]:
+    def read(self, gray: np.ndarray, quick: bool = False) -> list[Read]:
         import ctypes
 
         w = self._w
@@ -227,8 +225,8 @@ class _Zbar(Engine):
             raw = ctypes.string_at(
                 w.zbar_symbol_get_data(symbol), w.zbar_symbol_get_data_length(symbol)
             )
-            if kind == "QR":
-                text = raw.decode("utf-8", "surrogateescape")
+            if kind == "QR":  # libzbar gives the bytes but not the ECI: guessed
+                text = qr_text(raw)
             else:
                 text = raw.decode("latin-1")
             if kind == "CODE39":
@@ -255,9 +253,7 @@ class _OpenCV(Engine):
         self._qr = cv2.QRCodeDetectorAruco()
         self._bars = cv2.barcode.BarcodeDetector()
 
-    def read(
-        self, gray: np.ndarray, quick: bool = False
-    ) -> list[Read]:
+    def read(self, gray: np.ndarray, quick: bool = False) -> list[Read]:
         found: list[Read] = []
         try:
             ok, texts, points, _ = self._qr.detectAndDecodeMulti(gray)
