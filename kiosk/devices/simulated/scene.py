@@ -75,24 +75,37 @@ def render_card(code: str) -> np.ndarray:
     bars = _barcode_modules(code)
     if bars is not None:
         pattern, symbology = bars
-        module = 4
-        quiet = 10
-        width = (len(pattern) + 2 * quiet) * module + 24
-        height = int(width * 0.55)
-        card = np.full((height, width, 3), 250, np.uint8)
-        row = np.array([c == "1" for c in pattern], dtype=bool)
-        bar_w = len(row) * module
-        left = (width - bar_w) // 2
-        top, bottom = int(height * 0.22), int(height * 0.78)
-        strip = np.repeat(row, module)
-        card[top:bottom, left : left + bar_w][:, strip] = 20
-        _text(card, "SCHOOL LIBRARY", (left, int(height * 0.15)), 0.8, 60)
-        _text(card, code, (left + bar_w // 4, int(height * 0.93)), 1.1, 30)
-        if symbology == "CODE128":
-            _text(card, "I287.45", (width - 130, int(height * 0.15)), 0.7, 90)
-        card.flags.writeable = False  # cached: shared by every frame that shows it
-        return card
-    matrix = _qr_modules(code)
+        card = bar_label(pattern, code, "I287.45" if symbology == "CODE128" else None)
+    else:
+        card = qr_card(_qr_modules(code))
+    card.flags.writeable = False  # cached: shared by every frame that shows it
+    return card
+
+
+def bar_label(pattern: str, caption: str, note: str | None = None, module: int = 4) -> np.ndarray:
+    """A book label: "SCHOOL LIBRARY", the bars of ``pattern`` ('1' = black), ``caption`` under.
+
+    ``note`` is printed top right (a shelf mark).
+    """
+    quiet = 10
+    width = (len(pattern) + 2 * quiet) * module + 24
+    height = int(width * 0.55)
+    card = np.full((height, width, 3), 250, np.uint8)
+    row = np.array([c == "1" for c in pattern], dtype=bool)
+    bar_w = len(row) * module
+    left = (width - bar_w) // 2
+    top, bottom = int(height * 0.22), int(height * 0.78)
+    strip = np.repeat(row, module)
+    card[top:bottom, left : left + bar_w][:, strip] = 20
+    _text(card, "SCHOOL LIBRARY", (left, int(height * 0.15)), 0.8, 60)
+    _text(card, caption, (left + bar_w // 4, int(height * 0.93)), 1.1, 30, width - left - bar_w // 4)
+    if note:
+        _text(card, note, (width - 130, int(height * 0.15)), 0.7, 90)
+    return card
+
+
+def qr_card(matrix: np.ndarray) -> np.ndarray:
+    """A library card (86 x 54 mm proportions): the QR code ``matrix`` beside its small print."""
     module = max(4, 240 // len(matrix))
     qr = np.where(np.repeat(np.repeat(matrix, module, 0), module, 1), 20, 250).astype(np.uint8)
     side = qr.shape[0]
@@ -107,7 +120,6 @@ def render_card(code: str) -> np.ndarray:
     _text(card, "Class ______", (x, 180), 0.75, 90, room)
     _text(card, "Return books on time", (x, height - 40), 0.5, 110, room)
     cv2.rectangle(card, (x, 80), (width - 20, 86), (60, 120, 200), -1)
-    card.flags.writeable = False  # cached: shared by every frame that shows it
     return card
 
 
