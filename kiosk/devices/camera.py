@@ -299,6 +299,11 @@ class Camera:
     decoded from its first frame on: this costs no latency, and it keeps an idle kiosk
     cheap (a fruitless decode spends the decoder's whole budget).
 
+    A barcode the decoder could not confirm within one frame (``confirmed=False``: one
+    engine read it once, and a wrong ISBN would be a wrong book) becomes a scan only
+    when the next decoded frame holds the same code: two frames' sensor noise and
+    hand movement make them two independent pictures of it.
+
     Every callback runs on the camera thread and must hand its work to the UI thread
     itself; an exception in a callback is logged and the thread carries on.
     """
@@ -410,6 +415,8 @@ class Camera:
         last_motion = last_frame
         thumbnail: np.ndarray | None = None
         detections: list[Detection] = []
+        accepted: list[Detection] = []  # detections confirmed, or seen in the frame before
+        previous: set[str] = set()  # the texts decoded in the frame decoded last
         self.scans.reset()  # (re)opened: whatever is in front of the camera now is new
         while not stop.is_set():
             started = time.monotonic()
@@ -440,13 +447,15 @@ class Camera:
                 self.decoded += 1
                 if stop.is_set():  # stopped while decoding: report nothing more
                     return
-                new = self.scans.feed((d.text for d in detections), source.clock())
+                accepted = [d for d in detections if _confirmed(d) or d.text in previous]
+                previous = {d.text for d in detections}
+                new = self.scans.feed((d.text for d in accepted), source.clock())
                 for text in new:
-                    detection = next(d for d in detections if d.text == text)
+                    detection = next(d for d in accepted if d.text == text)
                     self._call("on_scan", self.on_scan, detection)
             if self.on_frame is not None and (new or started - last_preview >= preview_period):
                 last_preview = started
-                small, shown = _preview(frame, detections)
+                small, shown = _preview(frame, accepted)
                 self._call("on_frame", self.on_frame, small, shown)
             # rest until the next frame is due, and a little even when decoding ran late
             stop.wait(max(started + period - time.monotonic(), 0.002))
@@ -498,6 +507,12 @@ class Camera:
         log.log(level, "camera %s: %s", state, message)
         if self.on_status is not None:
             self._call("on_status", self.on_status, status)
+
+
+def _confirmed(detection: Detection) -> bool:
+    """Whether a detection is a scan from one frame (a barcode no second opinion
+    confirmed needs the same code in the next decoded frame: see ``Detection.confirmed``)."""
+    return bool(getattr(detection, "confirmed", True))
 
 
 THUMBNAIL = (80, 60)

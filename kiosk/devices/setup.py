@@ -27,7 +27,7 @@ def camera_builder(
     if setting == "off":
         return None
 
-    decoder = Decoder()
+    decoder = Decoder(keep_unconfirmed=True)  # the camera confirms those with the next frame
     for engine, hint in decoder.missing.items():
         log.warning("decoder %s unavailable: %s", engine, hint)
     source: Callable[[], FrameSource]
