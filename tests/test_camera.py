@@ -585,3 +585,24 @@ def test_a_barcode_no_second_opinion_confirmed_needs_the_next_frame_too(
                         idle_fps=None, retry_every=5.0)  # fmt: skip
     assert wait_for(lambda: camera.status.state == "lost", timeout=10)
     assert held.texts == ["9782613016654"]
+
+
+@pytest.mark.slow
+def test_a_generated_webcam_video_is_read_soon_after_the_card_is_in_view(
+    decoder: Decoder, cameras: list[Camera]
+) -> None:
+    """The time-to-read benchmark's videos: the card arrives, the real camera scans it."""
+    from kiosk.devices.simulated.motion import SequenceSource, make_sequence
+
+    video = make_sequence("card", seed=3)
+    assert make_sequence("card", seed=3).in_view == video.in_view  # a seed, the same video
+    assert decoder.decode(video.frames[0]) == []  # the shelf, before the card
+    source = SequenceSource(video)
+    scanned: list[tuple[float, str]] = []
+    camera = Camera(lambda: source, decoder, max_fps=12, retry_every=60.0, frame_timeout=0.2,
+                    on_scan=lambda d: scanned.append((time.monotonic(), d.text)))  # fmt: skip
+    cameras.append(camera)
+    camera.start()
+    assert wait_for(lambda: camera.status.state == "lost", timeout=15)
+    assert [text for _, text in scanned] == [video.text]
+    assert 0 <= scanned[0][0] - source.time_of(video.in_view) < 3.0

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from kiosk.devices.simulated.scene import Pose, background, bar_label, place, qr_card
+from kiosk.devices.simulated.scene import (
+    Pose,
+    background,
+    bar_label,
+    motion_kernel,
+    place,
+    qr_card,
+)
 
 KINDS = ("qr", "qr-charset", "ean13", "code128", "code39", "nocode")
 """The kinds of photo, each a folder of the benchmark's report."""
@@ -299,7 +306,7 @@ def _camera(
         out = cv2.GaussianBlur(out, (0, 0), sigma)
     length = float(rng.uniform(0, recipe.motion)) * module_px if rng.random() < 0.5 else 0.0
     if length >= 2:
-        out = cv2.filter2D(out, -1, _motion_kernel(length, float(rng.uniform(0, 180))))
+        out = cv2.filter2D(out, -1, motion_kernel(length, float(rng.uniform(0, 180))))
     noise = np.empty_like(out)
     cv2.setRNGSeed(int(rng.integers(2**31)))
     grain = float(rng.uniform(*recipe.noise)) * noise_boost
@@ -311,13 +318,3 @@ def _camera(
     ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)) if ok else frame
 
-
-def _motion_kernel(length: float, degrees: float) -> np.ndarray:
-    """A line of ``length`` px at ``degrees``: the smear of a hand moving during exposure."""
-    size = int(np.ceil(length)) | 1
-    kernel = np.zeros((size, size), np.float32)
-    centre = size // 2
-    dx, dy = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
-    cv2.line(kernel, (round(centre - dx * length / 2), round(centre - dy * length / 2)),
-             (round(centre + dx * length / 2), round(centre + dy * length / 2)), 1.0, 1)  # fmt: skip
-    return kernel / max(float(kernel.sum()), 1.0)

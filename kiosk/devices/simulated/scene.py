@@ -217,15 +217,42 @@ def corners(card_shape: tuple[int, ...], pose: Pose, size: tuple[int, int]) -> n
 def place(scene: np.ndarray, card: np.ndarray, pose: Pose) -> np.ndarray:
     """``scene`` with ``card`` held up in front of it in ``pose`` (a new image)."""
     height, width = scene.shape[:2]
+    return place_at(scene, card, corners(card.shape, pose, (width, height)))
+
+
+def place_at(
+    scene: np.ndarray, card: np.ndarray, quad: np.ndarray, smear: np.ndarray | None = None
+) -> np.ndarray:
+    """``scene`` with ``card`` warped onto the four points ``quad`` (a new image).
+
+    ``smear`` is a motion-blur kernel applied to the card alone (it moved, the shelf
+    behind it did not).
+    """
+    height, width = scene.shape[:2]
     card_h, card_w = card.shape[:2]
     source = np.array([[0, 0], [card_w, 0], [card_w, card_h], [0, card_h]], np.float32)
-    matrix = cv2.getPerspectiveTransform(source, corners(card.shape, pose, (width, height)))
+    matrix = cv2.getPerspectiveTransform(source, quad.astype(np.float32))
     warped = cv2.warpPerspective(card, matrix, (width, height), flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(
         np.full((card_h, card_w), 255, np.uint8), matrix, (width, height), flags=cv2.INTER_LINEAR
     )
+    if smear is not None:  # the warped card is black around it: smeared, it stays weighted
+        warped = cv2.filter2D(warped.astype(np.float32), -1, smear)
+        alpha = (cv2.filter2D(mask.astype(np.float32), -1, smear) / 255.0)[:, :, None]
+        return np.clip(warped + scene * (1.0 - alpha), 0, 255).astype(np.uint8)
     alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
     return (warped * alpha + scene * (1.0 - alpha)).astype(np.uint8)
+
+
+def motion_kernel(length: float, degrees: float) -> np.ndarray:
+    """A line of ``length`` px at ``degrees``: the smear of a hand moving during exposure."""
+    size = int(np.ceil(length)) | 1
+    kernel = np.zeros((size, size), np.float32)
+    centre = size // 2
+    dx, dy = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    cv2.line(kernel, (round(centre - dx * length / 2), round(centre - dy * length / 2)),
+             (round(centre + dx * length / 2), round(centre + dy * length / 2)), 1.0, 1)  # fmt: skip
+    return kernel / max(float(kernel.sum()), 1.0)
 
 
 def lighting(size: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
