@@ -335,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the kiosk on the configured database")
     run.add_argument("--no-lock", action="store_true", help="allow ctrl+q to quit (testing)")
     run.add_argument("--camera", metavar="DEVICE",
-                     help='webcam index or path, "sim" or "off" (default: from the settings)')
+                     help='webcam index or path, a stream URL (a phone: http://...:8080/video), '
+                     '"sim" or "off" (default: from the settings)')
     run.set_defaults(func=cmd_run)
 
     init = sub.add_parser("init", help="create a new, empty library database")

@@ -12,6 +12,7 @@ Under ``CI=true`` a missing libzbar is a failure, elsewhere these tests are skip
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -606,3 +607,44 @@ def test_a_generated_webcam_video_is_read_soon_after_the_card_is_in_view(
     assert wait_for(lambda: camera.status.state == "lost", timeout=15)
     assert [text for _, text in scanned] == [video.text]
     assert 0 <= scanned[0][0] - source.time_of(video.in_view) < 3.0
+
+
+# -- the real capture path: a phone's MJPEG stream over HTTP ------------------------------
+
+
+def test_opencv_reads_a_phone_webcam_stream_that_dies_and_comes_back(
+    decoder: Decoder, recorder: Recorder, cameras: list[Camera], capfd: pytest.CaptureFixture
+) -> None:
+    """``[camera] device = "http://..."``: OpenCV's FFmpeg backend reads an MJPEG stream
+    served here; the phone sleeping (connections cut, port closed) is a lost camera that
+    is retried, and scanning resumes when the stream is back."""
+    from mjpegkit import MjpegServer
+
+    assert re.search(r"FFMPEG:\s+YES", cv2.getBuildInformation())  # the backend that reads it
+    card = make_frame(CARD, tilt=10, rng=4)
+    server = MjpegServer(lambda: card, fps=15)
+    server.start()
+    try:
+        camera = camera_for(
+            cameras,
+            lambda: OpenCVSource(server.url, open_timeout=2.0, read_timeout=1.0),
+            decoder,
+            recorder,
+            max_fps=12,
+            retry_every=0.2,
+            frame_timeout=0.5,
+        )
+        assert wait_for(lambda: recorder.texts == [CARD], timeout=10)
+        assert camera.status.state == "running"
+        server.die()
+        assert wait_for(lambda: camera.status.state == "lost", timeout=5)
+        time.sleep(0.6)  # retried meanwhile: connection refused
+        assert camera.status.state == "lost"
+        server.start()
+        assert wait_for(lambda: recorder.texts == [CARD, CARD], timeout=10)
+        assert recorder.states == ["starting", "running", "lost", "running"]
+        assert server.connections >= 2
+    finally:
+        server.stop()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # neither OpenCV nor FFmpeg wrote to the terminal
