@@ -22,7 +22,7 @@ cluttered backgrounds; 320 px to 8 MP; 160 of them without a code):
   damaged barcodes). Steps stop being started after :data:`DEFAULT_BUDGET_MS`.
 * A barcode turned more than about 12 degrees is missed by the row-scanning
   readers: the second step finds the angle of the strongest stripes in the picture
-  and reads a copy turned to stand them upright (:func:`_stripes_angle`; on the tune
+  and reads a copy of them turned to stand upright (:func:`_stripes`; on the tune
   photos 184 -> 220 of 311 codes, mostly 1D).
 * Left out after measuring: a copy turned by a fixed 45 degrees (slanted bars) made a
   wrong, checksum-valid EAN-13; OpenCV's detectors added little at three times the
@@ -166,7 +166,9 @@ def _fit(image: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
     return resized, _compose(back, last)
 
 
-def _rotated(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+def _rotated(
+    image: np.ndarray, degrees: float, interpolation: int = cv2.INTER_LINEAR
+) -> tuple[np.ndarray, np.ndarray]:
     """``image`` turned by ``degrees`` on a canvas that holds all of it (white corners)."""
     height, width = image.shape[:2]
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
@@ -174,7 +176,7 @@ def _rotated(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]
     new_w, new_h = int(height * sin + width * cos) + 1, int(height * cos + width * sin) + 1
     matrix[0, 2] += new_w / 2 - width / 2
     matrix[1, 2] += new_h / 2 - height / 2
-    turned = cv2.warpAffine(image, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderValue=255)
+    turned = cv2.warpAffine(image, matrix, (new_w, new_h), flags=interpolation, borderValue=255)
     return turned, cv2.invertAffineTransform(matrix)
 
 
@@ -294,17 +296,18 @@ def _prep_rot45(work: np.ndarray) -> Prepared:
     return turned, _compose(back, turn_back)
 
 
-def _stripes_angle(work: np.ndarray) -> float | None:
-    """The angle (degrees) by which to turn ``work`` so that barcode-like stripes stand
-    upright, or None when the strongest stripes are upright or level already.
+def _stripes(work: np.ndarray) -> tuple[float, tuple[int, int, int, int]] | None:
+    """Where barcode-like stripes turned off the axes are: their angle (degrees) and box.
 
     Barcodes are the strongest patches of parallel edges in a picture. The structure
     tensor of a small copy gives, at every pixel, the direction of the local gradient
     and how consistent it is; among strong and consistent pixels, the most common
-    direction that is more than 12 degrees off the axes is the barcode's (one that
-    turned that far is missed by the row-scanning barcode readers).
+    direction more than 12 degrees off the axes is the barcode's (one turned that far
+    is missed by the row-scanning barcode readers), and the biggest patch of pixels
+    with that direction is where it is (box: left, top, right, bottom in ``work``).
+    None when the strongest stripes are upright or level already.
     """
-    small, _ = _fit(work, 320)
+    small, back = _fit(work, 320)
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
     jxx = cv2.boxFilter(gx * gx, -1, (7, 7))
@@ -315,25 +318,42 @@ def _stripes_angle(work: np.ndarray) -> float | None:
     strong = (spread > 0.85 * energy) & (energy > np.percentile(energy, 90))
     if np.count_nonzero(strong) < 40:
         return None
-    degrees = np.degrees(0.5 * np.arctan2(2 * jxy[strong], (jxx - jyy)[strong]))
-    votes, edges = np.histogram(degrees, bins=36, range=(-90, 90), weights=energy[strong])
+    angles = np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy))
+    votes, edges = np.histogram(angles[strong], bins=36, range=(-90, 90), weights=energy[strong])
     centres = (edges[:-1] + edges[1:]) / 2
     off_axis = (np.abs(centres) > 12) & (np.abs(centres) < 78)
-    if not off_axis.any() or votes[off_axis].max() <= 0:
-        return None
     best = int(np.argmax(np.where(off_axis, votes, -1.0)))
-    if votes[best] < 0.05 * votes.sum():  # a few stray edges, not a barcode
+    if not off_axis[best] or votes[best] < 0.05 * votes.sum():  # stray edges, no barcode
         return None
-    return float(centres[best])
+    angle = float(centres[best])
+    near = strong & (np.abs((angles - angle + 90) % 180 - 90) < 10)
+    mask = cv2.dilate(near.astype(np.uint8), np.ones((9, 9), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    if count < 2:
+        return None
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h = (int(v) for v in stats[biggest, :4])
+    sx, sy = back[0, 0], back[1, 1]
+    margin = 0.35 * max(w, h)
+    box = (max(0, int((x - margin) * sx)), max(0, int((y - margin) * sy)),
+           min(work.shape[1], int((x + w + margin) * sx)),
+           min(work.shape[0], int((y + h + margin) * sy)))  # fmt: skip
+    if box[2] - box[0] < 16 or box[3] - box[1] < 16:
+        return None
+    return angle, box
 
 
 def _prep_upright(work: np.ndarray) -> Prepared:
-    angle = _stripes_angle(work)
-    if angle is None:
+    found = _stripes(work)
+    if found is None:
         return None
-    small, back = _fit(work, 800)
-    turned, turn_back = _rotated(small, angle)
-    return turned, _compose(back, turn_back)
+    angle, (left, top, right, bottom) = found
+    crop = np.ascontiguousarray(work[top:bottom, left:right])
+    factor = min(2.0, 640 / max(crop.shape))  # a small barcode is enlarged, to 2x at most
+    scaled, scale_back = _scaled(crop, factor, cv2.INTER_CUBIC)
+    turned, turn_back = _rotated(scaled, angle, cv2.INTER_CUBIC)
+    offset = np.array([[1.0, 0.0, left], [0.0, 1.0, top]])
+    return turned, _compose(offset, _compose(scale_back, turn_back))
 
 
 @dataclass(frozen=True)

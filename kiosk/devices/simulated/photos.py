@@ -177,7 +177,7 @@ def _card(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, int, str]:
         text = _accession(rng, letters=False)[:6] if rng.random() < 0.5 else _accession(rng)
         pattern = Code39(text, add_checksum=False).build()[0]
     module = int(rng.integers(2, 5))  # the label printer's pixels per module
-    return bar_label(pattern, text, _shelf_mark(rng), module), module, text
+    return bar_label(pattern, text, _shelf_mark(rng), module, quiet=12), module, text
 
 
 def _qr_card(matrix: np.ndarray, text: str) -> tuple[np.ndarray, int, str]:

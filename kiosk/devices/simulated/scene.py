@@ -82,12 +82,14 @@ def render_card(code: str) -> np.ndarray:
     return card
 
 
-def bar_label(pattern: str, caption: str, note: str | None = None, module: int = 4) -> np.ndarray:
+def bar_label(
+    pattern: str, caption: str, note: str | None = None, module: int = 4, quiet: int = 10
+) -> np.ndarray:
     """A book label: "SCHOOL LIBRARY", the bars of ``pattern`` ('1' = black), ``caption`` under.
 
-    ``note`` is printed top right (a shelf mark).
+    ``note`` is printed top right (a shelf mark); ``quiet`` modules of white on each side
+    (EAN-13 asks for 11 on the left, 7 on the right).
     """
-    quiet = 10
     width = (len(pattern) + 2 * quiet) * module + 24
     height = int(width * 0.55)
     card = np.full((height, width, 3), 250, np.uint8)
