@@ -105,6 +105,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=24, help="videos (the kinds in turn)")
     parser.add_argument("--seed", type=int, default=500)
+    parser.add_argument("--now-only", action="store_true",
+                        help="only the decoder as the kiosk runs (half the time)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     logging.getLogger("kiosk").setLevel(logging.ERROR)  # each video's end is a "lost" camera
@@ -118,6 +120,8 @@ def main() -> None:
             confirm=False, steps=BEFORE_STEPS
         ),
     }
+    if args.now_only:
+        decoders = dict(list(decoders.items())[:1])
     results: dict[str, dict[str, list[tuple[float | None, list[str]]]]] = {k: {} for k in decoders}
     for sequence in sequences(args.count, args.seed):
         for label, decoder in decoders.items():
