@@ -50,7 +50,8 @@ class MjpegServer:
                 self.end_headers()
                 try:
                     while owner._alive.is_set():
-                        ok, jpeg = cv2.imencode(".jpg", owner.frame(), [cv2.IMWRITE_JPEG_QUALITY, 85])
+                        quality = [cv2.IMWRITE_JPEG_QUALITY, 85]
+                        ok, jpeg = cv2.imencode(".jpg", owner.frame(), quality)
                         data = jpeg.tobytes()
                         self.wfile.write(
                             f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"

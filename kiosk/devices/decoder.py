@@ -4,8 +4,9 @@ A child holds a card or a book up to an ordinary webcam; the frame comes here an
 the codes in it come back as :class:`Detection` values. Three engines are used,
 each behind the same small interface: zxing-cpp, libzbar (through pyzbar) and
 OpenCV's detectors. They are tried as one chain, cheapest and best first, and the
-chain stops at the first step that finds anything, so the common case (a sharp
-code) costs one zxing-cpp call on a frame no larger than :data:`WORK_SIDE`.
+chain stops at the first step after which a code is confirmed (see below), so the
+common case (a sharp QR code) costs one zxing-cpp call on a frame no larger than
+:data:`WORK_SIDE`.
 
 Why this order, measured on the real-photo corpus (``kiosk decode-bench``) and on
 800 synthetic photos (codes tilted, warped, blurred, noisy, JPEG-compressed, on
@@ -19,11 +20,11 @@ cluttered backgrounds; 320 px to 8 MP; 160 of them without a code):
   sharpening a 640 px copy (defocus), a 480 px copy (blur and noise), a
   median-filtered copy (noise), a 2x copy of small pictures (thin bars), then
   libzbar on the linear symbologies of a 480 px copy (its bar decoder reads other
-  damaged barcodes). Steps stop being started after :data:`DEFAULT_BUDGET_MS`.
+  damaged barcodes). Steps stop being started after :data:`DEFAULT_BUDGET_MS` of CPU.
 * A barcode turned more than about 12 degrees is missed by the row-scanning
-  readers: the second step finds the angle of the strongest stripes in the picture
-  and reads a copy of them turned to stand upright (:func:`_stripes`; on the tune
-  photos 184 -> 220 of 311 codes, mostly 1D).
+  readers: the second step finds the angle and place of the strongest stripes in
+  the picture and reads a crop of them turned to stand upright (:func:`_stripes`;
+  on the generated tune photos 179 -> 239 of 311 codes, all of the gain barcodes).
 * Left out after measuring: a copy turned by a fixed 45 degrees (slanted bars) made a
   wrong, checksum-valid EAN-13; OpenCV's detectors added little at three times the
   cost and misread checksum-valid EAN-13s from Code 39 labels and from pictures
@@ -35,8 +36,8 @@ digit holds. So a barcode counts only when a second opinion agrees: another step
 the chain reads it the same, or another engine (or the same one on a sharpened copy)
 reads the same text on an upright crop around it (:meth:`Decoder._second_opinion`).
 QR codes need none (Reed-Solomon). What this costs: 5 of 311 reads on the tune photos
-without the upright step, none of the 59 of real-dev; the camera confirms the rest
-with the next frame (``keep_unconfirmed``).
+(measured without the upright step), none of the 59 of real-dev, about 1.7 ms on a
+Code 128 frame; the camera confirms the rest with the next frame (``keep_unconfirmed``).
 
 Nothing here raises on a bad picture: every engine call is guarded (OpenCV raises
 on some real images) and failures are logged at debug level. A missing engine is
@@ -81,9 +82,9 @@ DEFAULT_BUDGET_MS = 15.0
 
 CPU time of the decoding thread, not wall time: on a kiosk with a core to itself
 they are the same, and on a busy machine (tests, benchmarks beside other work) the
-chain still runs the same steps and reads the same codes. The first step always runs. On a webcam the next frame is coming anyway; the
-budget keeps a picture without any code (where every step runs) near 30 ms at
-worst. Measured on real-dev: no budget 30.5 ms p95, 20 ms 28.4, 15 ms 20.5, all
+chain still runs the same steps and reads the same codes. The first step always runs.
+On a webcam the next frame is coming anyway; the budget keeps a picture without any
+code (where every step runs) near 30 ms at worst. Measured on real-dev: no budget 30.5 ms p95, 20 ms 28.4, 15 ms 20.5, all
 59/59 read; on the synthetic photos 15 ms reads 1% fewer codes than no budget.
 """
 
@@ -119,10 +120,11 @@ SELF_CHECKED = frozenset({"QR"})
 """Symbologies read from one picture by one engine without a second opinion.
 
 A QR code's Reed-Solomon error correction makes a wrong text practically impossible.
-A barcode has at most a check digit: one wrong bar in ten passes EAN-13's check, and
-Code 39 labels usually have none. Measured on the tune photos, every wrong barcode
-came from a single read (a transformed copy, or stripes beside the real code), and
-none was read the same by a second engine or preparation: so every barcode needs one.
+A barcode has at most a check digit: a misread bar passes EAN-13's check one time in
+ten, and Code 39 labels usually have none. Every wrong barcode seen while building this
+came from one read by one step (the sharpened copy of a scratched small ISBN, kept as a
+test; a wrong ISBN while a book moved into view, in the time-to-read videos), never
+from two: so every barcode needs a second opinion.
 """
 
 # -- geometry --------------------------------------------------------------------------
@@ -381,14 +383,16 @@ CHAIN: tuple[Step, ...] = (
     Step("zxing-median", "zxing", _prep_median, True),  # +5 (noise), 2.2 ms
     Step("zxing-up2", "zxing", _prep_up2, True),  # +4 (thin bars; pictures <= 480 px)
     Step("zbar", "zbar", _prep_fit480),  # +14 (damaged bars), 9.7 ms; see code39_text
-    Step("zxing-upright", "zxing", _prep_upright, True),  # +36 of 311 tune photos, 2nd
+    Step("zxing-upright", "zxing", _prep_upright, True),  # +60 of 311 tune photos; 2nd
     # Measured, then left out of the default chain:
     Step("zxing-rot45", "zxing", _prep_rot45, True),  # +8, 4.7 ms, a false EAN-13
     Step("opencv", "opencv", _prep_plain),  # +10, 12.5 ms, two false EAN-13s
 )
 """Every step, in order; :data:`DEFAULT_STEPS` says which a chain runs."""
 
-DEFAULT_STEPS = ("zxing", "zxing-upright", "zxing-sharp", "zxing-480", "zxing-median", "zxing-up2", "zbar")
+DEFAULT_STEPS = (
+    "zxing", "zxing-upright", "zxing-sharp", "zxing-480", "zxing-median", "zxing-up2", "zbar",
+)
 """The steps of the default chain (see :data:`CHAIN` for what each one bought)."""
 
 ALONE_STEPS = {"zxing": ("zxing",), "zbar": ("zbar-alone",), "opencv": ("opencv",)}

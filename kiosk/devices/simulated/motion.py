@@ -102,7 +102,10 @@ def make_sequence(kind: str, seed: int, size: tuple[int, int] = (640, 480)) -> S
         else:
             progress = min(1.0, (moment + 1) / approach)
             remaining = (1.0 - progress) ** 2  # eases in
-            offset = offset + rng.normal(0, 0.8, 2) if progress >= 1.0 else start * distance * remaining
+            if progress >= 1.0:  # held: an unsteady hand
+                offset = offset + rng.normal(0, 0.8, 2)
+            else:
+                offset = start * distance * remaining
             quad = target + offset.astype(np.float32)
         smear = None
         if quad is not None and previous is not None:
@@ -120,7 +123,8 @@ def make_sequence(kind: str, seed: int, size: tuple[int, int] = (640, 480)) -> S
         if kind == "focus" and arrived and since < settle:  # hunting: blurred, swinging back
             sigma = 0.8 + focus_from * (1 - since / settle) * abs(math.cos(since * 1.3))
         if kind == "light":
-            gain = light_from if not arrived else light_from + (1 - light_from) * min(1.0, since / settle)
+            settled = min(1.0, since / settle) if arrived else 0.0
+            gain = light_from + (1 - light_from) * settled
         frames.append(_expose(frame, sigma, gain, grain[index % 3], index % 16, rng))
     return Sequence(kind, f"{kind}-{seed}", text, frames, max(in_view, lead + approach - 1))
 

@@ -215,7 +215,8 @@ def _accession(rng: np.random.Generator, letters: bool = True) -> str:
 
 def _shelf_mark(rng: np.random.Generator) -> str:
     """A shelf mark such as I287.45 (CLC class letter and number)."""
-    return f"{'ABIKTG'[int(rng.integers(6))]}{int(rng.integers(100, 999))}.{int(rng.integers(1, 99))}"
+    letter = "ABIKTG"[int(rng.integers(6))]
+    return f"{letter}{int(rng.integers(100, 999))}.{int(rng.integers(1, 99))}"
 
 
 def _blank_card(rng: np.random.Generator) -> np.ndarray:
@@ -224,8 +225,9 @@ def _blank_card(rng: np.random.Generator) -> np.ndarray:
     for line in range(int(rng.integers(3, 8))):
         y = 30 + line * 30
         width = int(rng.integers(120, 380))
-        cv2.putText(card, "".join(rng.choice(list("library books read ")) for _ in range(width // 14)),
-                    (20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (40, 40, 40), 1, cv2.LINE_AA)  # fmt: skip
+        words = "".join(rng.choice(list("library books read ")) for _ in range(width // 14))
+        cv2.putText(card, words, (20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (40, 40, 40), 1,
+                    cv2.LINE_AA)  # fmt: skip
     if rng.random() < 0.5:  # a tiled logo: squares like a QR code's modules, no finder patterns
         cells = rng.random((9, 9)) < 0.5
         tile = np.where(np.repeat(np.repeat(cells, 8, 0), 8, 1), 30, 245).astype(np.uint8)
@@ -238,7 +240,8 @@ def _lookalikes(scene: np.ndarray, rng: np.random.Generator, count: int) -> None
     height, width = scene.shape[:2]
     for _ in range(count):
         x, y = int(rng.integers(0, width - 60)), int(rng.integers(0, height - 60))
-        w, h = int(rng.integers(40, max(41, width // 4))), int(rng.integers(30, max(31, height // 4)))
+        w = int(rng.integers(40, max(41, width // 4)))
+        h = int(rng.integers(30, max(31, height // 4)))
         patch = scene[y : y + h, x : x + w]
         h, w = patch.shape[:2]
         choice = rng.random()

@@ -100,7 +100,8 @@ def bar_label(
     strip = np.repeat(row, module)
     card[top:bottom, left : left + bar_w][:, strip] = 20
     _text(card, "SCHOOL LIBRARY", (left, int(height * 0.15)), 0.8, 60)
-    _text(card, caption, (left + bar_w // 4, int(height * 0.93)), 1.1, 30, width - left - bar_w // 4)
+    at = left + bar_w // 4
+    _text(card, caption, (at, int(height * 0.93)), 1.1, 30, width - at)
     if note:
         _text(card, note, (width - 130, int(height * 0.15)), 0.7, 90)
     return card
@@ -252,8 +253,9 @@ def motion_kernel(length: float, degrees: float) -> np.ndarray:
     kernel = np.zeros((size, size), np.float32)
     centre = size // 2
     dx, dy = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    cv2.line(kernel, (round(centre - dx * length / 2), round(centre - dy * length / 2)),
-             (round(centre + dx * length / 2), round(centre + dy * length / 2)), 1.0, 1)  # fmt: skip
+    half_x, half_y = dx * length / 2, dy * length / 2
+    start = (round(centre - half_x), round(centre - half_y))
+    cv2.line(kernel, start, (round(centre + half_x), round(centre + half_y)), 1.0, 1)
     return kernel / max(float(kernel.sum()), 1.0)
 
 
