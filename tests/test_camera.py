@@ -577,13 +577,13 @@ def test_a_barcode_no_second_opinion_confirmed_needs_the_next_frame_too(
     decoder = Decoder(keep_unconfirmed=True, budget_ms=None)
     misread, empty = scratched_isbn(), make_frame(None, rng=1)
     flicker = [empty, misread, empty, misread, empty, misread]
-    camera = camera_for(cameras, lambda: Frames(flicker), decoder, recorder, idle_fps=None,
+    camera = camera_for(cameras, lambda: Frames(flicker), decoder, recorder,
                         retry_every=5.0)  # fmt: skip
     assert wait_for(lambda: camera.status.state == "lost", timeout=10)
     assert recorder.texts == []
     held = Recorder()
     camera = camera_for(cameras, lambda: Frames([empty, misread, misread]), decoder, held,
-                        idle_fps=None, retry_every=5.0)  # fmt: skip
+                        retry_every=5.0)  # fmt: skip
     assert wait_for(lambda: camera.status.state == "lost", timeout=10)
     assert held.texts == ["9782613016654"]
 

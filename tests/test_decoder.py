@@ -244,11 +244,39 @@ def test_a_barcode_read_once_by_one_preparation_is_not_a_read() -> None:
     assert [(d.text, d.confirmed) for d in kept] == [("9782613016654", False)]
 
 
+def test_a_misread_beside_the_real_code_is_never_given_not_even_to_the_camera() -> None:
+    """A book moving into view: zxing-cpp also reads 6786244931112 on its ISBN's label, frame
+    after frame (so the next frame would agree); libzbar reads the real ISBN there."""
+    from kiosk.devices.simulated.motion import make_sequence
+
+    video = make_sequence("book", seed=509)
+    frame = video.frames[13]
+    old_chain = ("zxing", "zxing-sharp", "zxing-480", "zxing-median", "zxing-up2", "zbar")
+    unchecked = Decoder(confirm=False, steps=old_chain, budget_ms=None).decode(frame)
+    assert sorted(texts(unchecked)) == sorted([video.text, "6786244931112"])
+    assert texts(Decoder(keep_unconfirmed=True, budget_ms=None).decode(frame)) == [video.text]
+
+
 def test_barcodes_are_confirmed_and_qr_codes_need_no_second_opinion(chain: Decoder) -> None:
     frame, _ = scene(barcode_picture("ean13", ISBN), angle=25, noise=3)  # turned: upright step
     assert [(d.text, d.confirmed) for d in chain.decode(frame)] == [(ISBN, True)]
     card, _ = scene(qr_picture(CARD, box=4))
     assert [(d.text, d.confirmed) for d in chain.decode(card)] == [(CARD, True)]
+
+
+def test_a_code128_with_accents_is_confirmed_though_libzbar_ignores_fnc4() -> None:
+    """libzbar reads the bars of "Bibliothèque" as "Bibliothhque" (no FNC4): the same
+    bars, so the same code (real-dev's code128-1/6.png is one)."""
+    zxingcpp = pytest.importorskip("zxingcpp")
+    symbol = zxingcpp.create_barcode("Bibliothèque", zxingcpp.BarcodeFormat.Code128)
+    line = np.array(symbol.to_image(scale=3, add_quiet_zones=True), dtype=np.uint8)[:1]
+    frame, _ = scene(np.repeat(line, 90, axis=0), angle=4, noise=3)
+    assert [(d.text, d.confirmed) for d in _engine("zbar").decode(frame)] != [
+        ("Bibliothèque", True)
+    ]
+    assert [(d.text, d.confirmed) for d in Decoder(budget_ms=None).decode(frame)] == [
+        ("Bibliothèque", True)
+    ]
 
 
 def test_each_engine_alone_reads_an_isbn(alone: Decoder) -> None:

@@ -300,9 +300,9 @@ class Camera:
     cheap (a fruitless decode spends the decoder's whole budget).
 
     A barcode the decoder could not confirm within one frame (``confirmed=False``: one
-    engine read it once, and a wrong ISBN would be a wrong book) becomes a scan only
-    when the next decoded frame holds the same code: two frames' sensor noise and
-    hand movement make them two independent pictures of it.
+    engine read it once, nobody contradicted it, and a wrong ISBN would be a wrong
+    book) becomes a scan only when the next decoded frame holds the same code: another
+    exposure, other noise, the hand moved.
 
     Every callback runs on the camera thread and must hand its work to the UI thread
     itself; an exception in a callback is logged and the thread carries on.
@@ -416,7 +416,7 @@ class Camera:
         thumbnail: np.ndarray | None = None
         detections: list[Detection] = []
         accepted: list[Detection] = []  # detections confirmed, or seen in the frame before
-        previous: set[str] = set()  # the texts decoded in the frame decoded last
+        seen_before: set[str] = set()  # the texts decoded in the frame decoded last
         self.scans.reset()  # (re)opened: whatever is in front of the camera now is new
         while not stop.is_set():
             started = time.monotonic()
@@ -447,8 +447,8 @@ class Camera:
                 self.decoded += 1
                 if stop.is_set():  # stopped while decoding: report nothing more
                     return
-                accepted = [d for d in detections if _confirmed(d) or d.text in previous]
-                previous = {d.text for d in detections}
+                accepted = [d for d in detections if _confirmed(d) or d.text in seen_before]
+                seen_before = {d.text for d in detections}
                 new = self.scans.feed((d.text for d in accepted), source.clock())
                 for text in new:
                     detection = next(d for d in accepted if d.text == text)

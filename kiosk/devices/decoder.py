@@ -34,8 +34,9 @@ No false reads from a single picture: a barcode has a check digit at best, and a
 transformed copy (or stripes beside the real code) can yield a wrong one whose check
 digit holds. So a barcode counts only when a second opinion agrees: another step of
 the chain reads it the same, or another engine (or the same one on a sharpened copy)
-reads the same text on an upright crop around it (:meth:`Decoder._second_opinion`).
-QR codes need none (Reed-Solomon). What this costs: 5 of 311 reads on the tune photos
+reads the same text on an upright crop around it (:meth:`Decoder._second_opinion`);
+one that reads another text there contradicts it, and it is dropped. QR codes need
+none (Reed-Solomon). What this costs: 5 of 311 reads on the tune photos
 (measured without the upright step), none of the 59 of real-dev, about 1.7 ms on a
 Code 128 frame; the camera confirms the rest with the next frame (``keep_unconfirmed``).
 
@@ -122,9 +123,11 @@ SELF_CHECKED = frozenset({"QR"})
 A QR code's Reed-Solomon error correction makes a wrong text practically impossible.
 A barcode has at most a check digit: a misread bar passes EAN-13's check one time in
 ten, and Code 39 labels usually have none. Every wrong barcode seen while building this
-came from one read by one step (the sharpened copy of a scratched small ISBN, kept as a
-test; a wrong ISBN while a book moved into view, in the time-to-read videos), never
-from two: so every barcode needs a second opinion.
+came from one engine on one preparation: the sharpened copy of a scratched small ISBN,
+and a wrong ISBN zxing-cpp read beside the real one on a book moving into view, frame
+after frame (so frames agreeing is not enough: libzbar read the real ISBN there, and a
+read that a second opinion contradicts is dropped). Both are tests. So every barcode
+needs a second opinion, and one contradicted is never given.
 """
 
 # -- geometry --------------------------------------------------------------------------
@@ -191,6 +194,22 @@ def _polygon(points: Sequence[tuple[float, float]], back: np.ndarray) -> tuple[P
         if math.isfinite(px) and math.isfinite(py):
             out.append((round(float(px)), round(float(py))))
     return tuple(out) or ((0, 0),)
+
+
+def _bars(text: str) -> str:
+    """``text`` as the bars spell it, without Code 128's FNC4 (which libzbar ignores).
+
+    libzbar reads the extended characters of Code 128 ("ó", FNC4 + "s") as the plain
+    ones ("s"); it read the same bars as zxing-cpp, so for a second opinion the two agree.
+    """
+    return "".join(chr(ord(c) - 128) if 128 <= ord(c) < 256 else c for c in text)
+
+
+def _overlap(one: Detection, other: Detection) -> bool:
+    """Whether the bounding boxes of two detections' polygons overlap."""
+    a = np.asarray(one.polygon, dtype=float).reshape(-1, 2)
+    b = np.asarray(other.polygon, dtype=float).reshape(-1, 2)
+    return bool((a.min(0) <= b.max(0)).all() and (b.min(0) <= a.max(0)).all())
 
 
 def _upright_crop(gray: np.ndarray, polygon: Sequence[Point]) -> np.ndarray | None:
@@ -481,10 +500,11 @@ class Decoder:
             gray = _gray(image)
             if gray is None:
                 return []
+            contradicted: set[tuple[str, str]] = set()  # read otherwise by a second opinion
             if hint is not None and self._steps:
                 hinted: dict[tuple[str, str], Detection] = {}
                 found = self._read_hint(gray, hint)
-                if found and self._settle(found, hinted, gray, self._steps[0]):
+                if found and self._settle(found, hinted, contradicted, gray, self._steps[0]):
                     return self._outcome(hinted)
             work, back = _fit(gray, WORK_SIDE)
             candidates: dict[tuple[str, str], Detection] = {}
@@ -497,7 +517,7 @@ class Decoder:
                     log.debug("decode budget spent before step %s", step.name)
                     break
                 found = self._run(step, work, back)
-                if found and self._settle(found, candidates, gray, step):
+                if found and self._settle(found, candidates, contradicted, gray, step):
                     break
             return self._outcome(candidates)
         except Exception:  # a picture must never stop the camera
@@ -508,6 +528,7 @@ class Decoder:
         self,
         found: list[Detection],
         candidates: dict[tuple[str, str], Detection],
+        contradicted: set[tuple[str, str]],
         gray: np.ndarray,
         step: Step,
     ) -> bool:
@@ -525,24 +546,44 @@ class Decoder:
                 if not earlier.confirmed:  # a later step: another preparation or engine
                     candidates[key] = dataclasses.replace(earlier, confirmed=True)
                 continue
+            if key in contradicted:
+                continue
             if self.confirm and detection.symbology not in SELF_CHECKED:
-                detection = dataclasses.replace(
-                    detection, confirmed=self._second_opinion(detection, gray, step)
-                )
+                opinion = self._second_opinion(detection, gray, step)
+                if opinion is None:  # another reading of that place says something else
+                    contradicted.add(key)
+                    continue
+                detection = dataclasses.replace(detection, confirmed=opinion)
             candidates[key] = detection
         return any(d.confirmed for d in candidates.values())
 
     def _outcome(self, candidates: dict[tuple[str, str], Detection]) -> list[Detection]:
-        """The detections to give: the confirmed ones, and the others if asked for."""
-        return [d for d in candidates.values() if d.confirmed or self.keep_unconfirmed]
+        """The detections to give: the confirmed ones, and the others if asked for.
 
-    def _second_opinion(self, detection: Detection, gray: np.ndarray, step: Step) -> bool:
+        An unconfirmed barcode where a confirmed code of the same kind lies is a misread
+        of that code (an extra code "found" beside the real one): never given.
+        """
+        confirmed = [d for d in candidates.values() if d.confirmed]
+        if not self.keep_unconfirmed:
+            return confirmed
+        others = [
+            d
+            for d in candidates.values()
+            if not d.confirmed
+            and not any(c.symbology == d.symbology and _overlap(c, d) for c in confirmed)
+        ]
+        return confirmed + others
+
+    def _second_opinion(
+        self, detection: Detection, gray: np.ndarray, step: Step
+    ) -> bool | None:
         """Whether another engine, or another preparation, reads ``detection`` the same.
 
         The code is cut out of the input picture (at its own resolution) with a margin,
         turned so that its bars stand upright, and read by every other engine in use,
         then by the same engine on a sharpened copy: one that gives the same text is
-        enough. A different text from the same place is a disagreement: not confirmed.
+        enough (True). One that reads another text of the same kind there contradicts
+        it (None: a misread, dropped even for the camera); nothing read: False.
         """
         upright = _upright_crop(gray, detection.polygon)
         if upright is None:
@@ -556,12 +597,12 @@ class Decoder:
             except Exception as error:  # noqa: BLE001 - engines raise on odd pictures
                 log.debug("second opinion by %s failed: %s", name, error)
                 continue
-            texts = {(symbology, text) for text, symbology, _ in reads if symbology != "QR"}
-            if (detection.symbology, detection.text) in texts:
+            texts = {(symbology, _bars(text)) for text, symbology, _ in reads if symbology != "QR"}
+            if (detection.symbology, _bars(detection.text)) in texts:
                 return True
             if any(symbology == detection.symbology for symbology, _ in texts):
                 log.debug("%s read %r where %s read %r", name, texts, step.name, detection.text)
-                return False
+                return None
         return False
 
     def _read_hint(self, gray: np.ndarray, hint: Sequence[tuple[float, float]]) -> list[Detection]:
