@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, missing_ok=args.command == "init")
     except ConfigError as error:
-        print(f"kiosk: {error}", file=sys.stderr)
+        for line in error.in_every_language():  # the broken file cannot say which
+            print(f"kiosk: {line}", file=sys.stderr)
         return 2
     _setup_logging(config)
     _use_language(config)
