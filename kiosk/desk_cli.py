@@ -91,7 +91,11 @@ def cmd_desk(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_join(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk join URL``: register this kiosk at the desk and take the desk's library."""
+    """``kiosk join URL``: register this kiosk at the desk and take the desk's library.
+
+    A failure says its cause in one line: the desk's computer not found, the connection
+    refused, a wrong password, no such database, not a desk, no answer in time.
+    """
     from kiosk.data import sync
     from kiosk.data.db import redact
     from kiosk.data.library import open_library
@@ -104,16 +108,47 @@ def cmd_join(args: argparse.Namespace, config: Config) -> int:
     db = open_library(config.database_url, create=True)
     try:
         ident = sync.join(db, url, name, timeouts=timeouts)
+    except Exception as error:  # every cause is said in words below; none is a crash
+        log.warning("join failed: %s: %s", type(error).__name__, error)
+        _say_error(t("sync.cli.cannot_join", cause=describe(url, error, config)))
+        return 1
+    try:
         desk = sync.open_desk(url, timeouts=timeouts)
         try:
             report = sync.sync_once(db, desk, ident, deadline=timeouts.deadline)
         finally:
-            desk.close()
-    except sync.SyncError as refused:
-        _say_error(t(refused.key, **refused.params))
+            _close_quietly(desk)
+    except Exception as error:
+        log.warning("first sync after joining failed: %s: %s", type(error).__name__, error)
+        _say_error(t("sync.cli.joined_not_synced", name=name, url=redact(url),
+                     cause=describe(url, error, config)))
         return 1
     print(t("sync.cli.joined", name=name, url=redact(url), count=report.pulled))
     return 0
+
+
+def describe(url: str, error: BaseException, config: Config) -> str:
+    """Why the desk at ``url`` cannot be used, in one line of the configured language.
+
+    Raises:
+        BaseException: ``error`` itself if it is not about reaching the desk (a bug is
+            not to be dressed up as a network problem).
+    """
+    import peewee
+
+    from kiosk.data import network, sync
+    from kiosk.data.db import DatabaseMissing, redact
+
+    if isinstance(error, sync.SyncError):
+        return t(error.key, **error.params)
+    if isinstance(error, DatabaseMissing):
+        return t("sync.cause.no_file", path=error.path)
+    if isinstance(error, ValueError) and "unsupported database URL" in str(error):
+        return t("sync.cause.bad_url", url=redact(url))
+    if not isinstance(error, peewee.PeeweeException):
+        raise error
+    found, details = network.cause(url, error, connect_seconds=config.sync_connect_timeout)
+    return t(f"sync.cause.{found}", **details)
 
 
 def cmd_sync(args: argparse.Namespace, config: Config) -> int:
@@ -141,24 +176,12 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
         return 1
     except (peewee.PeeweeException, DatabaseMissing) as error:
         log.warning("sync failed: %s: %s", type(error).__name__, error)
-        _say_error(t("sync.cli.unreachable", reason=unreachable_reason(error),
+        _say_error(t("sync.cli.unreachable", reason=describe(ident.desk_url, error, config),
                      count=_waiting(db)))
         return 1
     print(t("sync.cli.done", url=redact(ident.desk_url), pushed=report.pushed,
             pulled=report.pulled, waiting=report.waiting, seconds=f"{report.seconds:.2f}"))
     return 0
-
-
-def unreachable_reason(error: BaseException) -> str:
-    """Why the desk could not be reached, in a few words (no password, no token)."""
-    from kiosk.data.db import mask
-    from kiosk.data.network import silence
-
-    silent = silence(error)
-    if silent is not None:
-        return t(f"sync.cli.silent_{silent.what}", seconds=f"{silent.seconds:g}")
-    text = mask(str(error)).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _close_quietly(db: Any) -> None:

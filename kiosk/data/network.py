@@ -24,6 +24,7 @@ forwards none; the third always does.
 from __future__ import annotations
 
 import math
+import re
 import select
 import threading
 import time
@@ -31,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import peewee as pw
 
@@ -210,3 +212,53 @@ def _connection_class(timeouts: DeskTimeouts) -> type:
 
     _classes[timeouts] = DeskConnection
     return DeskConnection
+
+
+# -- why a desk cannot be reached ------------------------------------------------------
+
+_CAUSES = (
+    # libpq's and the server's words (lc_messages 'C' or 'en'), and what they mean
+    (re.compile(r"could not translate host name|name or service not known", re.I),
+     "host_not_found"),
+    (re.compile(r"connection refused", re.I), "refused"),
+    (re.compile(r"password authentication failed", re.I), "wrong_password"),
+    (re.compile(r"no password supplied", re.I), "no_password"),
+    (re.compile(r'database "[^"]*" does not exist', re.I), "no_database"),
+    (re.compile(r'role "[^"]*" does not exist', re.I), "no_role"),
+    (re.compile(r"no pg_hba\.conf entry", re.I), "not_allowed"),
+    (re.compile(r"timeout expired", re.I), "timeout"),
+    (re.compile(r"network is unreachable|no route to host", re.I), "unreachable"),
+)
+
+
+def cause(
+    url: str, error: BaseException, *, connect_seconds: float = 5.0
+) -> tuple[str, dict[str, Any]]:
+    """Why the desk at ``url`` could not be reached, for the message ``sync.cause.<cause>``.
+
+    The causes: ``host_not_found``, ``refused``, ``wrong_password``, ``no_password``,
+    ``no_database``, ``no_role``, ``not_allowed``, ``timeout``, ``deadline`` (the whole
+    sync took too long), ``unreachable``, and
+    ``other`` (its ``detail`` the error's first line, any password masked). The
+    details name the host, port, user and database (never the password).
+    """
+    from kiosk.data.db import mask
+
+    parts = urlparse(url)
+    details: dict[str, Any] = {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 5432,
+        "user": unquote(parts.username) if parts.username else "",
+        "database": unquote(parts.path.lstrip("/")),
+        "seconds": f"{connect_seconds:g}",  # libpq's own "timeout expired" is the connect's
+    }
+    silent = silence(error)
+    if silent is not None:
+        found = "deadline" if silent.what == "deadline" else "timeout"
+        return found, {**details, "seconds": f"{silent.seconds:g}"}
+    text = mask(str(error)).strip()
+    for words, found in _CAUSES:
+        if words.search(text):
+            return found, details
+    first = text.splitlines()[0] if text else type(error).__name__
+    return "other", {**details, "detail": first}
