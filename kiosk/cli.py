@@ -12,9 +12,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import __version__
 from kiosk.config import Config, ConfigError, default_config_path, load_config, write_config
+from kiosk.locale import t
+
+if TYPE_CHECKING:
+    from kiosk.data.library import AlreadyALibrary
 
 log = logging.getLogger("kiosk")
 
@@ -61,6 +66,7 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
         # Textual turns the terminal's signal keys off unless this is set.
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
     log.info("kiosk %s starting on %s", kiosk_id, _redact(db_url))
+    warn_exposed()  # before the app takes the screen (and visible again when it leaves)
     with c_stderr_to(config.log_path):
         camera = camera_builder(config.camera, sim_codes=sim_codes)
         KioskApp(circulation, config, camera=camera, sync=worker).run()
@@ -102,22 +108,18 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_init(args: argparse.Namespace, config: Config) -> int:
     """``kiosk init``: create an empty library database and a librarian who can sign in."""
     from kiosk.data import settings
-    from kiosk.data.db import sqlite_path
-    from kiosk.data.library import issue_card, open_library, set_pin
+    from kiosk.data.library import issue_card, open_library, refuse_existing, set_pin
     from kiosk.data.models import Patron
 
     if args.db:
         config = config.with_overrides(database=args.db)
     url = config.database_url
-    path = sqlite_path(url)
-    if path is not None and path.exists():
-        print(f"kiosk: a database already exists at {path}; nothing changed.", file=sys.stderr)
-        return 1
+    refuse_existing(url)  # before the PIN is asked: a library is never made twice
     pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         print("kiosk: the PIN must be 4 to 12 digits.", file=sys.stderr)
         return 2
-    db = open_library(url, create=True)
+    db = open_library(url, new=True)
     with db.connection_context(), db.atomic():
         settings.put("library_name", args.library_name)
         Patron.create(number=args.librarian_number, name=args.librarian_name, kind="librarian")
@@ -268,9 +270,43 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _setup_logging(config)
     _use_language(config)
+    from kiosk.data.db import NotALibrary
+    from kiosk.data.library import AlreadyALibrary
+
     try:
         return int(args.func(args, config))
+    except NotALibrary as refused:
+        log.warning("kiosk %s refused: %s", args.command, refused)
+        print(f"kiosk: {t(f'storage.not_library.{refused.reason}', where=refused.where)}",
+              file=sys.stderr)
+        return 2
+    except AlreadyALibrary as refused:
+        log.warning("kiosk %s refused: %s", args.command, refused)
+        print(f"kiosk: {already_a_library(refused)}", file=sys.stderr)
+        return 1
     except Exception:
         log.exception("kiosk %s failed", args.command)
         print(f"kiosk: {args.command} failed; details are in {config.log_path}", file=sys.stderr)
         return 1
+    finally:
+        warn_exposed()
+
+
+def already_a_library(refused: AlreadyALibrary) -> str:
+    """What to do instead of making a library where there is one, in words."""
+    if refused.role == "desk":
+        return t("storage.already_desk", where=refused.where, name=refused.name,
+                 librarian=refused.librarian or "L0001")
+    if refused.role == "kiosk":
+        return t("storage.already_kiosk", where=refused.where)
+    return t("storage.already_library", where=refused.where, name=refused.name)
+
+
+def warn_exposed() -> None:
+    """Warn (on the terminal, outside the full-screen app) about every library database
+    opened so far that other users of this computer can read."""
+    from kiosk.data.db import take_exposed
+
+    for path, files in take_exposed().items():
+        names = " ".join(str(file) for file in files)
+        print(f"kiosk: {t('storage.exposed', path=path, files=names)}", file=sys.stderr)

@@ -272,8 +272,14 @@ def _number(value: float) -> str:
 
 
 def write_config(path: Path, config: Config) -> None:
-    """Write the settings a new kiosk needs to ``path`` (used by ``kiosk init``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the settings a new kiosk needs to ``path`` (used by ``kiosk init``).
+
+    The file is readable by its owner only (its new folders too): a database URL in it
+    may hold a password.
+    """
+    from kiosk.data.files import open_private
+
+    open_private(path)
     lines = [
         "# Library Kiosk settings",
         "[database]",

@@ -50,14 +50,11 @@ def cmd_desk_init(args: argparse.Namespace, config: Config) -> int:
     url = _desk_url(args)
     if not url:
         return 2
+    library.refuse_existing(url)  # before the PIN is asked: a desk is never made twice
     pin = _ask_pin(args)
     if pin is None:
         return 2
-    try:
-        desk = sync.init_desk(url)
-    except sync.SyncError as refused:
-        _say_error(t(refused.key, **refused.params))
-        return 1
+    desk = sync.init_desk(url)
     with database.using(desk), desk.connection_context(), desk.atomic():
         masterdata.save("setting_saved", key="library_name", value=args.library_name)
         masterdata.save(
@@ -137,10 +134,12 @@ def describe(url: str, error: BaseException, config: Config) -> str:
     import peewee
 
     from kiosk.data import network, sync
-    from kiosk.data.db import DatabaseMissing, redact
+    from kiosk.data.db import DatabaseMissing, NotALibrary, mask, redact
 
     if isinstance(error, sync.SyncError):
         return t(error.key, **error.params)
+    if isinstance(error, NotALibrary):
+        return t(f"storage.not_library.{error.reason}", where=error.where)
     if isinstance(error, DatabaseMissing):
         return t("sync.cause.no_file", path=error.path)
     if isinstance(error, ValueError) and "unsupported database URL" in str(error):
@@ -148,6 +147,8 @@ def describe(url: str, error: BaseException, config: Config) -> str:
     if not isinstance(error, peewee.PeeweeException):
         raise error
     found, details = network.cause(url, error, connect_seconds=config.sync_connect_timeout)
+    if "detail" in details:
+        details["detail"] = mask(details["detail"])
     return t(f"sync.cause.{found}", **details)
 
 

@@ -3,8 +3,8 @@
 The shared test server trusts every connection from 127.0.0.1 (pg_hba.conf: ``trust``),
 so a wrong password cannot be produced there. This starts a real server of the same
 installation (``initdb`` + ``pg_ctl``) in a temporary folder, with ``scram-sha-256``
-for every connection, on a free port; about a second. A test imports the fixture
-``password_pg`` (``from pgserver import password_pg``).
+for every connection, on a free port; about a second, once per test process (the
+fixture ``password_pg``, made available to every test by ``conftest.py``).
 
 The server runs as the ``postgres`` user when the tests run as root (``initdb``
 refuses root). Without ``initdb`` on the machine the tests that need it are skipped,
@@ -19,25 +19,44 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 SUPERUSER_PASSWORD = "super-secret-1"
 
 
+LIBRARIAN = "librarian"
+LIBRARIAN_PASSWORD = "right-1:x"
+"""The password of the role ``librarian`` (a ``:`` in it, as the password file escapes)."""
+
+
 @dataclass(frozen=True)
 class PasswordServer:
-    """A running server: its port and its superuser's URL (with the password)."""
+    """A running server: its port, its superuser's URL, and a role ``librarian``."""
 
     port: int
 
     def url(self, user: str = "postgres", password: str | None = SUPERUSER_PASSWORD,
             database: str = "postgres") -> str:
-        auth = f"{user}:{password}" if password is not None else user
+        auth = f"{user}:{quote(password, safe='')}" if password is not None else user
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
+
+    def fresh_database(self) -> str:
+        """A new, empty database owned by ``librarian``; its name."""
+        import psycopg2
+
+        name = f"library_{uuid.uuid4().hex[:12]}"
+        admin = psycopg2.connect(self.url())
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" OWNER {LIBRARIAN}')
+        admin.close()
+        return name
 
 
 def _bindir() -> Path | None:
@@ -59,9 +78,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def password_pg() -> Iterator[PasswordServer]:
-    """A PostgreSQL server of its own that checks passwords (scram-sha-256)."""
+def password_server() -> Iterator[PasswordServer]:
+    """Start a PostgreSQL server of its own that checks passwords (scram-sha-256), yield
+    it, and stop it (the ``password_pg`` fixture in ``conftest.py``)."""
     bindir = _bindir()
     if bindir is None:
         pytest.skip("initdb is not installed: no server that checks passwords can be started")
@@ -89,7 +108,15 @@ def password_pg() -> Iterator[PasswordServer]:
              f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
             check=True, capture_output=True,
         )
-        yield PasswordServer(port)
+        server = PasswordServer(port)
+        import psycopg2
+
+        admin = psycopg2.connect(server.url())
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE ROLE {LIBRARIAN} LOGIN PASSWORD %s", (LIBRARIAN_PASSWORD,))
+        admin.close()
+        yield server
     finally:
         subprocess.run(
             [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],

@@ -4,7 +4,7 @@ password, no such database or user, not a desk, no answer.
 
 Every case is produced for real: a name in the reserved ``.invalid`` domain, a closed
 port, the shared PostgreSQL server, and for passwords a private server that checks
-them (``pgserver.password_pg``; the shared one trusts 127.0.0.1).
+them (the fixture ``password_pg``, ``tests/pgserver.py``; the shared one trusts 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
-from pgserver import password_pg  # noqa: F401  (a fixture)
+from pgserver import LIBRARIAN_PASSWORD
 from tcpproxy import proxied
 
 from kiosk.cli import main
@@ -119,40 +118,27 @@ def test_no_answer(tmp_path, capsys, pg_url):
     assert time.monotonic() - start < 6
 
 
-@pytest.fixture(scope="module")
-def librarian_db(password_pg):  # noqa: F811
-    """A database ``library`` owned by ``librarian`` (password ``right-1``) on the
-    server that checks passwords."""
-    admin = psycopg2.connect(password_pg.url())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("CREATE ROLE librarian LOGIN PASSWORD 'right-1'")
-        cur.execute("CREATE DATABASE library OWNER librarian")
-    admin.close()
-    return password_pg
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("language", "expected"),
     [("en", "the desk refused the password of user librarian"),
      ("zh_CN", "馆员台不接受用户 librarian 的密码")],
 )
-def test_wrong_password(tmp_path, capsys, librarian_db, language, expected):
-    url = librarian_db.url("librarian", "wrong-2", "library")
+def test_wrong_password(tmp_path, capsys, password_pg, language, expected):
+    url = password_pg.url("librarian", "wrong-2", password_pg.fresh_database())
     err = join(tmp_path, url, capsys, language)
     assert expected in err and "wrong-2" not in err
 
 
 @pytest.mark.slow
-def test_no_password(tmp_path, capsys, librarian_db):
-    err = join(tmp_path, librarian_db.url("librarian", None, "library"), capsys)
+def test_no_password(tmp_path, capsys, password_pg):
+    err = join(tmp_path, password_pg.url("librarian", None, password_pg.fresh_database()), capsys)
     assert "the desk asks for a password for user librarian" in err
 
 
 @pytest.mark.slow
-def test_the_right_password_joins(tmp_path, capsys, librarian_db):
-    url = librarian_db.url("librarian", "right-1", "library")
+def test_the_right_password_joins(tmp_path, capsys, password_pg):
+    url = password_pg.url("librarian", LIBRARIAN_PASSWORD, password_pg.fresh_database())
     config = kiosk_config(tmp_path, "en")
     assert main(["--config", str(config), "desk", "init", url, "--pin", "2468"]) == 0
     assert main(["--config", str(config), "join", url]) == 0

@@ -239,11 +239,10 @@ def cause(
     The causes: ``host_not_found``, ``refused``, ``wrong_password``, ``no_password``,
     ``no_database``, ``no_role``, ``not_allowed``, ``timeout``, ``deadline`` (the whole
     sync took too long), ``unreachable``, and
-    ``other`` (its ``detail`` the error's first line, any password masked). The
-    details name the host, port, user and database (never the password).
+    ``other`` (its ``detail`` the error's first line: mask it with
+    :func:`kiosk.data.db.mask` before showing it). The details name the host, port,
+    user and database (never the password).
     """
-    from kiosk.data.db import mask
-
     parts = urlparse(url)
     details: dict[str, Any] = {
         "host": parts.hostname or "localhost",
@@ -256,7 +255,7 @@ def cause(
     if silent is not None:
         found = "deadline" if silent.what == "deadline" else "timeout"
         return found, {**details, "seconds": f"{silent.seconds:g}"}
-    text = mask(str(error)).strip()
+    text = str(error).strip()
     for words, found in _CAUSES:
         if words.search(text):
             return found, details
