@@ -191,11 +191,13 @@ def test_the_deadline_bounds_the_whole_sync(make_pg_url, tmp_path, clock):
     with database.using(desk), desk.connection_context(), network.deadline(0.5):
         start = time.monotonic()
         with pytest.raises(pw.OperationalError) as raised:
-            desk.execute_sql("SELECT pg_sleep(2)")
+            desk.execute_sql("SELECT pg_sleep(1)")
     silent = network.silence(raised.value)
     assert silent is not None and silent.what == "deadline"
     assert time.monotonic() - start < 1.5
     assert sync.sync_once(hall.db, desk, hall.ident, deadline=10).pushed == 0  # and again
+    desk.close()
+    site.desk.close()
 
 
 @pytest.mark.slow
