@@ -20,7 +20,7 @@ import pytest
 import synckit as sk
 from tcpproxy import proxied
 from textual.widgets import Label
-from uikit import make_app, scan_and_wait, scan_to, wait_until
+from uikit import make_app, scan_and_wait, scan_to, until, wait_until
 
 from kiosk.cli import main
 from kiosk.data import journal, library, network, sync
@@ -239,14 +239,6 @@ def desk_loans(url: str) -> int:
         count = Loan.select().count()
     desk.close()
     return count
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await asyncio.to_thread(condition):
-        assert loop.time() < deadline, "timed out waiting for the desk"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.slow
