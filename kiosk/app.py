@@ -29,6 +29,7 @@ from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.roles_route import open_role, watch_visits
 from kiosk.screens.session import Visit
+from kiosk.scan_link import ScanLink
 from kiosk.sync_link import SyncLink, SyncWorker
 
 T = TypeVar("T")
@@ -69,6 +70,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         super().__init__()
         self.camera = CameraLink(self, camera)
         self.sync = SyncLink(self, sync)
+        self.scans = ScanLink(self, config.scanner_max_gap_ms)
         self.circulation = circulation
         self.config = config
         self.library_name = ""
@@ -90,6 +92,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         except Exception:  # the screens say what is wrong at the first scan
             log.exception("cannot read the library's settings")
         await self.push_screen(self.attract)
+        self.scans.start()
         self.camera.start()
         self.sync.start()
         self.set_interval(0.5, self.check_timeout)
@@ -97,6 +100,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         watch_visits(self)
 
     def on_unmount(self) -> None:
+        self.scans.stop()
         self.camera.stop()
         self.sync.stop()
         self._db.close()
@@ -106,6 +110,12 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, ACTIVITY):
             self.touch()
+        if (
+            isinstance(event, (events.Key, events.Paste))
+            and not event.is_forwarded
+            and self.scans.take(event)  # the scan field's keys, in the order they come
+        ):
+            return
         await super().on_event(event)
 
     async def _checkpoint_when_quiet(self) -> None:
@@ -141,6 +151,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         """Back to the attract screen, forgetting everything about the last visitor."""
         while len(self.screen_stack) > 1 and self.screen is not self.attract:
             self.pop_screen()
+        self.scans.clear()  # half a code typed for the last visitor is not the next one's
         set_language(self.config.language)  # the next visitor starts in the kiosk's language
         self.touch()
 
@@ -175,6 +186,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
     def show_receipt(self, visit: Visit) -> None:
         """End a visit with its receipt."""
         self.touch()
+        self.scans.clear()
         self.switch_screen(ReceiptScreen(visit))
 
     def ask_librarian_pin(self, librarian: PatronView) -> None:

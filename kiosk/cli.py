@@ -12,9 +12,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import __version__
 from kiosk.config import Config, ConfigError, default_config_path, load_config, write_config
+from kiosk.locale import t
+
+if TYPE_CHECKING:
+    from kiosk.data.library import AlreadyALibrary
 
 log = logging.getLogger("kiosk")
 
@@ -23,6 +28,16 @@ def _setup_logging(config: Config) -> None:
     from kiosk import logs
 
     logs.configure(config.log_path)
+
+
+def _use_language(config: Config) -> None:
+    """Speak the configured language in the commands' messages too."""
+    from kiosk.locale import set_language
+
+    try:
+        set_language(config.language)
+    except ValueError:
+        log.warning("unknown language %s in the settings", config.language)
 
 
 def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) -> int:
@@ -42,11 +57,16 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     ident = sync.identity(db)  # a kiosk that joined a desk is known there by its own id
     kiosk_id = ident.kiosk if ident else config.kiosk_id
     circulation = Circulation(db, kiosk_id, allow_plain_cards=config.allow_plain_cards)
-    worker = SyncWorker(circulation, ident, interval=config.sync_interval) if ident else None
+    worker = (
+        SyncWorker(circulation, ident, interval=config.sync_interval,
+                   timeouts=config.desk_timeouts)
+        if ident else None
+    )
     if config.kiosk_mode:
         # Textual turns the terminal's signal keys off unless this is set.
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
     log.info("kiosk %s starting on %s", kiosk_id, _redact(db_url))
+    warn_exposed()  # before the app takes the screen (and visible again when it leaves)
     with c_stderr_to(config.log_path):
         camera = camera_builder(config.camera, sim_codes=sim_codes)
         KioskApp(circulation, config, camera=camera, sync=worker).run()
@@ -88,22 +108,18 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_init(args: argparse.Namespace, config: Config) -> int:
     """``kiosk init``: create an empty library database and a librarian who can sign in."""
     from kiosk.data import settings
-    from kiosk.data.db import sqlite_path
-    from kiosk.data.library import issue_card, open_library, set_pin
+    from kiosk.data.library import issue_card, open_library, refuse_existing, set_pin
     from kiosk.data.models import Patron
 
     if args.db:
         config = config.with_overrides(database=args.db)
     url = config.database_url
-    path = sqlite_path(url)
-    if path is not None and path.exists():
-        print(f"kiosk: a database already exists at {path}; nothing changed.", file=sys.stderr)
-        return 1
+    refuse_existing(url)  # before the PIN is asked: a library is never made twice
     pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         print("kiosk: the PIN must be 4 to 12 digits.", file=sys.stderr)
         return 2
-    db = open_library(url, create=True)
+    db = open_library(url, new=True)
     with db.connection_context(), db.atomic():
         settings.put("library_name", args.library_name)
         Patron.create(number=args.librarian_number, name=args.librarian_name, kind="librarian")
@@ -117,143 +133,6 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
     print(f"The librarian's card code is: {code}")
     print("Start the kiosk with:  kiosk run")
     return 0
-
-
-def _desk_url(args: argparse.Namespace) -> str | None:
-    url = args.url or os.environ.get("KIOSK_DESK_URL")
-    if not url:
-        print("kiosk: give the desk's database URL (or set KIOSK_DESK_URL, which keeps a "
-              "password out of the shell's history).", file=sys.stderr)
-    return url
-
-
-def cmd_desk_init(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk desk init URL``: create the desk's database, with a librarian who can sign in."""
-    from kiosk.data import library, masterdata, sync
-    from kiosk.data.db import database
-    from kiosk.data.security import hash_pin
-
-    url = _desk_url(args)
-    if not url:
-        return 2
-    pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        print("kiosk: the PIN must be 4 to 12 digits.", file=sys.stderr)
-        return 2
-    try:
-        desk = sync.init_desk(url)
-    except sync.SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    with database.using(desk), desk.connection_context(), desk.atomic():
-        masterdata.save("setting_saved", key="library_name", value=args.library_name)
-        masterdata.save(
-            "patron_saved", patron=args.librarian_number, name=args.librarian_name,
-            kind="librarian", pin_hash=hash_pin(pin),
-        )
-        code = library.issue_card(args.librarian_number)
-    desk.close()
-    print(f"Desk database ready at {_redact(url)}")
-    print(f"The librarian's card code is: {code}")
-    print("On each kiosk:  kiosk join URL --name NAME")
-    return 0
-
-
-def cmd_desk(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk desk [--db URL]``: the librarian's screens on the desk's database."""
-    from kiosk.data.db import DatabaseMissing
-    from kiosk.data.sync import SyncError
-    from kiosk.desk_app import run_desk
-
-    url = args.db or os.environ.get("KIOSK_DESK_URL") or config.database_url
-    try:
-        return run_desk(config, url)
-    except SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    except DatabaseMissing as missing:
-        print(f"kiosk: there is no desk database at {missing.path} "
-              "(create one with: kiosk desk init URL)", file=sys.stderr)
-        return 2
-
-
-SYNC_PROBLEMS = {
-    "sync.not_desk": "that database is not a library desk (create one with: kiosk desk init URL)",
-    "sync.is_kiosk": "that database is a kiosk's, not a desk's",
-    "sync.is_desk": "this kiosk's database is a desk's; give the kiosk a database of its own",
-    "sync.not_fresh": "this kiosk's database already has its own library; join with a new "
-    "one (kiosk --config FILE join ..., with another [database] url)",
-    "sync.already_joined": "this kiosk has joined a desk already (kiosk sync syncs it)",
-    "sync.name_taken": "another kiosk has that name at the desk; choose another with --name",
-    "sync.not_registered": "the desk does not know this kiosk (any more); join again",
-}
-
-
-def _sync_problem(key: str) -> str:
-    return SYNC_PROBLEMS.get(key, key)
-
-
-def cmd_join(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk join URL``: register this kiosk at the desk and take the desk's library."""
-    from kiosk.data import sync
-    from kiosk.data.library import open_library
-
-    url = _desk_url(args)
-    if not url:
-        return 2
-    name = args.name or config.kiosk_id
-    db = open_library(config.database_url, create=True)
-    try:
-        ident = sync.join(db, url, name)
-        desk = sync.open_desk(url)
-        report = sync.sync_once(db, desk, ident)
-        desk.close()
-    except sync.SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    print(f"This kiosk is {name} at the desk {_redact(url)}; "
-          f"{report.pulled} records received. Start it with:  kiosk run")
-    return 0
-
-
-def cmd_sync(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk sync``: sync with the desk now (the running kiosk also does it by itself)."""
-    import peewee
-
-    from kiosk.data import sync
-    from kiosk.data.db import DatabaseMissing, mask
-    from kiosk.data.library import open_library
-
-    db = open_library(config.database_url)
-    ident = sync.identity(db)
-    if ident is None:
-        print("kiosk: this kiosk has not joined a desk (kiosk join URL --name NAME).",
-              file=sys.stderr)
-        return 2
-    try:
-        desk = sync.open_desk(ident.desk_url)
-        report = sync.sync_once(db, desk, ident)
-        desk.close()
-    except sync.SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    except (peewee.PeeweeException, DatabaseMissing) as error:
-        log.warning("sync failed: %s", error)
-        print(f"kiosk: the desk cannot be reached: {mask(str(error)).strip()}\n"
-              f"Nothing is lost: {_waiting(db)} records wait here for the next sync.",
-              file=sys.stderr)
-        return 1
-    print(f"Synced with {_redact(ident.desk_url)}: {report.pushed} sent, {report.pulled} "
-          f"received, {report.waiting} waiting, in {report.seconds:.2f} s")
-    return 0
-
-
-def _waiting(db: object) -> int:
-    from kiosk.data import sync
-    from kiosk.data.db import database
-
-    with database.using(db), db.connection_context():  # type: ignore[attr-defined]
-        return sync.pending_count()
 
 
 DEMO_HELP_TEMPLATE = """\
@@ -365,33 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "shows demo cards and books, so the demo can be watched scanning")
     demo.set_defaults(func=cmd_demo)
 
-    desk = sub.add_parser(
-        "desk", help="the librarian's desk: its screens (card + PIN), or create its database"
-    )
-    desk.add_argument("--db", metavar="URL", help="the desk's database (default: "
-                      "$KIOSK_DESK_URL, else the configured database)")
-    desk.set_defaults(func=cmd_desk)
-    desk_sub = desk.add_subparsers(dest="desk_command", metavar="COMMAND")
-    desk_init = desk_sub.add_parser(
-        "init", help="create the desk's database (an SQLite file or a PostgreSQL URL)"
-    )
-    desk_init.add_argument("url", nargs="?", metavar="URL",
-                           help="sqlite:///path or postgresql://user@host/db "
-                           "(default: $KIOSK_DESK_URL)")
-    desk_init.add_argument("--library-name", default="School Library")
-    desk_init.add_argument("--librarian-number", default="L0001")
-    desk_init.add_argument("--librarian-name", default="Librarian")
-    desk_init.add_argument("--pin", help="the librarian's PIN (asked when not given)")
-    desk_init.set_defaults(func=cmd_desk_init)
+    from kiosk.desk_cli import add_commands as add_desk_commands  # desk, join, sync
 
-    join = sub.add_parser("join", help="register this kiosk at the desk and take its library")
-    join.add_argument("url", nargs="?", metavar="URL",
-                      help="the desk's database URL (default: $KIOSK_DESK_URL)")
-    join.add_argument("--name", help="this kiosk's name at the desk (default: [kiosk] id)")
-    join.set_defaults(func=cmd_join)
-
-    sync = sub.add_parser("sync", help="sync with the desk now")
-    sync.set_defaults(func=cmd_sync)
+    add_desk_commands(sub)
 
     bench = sub.add_parser(
         "decode-bench",
@@ -427,12 +282,48 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, missing_ok=args.command == "init")
     except ConfigError as error:
-        print(f"kiosk: {error}", file=sys.stderr)
+        for line in error.in_every_language():  # the broken file cannot say which
+            print(f"kiosk: {line}", file=sys.stderr)
         return 2
     _setup_logging(config)
+    _use_language(config)
+    from kiosk.data.db import NotALibrary
+    from kiosk.data.library import AlreadyALibrary
+
     try:
         return int(args.func(args, config))
+    except NotALibrary as refused:
+        log.warning("kiosk %s refused: %s", args.command, refused)
+        print(f"kiosk: {t(f'storage.not_library.{refused.reason}', where=refused.where)}",
+              file=sys.stderr)
+        return 2
+    except AlreadyALibrary as refused:
+        log.warning("kiosk %s refused: %s", args.command, refused)
+        print(f"kiosk: {already_a_library(refused)}", file=sys.stderr)
+        return 1
     except Exception:
         log.exception("kiosk %s failed", args.command)
         print(f"kiosk: {args.command} failed; details are in {config.log_path}", file=sys.stderr)
         return 1
+    finally:
+        warn_exposed()
+
+
+def already_a_library(refused: AlreadyALibrary) -> str:
+    """What to do instead of making a library where there is one, in words."""
+    if refused.role == "desk":
+        return t("storage.already_desk", where=refused.where, name=refused.name,
+                 librarian=refused.librarian or "L0001")
+    if refused.role == "kiosk":
+        return t("storage.already_kiosk", where=refused.where)
+    return t("storage.already_library", where=refused.where, name=refused.name)
+
+
+def warn_exposed() -> None:
+    """Warn (on the terminal, outside the full-screen app) about every library database
+    opened so far that other users of this computer can read."""
+    from kiosk.data.db import take_exposed
+
+    for path, files in take_exposed().items():
+        names = " ".join(str(file) for file in files)
+        print(f"kiosk: {t('storage.exposed', path=path, files=names)}", file=sys.stderr)

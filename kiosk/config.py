@@ -8,19 +8,48 @@ defaults to ``kiosk.sqlite`` in the platform's data directory.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from kiosk.data.network import DeskTimeouts
 
 APP_NAME = "library-kiosk"
 
 
 class ConfigError(Exception):
-    """The configuration file cannot be read or holds a wrong value."""
+    """The configuration file cannot be read or holds a wrong value.
+
+    ``key`` and ``params`` are the message's translation (``config.*.toml``); the
+    exception's text is the English one. :meth:`in_every_language` is what the
+    command line says, since a broken file does not tell which language to speak.
+    """
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(self.said_in("en"))
+
+    def said_in(self, language: str) -> str:
+        """The message in ``language``."""
+        from kiosk.locale import translate
+
+        params = dict(self.params)
+        if "unit" in params:
+            params["unit"] = translate(language, f"config.unit.{params['unit']}")
+        return translate(language, self.key, **params)
+
+    def in_every_language(self) -> list[str]:
+        """The message in each language the kiosk speaks, the default first."""
+        from kiosk.locale import LANGUAGES
+
+        return [self.said_in(language) for language in LANGUAGES]
 
 
 def config_dir() -> Path:
@@ -66,6 +95,13 @@ class Config:
     camera, or "off" for none (a keyboard-wedge scanner only)."""
     sync_interval: float = 5.0
     """Seconds between syncs with the desk (a kiosk that has joined one)."""
+    sync_connect_timeout: float = 5.0
+    """Seconds to reach a PostgreSQL desk and sign in."""
+    sync_reply_timeout: float = 20.0
+    """Seconds the desk may stay silent while the kiosk waits for its answer (also the
+    desk's time limit for one statement)."""
+    sync_deadline: float = 120.0
+    """Seconds one whole sync may take; a longer catch-up goes on at the next sync."""
     visit_minutes: float = 40.0
     """A class visit ends by itself this many minutes after it started (one lesson)."""
     helper_idle_timeout: float = 120.0
@@ -92,6 +128,16 @@ class Config:
         """The log file's path, with the default filled in."""
         return Path(self.log_file).expanduser() if self.log_file else log_dir() / "kiosk.log"
 
+    @property
+    def desk_timeouts(self) -> DeskTimeouts:
+        """The bounds on every conversation with the desk (``[sync]``)."""
+        from kiosk.data.network import DeskTimeouts
+
+        return DeskTimeouts(
+            connect=self.sync_connect_timeout, reply=self.sync_reply_timeout,
+            deadline=self.sync_deadline,
+        )
+
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with some settings changed (for the command line and the demo)."""
         return replace(self, **changes)
@@ -110,11 +156,38 @@ _SECTIONS = {
     },
     "scanner": {"max_gap_ms": "scanner_max_gap_ms"},
     "camera": {"device": "camera", "bell": "bell"},
-    "sync": {"interval": "sync_interval"},
+    "sync": {
+        "interval": "sync_interval",
+        "connect_timeout": "sync_connect_timeout",
+        "reply_timeout": "sync_reply_timeout",
+        "deadline": "sync_deadline",
+    },
     "export": {"folder": "export_dir"},
     "desk": {"idle_minutes": "desk_idle_minutes"},
     "roles": {"visit_minutes": "visit_minutes", "helper_idle_timeout": "helper_idle_timeout"},
 }
+
+
+RANGES: dict[str, tuple[float, float, str]] = {
+    "idle_timeout": (5, 3600, "seconds"),
+    "countdown": (0, 600, "seconds"),
+    "scanner_max_gap_ms": (1, 1000, "milliseconds"),
+    "sync_interval": (1, 3600, "seconds"),
+    "sync_connect_timeout": (1, 120, "seconds"),
+    "sync_reply_timeout": (1, 600, "seconds"),
+    "sync_deadline": (5, 3600, "seconds"),
+    "visit_minutes": (1, 600, "minutes"),
+    "helper_idle_timeout": (10, 3600, "seconds"),
+    "desk_idle_minutes": (0, 1440, "minutes"),
+}
+"""The smallest and largest value of every number (inclusive) and its unit.
+
+A zero or NaN interval made the sync loop spin and 1e309 (infinity in TOML) stopped
+the sync thread: each number is refused outside its range, naming the setting.
+"""
+
+CHOICES: dict[str, tuple[str, ...]] = {"language": ("zh_CN", "en")}
+"""The settings that take one of a few words."""
 
 
 def default_config_path() -> Path:
@@ -130,45 +203,84 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = False) -> 
     named explicitly is an error unless ``missing_ok`` (``kiosk init`` writes it).
 
     Raises:
-        ConfigError: the file exists but is not valid TOML, or a value has the wrong type.
+        ConfigError: the file exists but is not valid TOML, names a section or setting
+            the kiosk does not know, or a value has the wrong type or is out of its
+            range (:data:`RANGES`, :data:`CHOICES`).
     """
     file = Path(path).expanduser() if path else default_config_path()
     if not file.exists():
         if path and not missing_ok:
-            raise ConfigError(f"config file not found: {file}")
+            raise ConfigError("config.not_found", file=file)
         return Config()
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {file}: {error}") from error
+        raise ConfigError("config.cannot_read", file=file, reason=error) from error
+    for section in raw:
+        if section not in _SECTIONS:
+            raise ConfigError(
+                "config.unknown_section", file=file, section=section,
+                sections=", ".join(f"[{name}]" for name in _SECTIONS),
+            )
     values: dict[str, Any] = {}
     types = {f.name: f.type for f in fields(Config)}
     for section, keys in _SECTIONS.items():
         table = raw.get(section, {})
         if not isinstance(table, dict):
-            raise ConfigError(f"{file}: [{section}] must be a table")
+            raise ConfigError("config.not_table", file=file, section=section)
         for key, value in table.items():
             if key not in keys:
-                raise ConfigError(f"{file}: unknown setting {section}.{key}")
+                raise ConfigError("config.unknown_setting", file=file, setting=f"{section}.{key}")
             name = keys[key]
             if name == "camera" and isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # device = 0 means the first webcam
-            values[name] = _check_type(file, f"{section}.{key}", value, types[name])
-    return Config(source=file, **values)
+            values[name] = _check_value(file, f"{section}.{key}", name, value, types[name])
+    config = Config(source=file, **values)
+    if config.countdown > config.idle_timeout:
+        raise ConfigError(
+            "config.countdown_longer", file=file, countdown=_number(config.countdown),
+            idle=_number(config.idle_timeout),
+        )
+    return config
 
 
-def _check_type(file: Path, key: str, value: Any, annotation: Any) -> Any:
+def _check_value(file: Path, setting: str, name: str, value: Any, annotation: Any) -> Any:
+    """``value`` as the setting ``name`` takes it, or a :class:`ConfigError` naming it."""
     expected = {"str": str, "bool": bool, "float": (int, float)}[str(annotation)]
-    if isinstance(value, bool) and annotation != "bool":
-        raise ConfigError(f"{file}: {key} must be a {annotation}, not {value!r}")
-    if not isinstance(value, expected):
-        raise ConfigError(f"{file}: {key} must be a {annotation}, not {value!r}")
-    return float(value) if annotation == "float" else value
+    if (isinstance(value, bool) and annotation != "bool") or not isinstance(value, expected):
+        raise ConfigError(
+            "config.wrong_type", file=file, setting=setting, kind=annotation, value=repr(value)
+        )
+    if name in RANGES:
+        low, high, unit = RANGES[name]
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ConfigError(
+                "config.out_of_range", file=file, setting=setting, low=_number(low),
+                high=_number(high), unit=unit, value=_number(value),
+            )
+        return float(value)
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(
+            "config.not_choice", file=file, setting=setting, value=repr(value),
+            choices=", ".join(f'"{choice}"' for choice in CHOICES[name]),
+        )
+    return value
+
+
+def _number(value: float) -> str:
+    """A number as the settings file writes it (``45``, ``0.5``, ``nan``, ``inf``)."""
+    return f"{value:g}"
 
 
 def write_config(path: Path, config: Config) -> None:
-    """Write the settings a new kiosk needs to ``path`` (used by ``kiosk init``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the settings a new kiosk needs to ``path`` (used by ``kiosk init``).
+
+    The file is readable by its owner only (its new folders too): a database URL in it
+    may hold a password.
+    """
+    from kiosk.data.files import open_private
+
+    open_private(path)
     lines = [
         "# Library Kiosk settings",
         "[database]",

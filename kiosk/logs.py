@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from kiosk.data.db import mask
+from kiosk.data.files import open_private
 
 
 class SecretFilter(logging.Filter):
@@ -30,12 +31,16 @@ class SecretFilter(logging.Filter):
 
 
 def configure(path: Path | None, level: int = logging.INFO) -> None:
-    """Send every log record to the file at ``path`` (nowhere if ``None`` or unwritable)."""
+    """Send every log record to the file at ``path`` (nowhere if ``None`` or unwritable).
+
+    The log is readable by its owner only (and a folder made for it, by its owner
+    only): a record may quote what the mask has not caught.
+    """
     handler: logging.Handler
     try:
         if path is None:
             raise OSError("no log file")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        open_private(path)
         handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         handler = logging.NullHandler()

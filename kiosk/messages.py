@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,9 @@ class Scanned(Message):
 
     code: str
     source: str
+    done: asyncio.Event | None = field(default=None, compare=False, repr=False)
+    """Set when a screen has handled the scan (:mod:`kiosk.scan_link` waits for it
+    before it hands out the next one)."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import peewee as pw
@@ -373,3 +374,12 @@ def make_pg_url(pg_server: str) -> Iterator[Callable[[], str]]:
 def pg_url(make_pg_url: Callable[[], str]) -> str:
     """A fresh, empty PostgreSQL database for this test (dropped afterwards)."""
     return make_pg_url()
+
+
+@pytest.fixture(scope="session")
+def password_pg() -> Iterator[Any]:
+    """A PostgreSQL server of this test process's own that checks passwords (the shared
+    one trusts 127.0.0.1): ``tests/pgserver.py``."""
+    from pgserver import password_server
+
+    yield from password_server()

@@ -81,7 +81,7 @@ def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
     assert load_config(config).database_url == f"sqlite:///{db.resolve()}"
     # a second init never overwrites a library
     assert main(["--config", str(config), "init", "--db", str(db), "--pin", "1357"]) == 1
-    assert "already exists" in capsys.readouterr().err
+    assert "已经是图书馆数据库（阳光小学图书馆）" in capsys.readouterr().err  # (its language)
 
 
 def test_init_refuses_a_weak_pin(tmp_path, capsys):
@@ -118,7 +118,8 @@ def kiosk_config(tmp_path: Path, name: str) -> Path:
     config = tmp_path / f"{name}.toml"
     config.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path / (name + ".sqlite")}"\n'
-        f'[kiosk]\nid = "{name}"\nlog_file = "{tmp_path / (name + ".log")}"\n',
+        f'[kiosk]\nid = "{name}"\nlog_file = "{tmp_path / (name + ".log")}"\n'
+        'language = "en"\n',
         encoding="utf-8",
     )
     return config

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import synckit as sk
 from textual.widgets import Label
-from uikit import make_app, scan_and_wait, scan_to, wait_until
+from uikit import make_app, scan_and_wait, scan_to, until, wait_until
 
 from kiosk.data import sync
 from kiosk.data.models import Loan
@@ -27,15 +27,6 @@ def sync_label(pilot) -> str:
 def desk_loans(site: sk.Site) -> int:
     with sk.on(site.desk):
         return Loan.select().count()
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    """Wait for the desk to hold something (read off the app's loop, in a thread)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await asyncio.to_thread(condition):
-        assert loop.time() < deadline, "timed out waiting for the desk"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -54,6 +54,16 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: 
         await pilot.pause(0.01)
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for ``condition()`` (a database read, such as the desk's) to hold, calling it
+    in a thread, off the app's loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await asyncio.to_thread(condition):
+        assert loop.time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.05)
+
+
 async def type_code(pilot: Pilot[Any], code: str) -> None:
     """Type ``code`` and Enter into the scan field, as a keyboard-wedge scanner does."""
     await pilot.press(*code, "enter")

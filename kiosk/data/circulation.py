@@ -9,8 +9,6 @@ transaction as the state it changes; every refusal is a fact too.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,16 +41,13 @@ from kiosk.data.models import (
     Title,
     shelf_area,
 )
+from kiosk.data.pin_guard import pin_state
 from kiosk.data.prepared import Prepared
 from kiosk.data.projection import Known
 from kiosk.data.security import check_pin
 from kiosk.data.text import clean_code, printable
 
 log = logging.getLogger(__name__)
-
-PIN_ATTEMPTS = 5
-"""Wrong PINs in a row before the librarian's card is locked for a while."""
-PIN_LOCK_SECONDS = 300.0
 
 # The hot path's queries, built once per database dialect (see kiosk.data.prepared).
 _PATRON = Prepared(
@@ -188,12 +183,6 @@ class _Outcome:
     refusal: KioskError | None = None
 
 
-@dataclass
-class _PinGuard:
-    failures: int = 0
-    locked_until: float = 0.0
-
-
 class Circulation:
     """Lending, returning and renewing on the database the models are bound to.
 
@@ -219,8 +208,6 @@ class Circulation:
         with database.session(db):
             self.hlc = HybridClock(kiosk_id, journal.last_hlc())
             self.reload()  # on the same connection
-        self._pin_guard: dict[str, _PinGuard] = {}
-        self._pin_lock = threading.Lock()
 
     def reload(self) -> None:
         """Read the card prefix and secret again (after a sync brought new settings)."""
@@ -439,37 +426,32 @@ class Circulation:
         """Whether ``pin`` is the librarian ``number``'s PIN (lets them leave kiosk mode).
 
         Five wrong PINs in a row lock the card for five minutes; each wrong PIN is
-        recorded as a refusal.
+        recorded as a refusal, and the lock is worked out from those facts, so it
+        survives a restart and reaches the desk and the other kiosks
+        (:mod:`kiosk.data.pin_guard`).
 
         Raises:
             Refused: ``pin.locked`` while the card is locked.
         """
-        with self._pin_lock:
-            guard = self._pin_guard.setdefault(number, _PinGuard())
-            locked = guard.locked_until > time.monotonic()
-            minutes = int((guard.locked_until - time.monotonic()) // 60) + 1
-        if locked:
-            refusal = Refused("pin.locked", minutes=minutes)
-            with self._transaction():
-                self._refusal(refusal, patron=number)
-            raise refusal
+
+        now = self.clock()
         with self._reading():
             patron = Patron.get_or_none(Patron.number == number)
             stored = patron.pin_hash if patron and patron.kind == "librarian" else None
-        ok = check_pin(pin, stored)
-        with self._pin_lock:
-            if ok:
-                guard.failures = 0
-            else:
-                guard.failures += 1
-                if guard.failures >= PIN_ATTEMPTS:
-                    guard.failures = 0
-                    guard.locked_until = time.monotonic() + PIN_LOCK_SECONDS
-        kind = "librarian_login" if ok else "refusal"
-        data = {} if ok else {"reason": "pin.wrong"}
-        with self._transaction():
+            locked = pin_state(number, now).locked_until is not None
+        ok = not locked and check_pin(pin, stored)  # (slow: outside the transaction)
+
+        def decide() -> _Outcome:
+            state = pin_state(number, now)  # again: an attempt meanwhile may have locked it
+            if state.locked_until is not None:
+                refusal = Refused("pin.locked", minutes=state.minutes_left(now))
+                return _Outcome(refusal=self._refusal(refusal, patron=number))
+            kind = "librarian_login" if ok else "refusal"
+            data = {} if ok else {"reason": "pin.wrong"}
             journal.record(self._fact(kind, patron=number, **data))
-        return ok
+            return _Outcome(value=ok)
+
+        return bool(self._run(decide))
 
     # -- views --------------------------------------------------------------------
 

@@ -16,9 +16,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 import peewee
+
+from kiosk.data import files, network
+from kiosk.data.network import DeskTimeouts
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +108,93 @@ class DatabaseMissing(Exception):
         self.path = path
 
 
+class NotALibrary(Exception):
+    """A database that exists but is not a library's; it is left as it is.
+
+    ``reason`` (the message ``storage.not_library.<reason>``): ``empty`` (a file of 0
+    bytes: a failed copy, a restore or a full disk leaves one), ``not_sqlite`` (damaged,
+    or another kind of file), ``other_program`` (another program's tables) or
+    ``no_library`` (an empty database where a library was expected).
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where} is not a library database ({reason})")
+        self.where = where
+        self.reason = reason
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not an SQLite library before the library opens it (SQLite
+    would take an empty file as a new, empty database, and the library's pragmas would
+    change another program's file).
+
+    Raises:
+        NotALibrary: ``empty``, ``not_sqlite`` or ``other_program``.
+    """
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except IsADirectoryError:
+        raise NotALibrary(str(path), "not_sqlite") from None
+    if not header:
+        raise NotALibrary(str(path), "empty")
+    if header != SQLITE_HEADER:
+        raise NotALibrary(str(path), "not_sqlite")
+    # Read-only, without the library's pragmas: WAL mode would change another
+    # program's file before it is refused.
+    try:
+        probe = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        try:
+            tables = {name for (name,) in probe.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError:
+        raise NotALibrary(str(path), "not_sqlite") from None
+    if "schema_migrations" not in tables:
+        raise NotALibrary(str(path), "other_program")
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file path of an ``sqlite:///`` URL, or ``None`` for another database."""
     if url.startswith("sqlite:///"):
         return Path(unquote(url[len("sqlite:///") :]))
     return None
+
+
+_exposed_lock = threading.Lock()
+_exposed: dict[Path, list[Path]] = {}
+"""Databases found readable by other users, not yet reported (:func:`take_exposed`)."""
+_reported: set[Path] = set()
+
+
+def _report_exposed(path: Path) -> None:
+    """Log, once per process, that the database at ``path`` is readable by others."""
+    found = files.exposed(path)
+    if not found:
+        return
+    with _exposed_lock:
+        if path in _reported:
+            return
+        _reported.add(path)
+        _exposed[path] = found
+    log.warning(
+        "the library database %s can be read by other users of this computer (%s): "
+        "anyone who reads it can forge every card; chmod 600 it",
+        path, ", ".join(str(file) for file in found),
+    )
+
+
+def take_exposed() -> dict[Path, list[Path]]:
+    """The databases opened since the last call that other users can read, and which of
+    their files (the command line warns about them; see :mod:`kiosk.data.files`)."""
+    with _exposed_lock:
+        found = dict(_exposed)
+        _exposed.clear()
+    return found
 
 
 class KioskSqliteDatabase(peewee.SqliteDatabase):
@@ -135,6 +220,8 @@ class KioskSqliteDatabase(peewee.SqliteDatabase):
             lock_type="IMMEDIATE",
         )
         self._inode = threading.local()
+        self.created = False
+        """Whether :func:`open_database` made this file just now (so it may be empty)."""
 
     def _connect(self) -> sqlite3.Connection:
         connection = super()._connect()
@@ -213,47 +300,72 @@ write_gate = WriteGate()
 """The one gate of this process (kiosk service and sync thread share the file)."""
 
 
+LIBPQ_QUERY = frozenset({"passfile", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl"})
+"""The libpq parameters a PostgreSQL URL may carry after ``?`` (the kiosk's password
+file, TLS); anything else is refused rather than silently left out."""
+
+
 def open_database(
-    url: str, *, create: bool = False, timeout: float = 5.0, bind: bool = True
+    url: str, *, create: bool = False, timeout: float = 5.0, bind: bool = True,
+    desk_timeouts: DeskTimeouts | None = None,
 ) -> peewee.Database:
     """Open the database at ``url``, bind the models to it and return it.
 
     Args:
         url: ``sqlite:///path/to/file.sqlite`` or ``postgresql://user@host:port/db``.
-        create: create a missing SQLite file (and its folder) instead of refusing.
+        create: create a missing SQLite file (and its folder) instead of refusing: readable
+            by its owner only (it will hold the card secret), its new folders too.
         timeout: seconds an SQLite write waits for another writer's lock.
         bind: make it the database of the models (the kiosk's own database); the
             desk, opened by the sync beside the kiosk's, is used through
             ``database.using(desk)`` instead.
+        desk_timeouts: bound every wait on this PostgreSQL server (the sync's
+            connections to the desk; see :mod:`kiosk.data.network`).
 
     Raises:
         DatabaseMissing: the SQLite file does not exist and ``create`` is false.
+        NotALibrary: the SQLite file is empty or not an SQLite database.
         ValueError: the URL names a database kind the kiosk does not support.
     """
     path = sqlite_path(url)
     db: peewee.Database
     if path is not None:
+        created = False
         if not path.exists():
             if not create:
                 raise DatabaseMissing(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sqlite3.connect(path).close()  # an empty file; the migrations fill it
+            files.create_private(path)  # empty and 0600; the migrations fill it
+            created = True
+        else:
+            check_sqlite_file(path)
+            _report_exposed(path)
         db = KioskSqliteDatabase(path, timeout=timeout)
+        db.created = created
     elif url.startswith(("postgresql://", "postgres://")):
         parts = urlparse(url)
+        params: dict[str, object] = {
+            # A school network that drops packets must not hang a sync for minutes.
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        }
+        if desk_timeouts is not None:
+            network.install()
+            params.update(network.libpq_options(desk_timeouts))
+        for key, value in parse_qsl(parts.query):
+            if key not in LIBPQ_QUERY:
+                raise ValueError(f"unsupported database URL parameter {key!r} in {redact(url)}")
+            params[key] = value
         db = peewee.PostgresqlDatabase(
             unquote(parts.path.lstrip("/")),
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             host=parts.hostname,
             port=parts.port,
-            # A school network that drops packets must not hang a sync for minutes.
-            connect_timeout=5,
-            keepalives=1,
-            keepalives_idle=10,
-            keepalives_interval=5,
-            keepalives_count=3,
             application_name="library-kiosk",
+            **params,
         )
     else:
         raise ValueError(f"unsupported database URL: {redact(url)}")

@@ -46,7 +46,7 @@ from typing import Any
 import peewee as pw
 
 from kiosk import config
-from kiosk.data import journal, library, settings
+from kiosk.data import files, journal, library, settings
 from kiosk.data.db import sqlite_path
 from kiosk.data.journal import Fact, HybridClock
 from kiosk.data.models import (
@@ -187,10 +187,10 @@ def build_demo(url: str, *, today: date | None = None, seed: int = 7) -> pw.Data
             raise NotADemo(path)
         # A migrated but empty library file holds nothing to lose: it is replaced.
     today = today or date.today()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.private_folder(path.parent)  # (the library file is made 0600 by open_library)
     started = time.perf_counter()
     with _temporary_beside(path) as building:
-        db = library.open_library("sqlite:///" + str(building))
+        db = library.open_library("sqlite:///" + str(building), create=True)
         with db.connection_context():
             with db.atomic():
                 _Builder(random.Random(seed), today).build()
@@ -220,6 +220,7 @@ def _temporary_beside(path: Path) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent)
     os.close(handle)
     building = Path(name)
+    building.unlink()  # the name is ours; the library makes its file, 0600, afresh
     try:
         yield building
     except BaseException:

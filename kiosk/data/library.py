@@ -15,31 +15,118 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import cards, journal, migrations, settings
-from kiosk.data.db import open_database
+from kiosk.data.db import NotALibrary, database, open_database, redact, sqlite_path
 from kiosk.data.journal import HybridClock
-from kiosk.data.models import Card, LocalState, Patron
+from kiosk.data.models import Card, LocalState, Patron, Setting
 from kiosk.data.security import hash_pin
 
 
-def open_library(url: str, *, create: bool = False, timeout: float = 5.0) -> pw.Database:
+class AlreadyALibrary(Exception):
+    """``kiosk init`` or ``kiosk desk init`` on a database that is a library already:
+    nothing is changed (a second init would give the library a new card secret, or
+    revoke the librarian's card and reset the PIN on every kiosk)."""
+
+    def __init__(self, where: str, role: str | None, name: str, librarian: str = "") -> None:
+        super().__init__(f"{where} is already a library database")
+        self.where = where
+        self.role = role
+        """``desk``, ``kiosk`` or ``None`` (a library of its own)."""
+        self.name = name
+        self.librarian = librarian
+        """The number of a librarian of this library (for the message), if there is one."""
+
+
+def open_library(
+    url: str, *, create: bool = False, new: bool = False, timeout: float = 5.0
+) -> pw.Database:
     """Open (or, with ``create``, make) the library database at ``url``, migrated.
 
-    ``timeout`` is how long an SQLite write waits for another writer's lock.
+    Only ``create`` makes a library: a new file, or an empty PostgreSQL database. An
+    existing file that is not a library (empty, damaged, another program's) is
+    refused, whatever the command, and so is, without ``create``, an empty server
+    database. ``new`` (``kiosk init``, ``kiosk desk init``) also refuses a database
+    that is a library already. ``timeout`` is how long an SQLite write waits for
+    another writer's lock.
 
     Raises:
         kiosk.data.db.DatabaseMissing: no SQLite file there and ``create`` is false.
+        kiosk.data.db.NotALibrary: the database exists and is not a library.
+        AlreadyALibrary: ``new`` and the database is a library.
     """
-    db = open_database(url, create=create, timeout=timeout)
-    with db.connection_context():
-        migrations.migrate(db)
-        # A desk's settings and rules are master facts, and a kiosk that joined one
-        # takes them from it: only a library of its own gets the defaults here
-        # (a rule the desk deleted must not come back at the kiosk's next start).
-        role = LocalState.get_or_none(LocalState.key == "role")
-        if role is None:
-            with db.atomic():
-                settings.seed_defaults()
+    db = open_database(url, create=create or new, timeout=timeout)
+    try:
+        with db.connection_context():
+            check_library(db, url, create=create or new, new=new)
+            migrations.migrate(db)
+            # A desk's settings and rules are master facts, and a kiosk that joined one
+            # takes them from it: only a library of its own gets the defaults here
+            # (a rule the desk deleted must not come back at the kiosk's next start).
+            role = LocalState.get_or_none(LocalState.key == "role")
+            if role is None:
+                with db.atomic():
+                    settings.seed_defaults()
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def check_library(db: pw.Database, url: str, *, create: bool, new: bool = False) -> None:
+    """Refuse ``db`` unless it is a library, or an empty database this command may make
+    one of (a file made just now, or, with ``create``, an empty server database).
+
+    Raises:
+        kiosk.data.db.NotALibrary: another program's tables, or nothing where a library
+            was expected.
+        AlreadyALibrary: ``new`` and ``db`` is a library already.
+    """
+    where = _where(db, url)
+    kind = migrations.kind_of(db)
+    if kind == "other":
+        raise NotALibrary(where, "other_program")
+    if kind == "empty":
+        if getattr(db, "created", False) or (create and not isinstance(db, pw.SqliteDatabase)):
+            return
+        raise NotALibrary(where, "no_library" if not isinstance(db, pw.SqliteDatabase)
+                          else "other_program")
+    if new:
+        with database.using(db):
+            role = LocalState.get_or_none(LocalState.key == "role") \
+                if LocalState.table_exists() else None
+            name = Setting.get_or_none(Setting.key == "library_name")
+            librarian = (
+                Patron.select(Patron.number).where(Patron.kind == "librarian")
+                .order_by(Patron.number).first()
+            )
+        raise AlreadyALibrary(
+            where, role.value if role else None, name.value if name else "",
+            librarian.number if librarian else "",
+        )
+
+
+def refuse_existing(url: str) -> None:
+    """Refuse, before anything is asked or made, to make a library where there is a
+    database already (``kiosk init``, ``kiosk desk init``). Nothing is created.
+
+    Raises:
+        kiosk.data.db.NotALibrary: a file or database there that is not a library.
+        AlreadyALibrary: a library there.
+    """
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return
+    db = open_database(url, bind=False)
+    try:
+        with database.using(db), db.connection_context():
+            check_library(db, url, create=True, new=True)
+    finally:
+        db.close()
+
+
+def _where(db: pw.Database, url: str) -> str:
+    """The database as a message names it: its file, or its URL without the password."""
+    path = getattr(db, "path", None)
+    return str(path) if path is not None else redact(url)
 
 
 def card_code(number: str, serial: int) -> str:

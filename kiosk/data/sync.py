@@ -33,7 +33,17 @@ from urllib.parse import urlparse
 
 import peewee as pw
 
-from kiosk.data import cards, journal, masterdata, migrations, projection, settings
+from kiosk.data import (
+    cards,
+    journal,
+    library,
+    masterdata,
+    migrations,
+    network,
+    passfile,
+    projection,
+    settings,
+)
 from kiosk.data.batch import State, apply_facts, bound, select_in
 from kiosk.data.db import (
     database,
@@ -44,6 +54,7 @@ from kiosk.data.db import (
     write_gate,
 )
 from kiosk.data.journal import CANONICAL_ORDER, Fact
+from kiosk.data.network import DeskTimeouts
 from kiosk.data.models import (
     Card,
     Copy,
@@ -127,17 +138,23 @@ class Identity:
 
 
 def identity(local: pw.Database) -> Identity | None:
-    """This kiosk's registration, or ``None`` if it has not joined a desk."""
+    """This kiosk's registration, or ``None`` if it has not joined a desk.
+
+    The desk's URL is the one to connect with: it names the password file beside the
+    kiosk's database, where the desk's password is kept (:mod:`kiosk.data.passfile`).
+    """
     with database.session(local):
         values = dict(
             LocalState.select(LocalState.key, LocalState.value)
             .where(LocalState.key.in_(["kiosk_id", "token", "desk_url"]))
             .tuples()
         )
-    if len(values) < 3:
-        return None
-    _keep_secret(values["token"], values["desk_url"])
-    return Identity(values["kiosk_id"], values["token"], values["desk_url"])
+        if len(values) < 3:
+            return None
+        _keep_secret(values["token"], values["desk_url"])
+        stored = passfile.move_out(local, values["desk_url"])  # (a kiosk joined before)
+    url = passfile.naming(stored, passfile.beside(local))
+    return Identity(values["kiosk_id"], values["token"], url)
 
 
 def _keep_secret(token: str, url: str) -> None:
@@ -150,17 +167,21 @@ def _keep_secret(token: str, url: str) -> None:
 # -- the desk -------------------------------------------------------------------------
 
 
-def open_desk(url: str, *, create: bool = False, migrate: bool = False) -> pw.Database:
+def open_desk(
+    url: str, *, create: bool = False, migrate: bool = False,
+    timeouts: DeskTimeouts | None = None,
+) -> pw.Database:
     """Open the desk's database beside the kiosk's (the models stay bound to the kiosk's).
 
     A kiosk never changes the desk's schema: a desk that needs a migration is refused,
     unless ``migrate`` (the desk's own app) brings it up to this version's schema.
+    ``timeouts`` bound every wait on a PostgreSQL desk (a kiosk's sync gives them).
 
     Raises:
         SyncError: ``sync.not_desk`` (a database that is not a desk).
         kiosk.data.db.DatabaseMissing: an SQLite desk file that does not exist.
     """
-    desk = open_database(url, create=create, bind=False)
+    desk = open_database(url, create=create, bind=False, desk_timeouts=timeouts)
     if not create:
         with database.using(desk), desk.connection_context():
             if (not migrate and migrations.pending(desk)) or local_get("role") != "desk":
@@ -171,19 +192,26 @@ def open_desk(url: str, *, create: bool = False, migrate: bool = False) -> pw.Da
 
 
 def init_desk(url: str) -> pw.Database:
-    """Create the desk's database at ``url`` (or bring an existing one up to date).
+    """Create the desk's database at ``url``: a new SQLite file, or an empty PostgreSQL
+    database.
 
     A new desk gets its card secret, settings and loan rules as master facts, so that
-    every kiosk receives them in its first pull.
+    every kiosk receives them in its first pull. A database that is a library already
+    (a desk, a kiosk's, a library of its own) is refused and left as it is: a second
+    init would give the library a new card secret, or revoke the librarian's card,
+    rename the library and reset the PIN on every kiosk.
+
+    Raises:
+        kiosk.data.library.AlreadyALibrary: the database is a library already.
+        kiosk.data.db.NotALibrary: an existing file or database that is not empty and
+            not a library (another program's, damaged).
     """
     desk = open_database(url, create=True, bind=False)
-    with database.using(desk), desk.connection_context():
-        migrations.migrate(desk)
-        with desk.atomic():
-            role = local_get("role")
-            if role == "kiosk":
-                raise SyncError("sync.is_kiosk")
-            if role is None:
+    try:
+        with database.using(desk), desk.connection_context():
+            library.check_library(desk, url, create=True, new=True)
+            migrations.migrate(desk)
+            with desk.atomic():
                 local_put("role", "desk")
                 masterdata.save_many(
                     "setting_saved",
@@ -200,20 +228,27 @@ def init_desk(url: str) -> pw.Database:
                         for p, i, d, n, r in settings.DEFAULT_RULES
                     ],
                 )
+    except BaseException:
+        desk.close()
+        raise
     return desk
 
 
-def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Identity:
+def join(
+    local: pw.Database, url: str, kiosk_id: str, *, name: str = "",
+    timeouts: DeskTimeouts | None = None,
+) -> Identity:
     """Register this kiosk at the desk at ``url`` as ``kiosk_id``.
 
     The kiosk's database must be new (no patrons, no facts): from now on its master
-    data is the desk's. Nothing about the desk is stored but its URL, the kiosk's id
-    and a secret token; the desk keeps only the token's hash.
+    data is the desk's. Nothing about the desk is stored but its URL (without its
+    password, which goes to a password file: :mod:`kiosk.data.passfile`), the kiosk's
+    id and a secret token; the desk keeps only the token's hash.
 
     Raises:
         SyncError: ``sync.not_fresh``, ``sync.name_taken``, ``sync.not_desk``.
     """
-    desk = open_desk(url)
+    desk = open_desk(url, timeouts=timeouts)
     token = secrets.token_urlsafe(24)
     _keep_secret(token, url)
     with database.session(local):
@@ -237,13 +272,14 @@ def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Iden
         # The desk's settings and rules replace the ones this new database started with.
         Setting.delete().execute()
         LoanRule.delete().execute()
+        stored = passfile.keep_out(local, url)
         for key, value in (
-            ("role", "kiosk"), ("kiosk_id", kiosk_id), ("token", token), ("desk_url", url),
+            ("role", "kiosk"), ("kiosk_id", kiosk_id), ("token", token), ("desk_url", stored),
             ("cursor", "0"), ("placed_upto", "0"),
         ):
             local_put(key, value)
     log.info("joined the desk at %s as %s", redact(url), kiosk_id)
-    return Identity(kiosk_id, token, url)
+    return Identity(kiosk_id, token, passfile.naming(stored, passfile.beside(local)))
 
 
 def _check_registration(ident: Identity) -> KioskRegistration:
@@ -728,9 +764,15 @@ def _connected(*dbs: pw.Database) -> Iterator[None]:
 
 
 def sync_once(
-    local: pw.Database, desk: pw.Database, ident: Identity, *, max_seconds: float | None = None
+    local: pw.Database, desk: pw.Database, ident: Identity, *, max_seconds: float | None = None,
+    deadline: float | None = None,
 ) -> SyncReport:
     """Push everything waiting, then pull everything new (or until ``max_seconds``).
+
+    ``deadline`` bounds the whole conversation with a PostgreSQL desk opened with
+    timeouts (:func:`kiosk.data.network.deadline`): past it, the wait in progress
+    ends with :class:`~kiosk.data.network.DeskSilent`. No new pull begins after half
+    of it, so a long catch-up ends in time and goes on at the next sync.
 
     Raises:
         SyncError: ``sync.not_registered``.
@@ -740,7 +782,9 @@ def sync_once(
     """
     start = time.perf_counter()
     report = SyncReport()
-    with _connected(local, desk):
+    if deadline is not None:
+        max_seconds = min(max_seconds or deadline, deadline / 2)
+    with network.deadline(deadline), _connected(local, desk):
         with database.using(desk):
             _check_registration(ident)
         with database.using(local):

@@ -66,9 +66,15 @@ def t(key: str, **params: Any) -> str:
     A missing key or parameter never crashes the kiosk: the key itself is shown and
     the problem logged (a test keeps this from happening in a release).
     """
-    text = catalogue(_current).get(key)
+    return translate(_current, key, **params)
+
+
+def translate(language: str, key: str, **params: Any) -> str:
+    """The message ``key`` in ``language`` (for a message said before the language is
+    known, such as a broken settings file: it is said in every language)."""
+    text = catalogue(language).get(key)
     if text is None:
-        log.error("missing translation %s for %s", key, _current)
+        log.error("missing translation %s for %s", key, language)
         return key
     try:
         return text.format(**params)

@@ -44,6 +44,10 @@ class KioskScreen(Screen[None]):
     SHOWS_CAMERA: ClassVar[bool] = False
     """Whether the camera preview is shown (on the screens that take scans)."""
 
+    TAKES_SCANS: ClassVar[bool] = True
+    """Every kiosk screen handles ``Scanned`` (:mod:`kiosk.scan_link` asks; a dialog
+    does not)."""
+
     @property
     def kiosk(self) -> KioskApp:
         """The app, typed."""
@@ -65,7 +69,7 @@ class KioskScreen(Screen[None]):
             yield CameraPreview(id="preview")
         yield from self.compose_body()
         yield Countdown()
-        yield ScanBar(max_gap_ms=self.kiosk.config.scanner_max_gap_ms, id="scan")
+        yield ScanBar(id="scan")
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the status bar and the scan field."""
@@ -76,11 +80,13 @@ class KioskScreen(Screen[None]):
         bar.library = self.kiosk.library_name
         bar.returns_only = self.kiosk.returns_only
         self.query_one(ScanBar).focus()
+        self.kiosk.scans.show()  # a code being typed as this screen came up
         self.kiosk.camera.show_state()
         self.kiosk.sync.show_state()
 
     def on_screen_resume(self) -> None:
         self.query_one(ScanBar).focus()
+        self.kiosk.scans.show()
         self.query_one(StatusBar).returns_only = self.kiosk.returns_only
         self.kiosk.camera.show_state()
         self.kiosk.sync.show_state()
@@ -120,17 +126,25 @@ class KioskScreen(Screen[None]):
         if not self.is_current:
             # Queued while this screen was giving way (a card opened another page):
             # the scan belongs to the screen now on top, never to this one.
-            if isinstance(self.app.screen, KioskScreen):
-                self.app.screen.post_message(Scanned(message.code, message.source))
+            screen = self.app.screen
+            if isinstance(screen, KioskScreen) and screen.post_message(
+                Scanned(message.code, message.source, done=message.done)
+            ):
+                return  # (that screen says when it is done)
+            if message.done is not None:
+                message.done.set()
             return
-        self.kiosk.touch()
         try:
+            self.kiosk.touch()
             await self.handle_scan(message.code)
         except KioskError as error:
             self.show_error(error)
         except Exception:
             log.exception("a scan failed on %s", type(self).__name__)
             self.show_error(KioskError("error.unexpected"))
+        finally:
+            if message.done is not None:
+                message.done.set()
 
     def show_error(self, error: KioskError) -> None:
         """Say what went wrong in this screen's message box."""

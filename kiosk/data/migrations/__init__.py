@@ -82,3 +82,12 @@ def migrate(db: pw.Database) -> list[str]:
             log.info("applied migration %s", name)
             ran.append(name)
     return ran
+
+
+def kind_of(db: pw.Database) -> str:
+    """What ``db`` holds: ``library`` (it has this program's migrations table), ``empty``
+    (no tables at all) or ``other`` (another program's tables)."""
+    with SchemaMigration.bind_ctx(db):
+        if SchemaMigration.table_exists():
+            return "library"
+    return "other" if db.get_tables() else "empty"
