@@ -29,8 +29,9 @@ from kiosk.config import Config  # noqa: E402
 from kiosk.data.circulation import Circulation  # noqa: E402
 from kiosk.data.library import issue_card, open_library  # noqa: E402
 from kiosk.data.models import Copy, LoanRule  # noqa: E402
-from kiosk.devices.camera import Camera, FrameSource, make_frame  # noqa: E402
+from kiosk.devices.camera import Camera, FrameSource  # noqa: E402
 from kiosk.devices.decoder import Decoder  # noqa: E402
+from kiosk.devices.simulated import make_frame  # noqa: E402
 from kiosk.widgets.verdict import Verdict  # noqa: E402
 
 GOAL_P95_MS = 80.0

@@ -174,17 +174,27 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_decode_bench(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk decode-bench DIR``: the decoder's read rate and speed on a folder of photos."""
-    from kiosk.devices.decode_bench import run
+    """``kiosk decode-bench DIR``: the decoder's read rate and speed on a folder of photos.
+
+    ``--generated SPLIT``: on generated photos instead (``--count`` of them).
+    """
+    from kiosk.devices.decode_bench import generated_samples, run, run_samples
     from kiosk.terminal import c_stderr_to
 
-    folder = Path(args.folder)
-    if not folder.is_dir():
+    if args.generated is None and args.folder is None:
+        print("kiosk: decode-bench needs DIR or --generated SPLIT", file=sys.stderr)
+        return 2
+    folder = Path(args.folder) if args.folder is not None else None
+    if folder is not None and not folder.is_dir():
         print(f"kiosk: {folder} is not a folder", file=sys.stderr)
         return 2
     with c_stderr_to(config.log_path) as terminal:  # libzbar's warnings go to the log
         sys.stdout.flush()
-        run(folder, out=sys.stdout)
+        if folder is not None:
+            run(folder, out=sys.stdout, verbose=args.verbose)
+        else:
+            samples = generated_samples(args.generated, args.count)
+            run_samples(samples, out=sys.stdout, verbose=args.verbose)
         terminal.flush()
     return 0
 
@@ -204,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the kiosk on the configured database")
     run.add_argument("--no-lock", action="store_true", help="allow ctrl+q to quit (testing)")
     run.add_argument("--camera", metavar="DEVICE",
-                     help='webcam index or path, "sim" or "off" (default: from the settings)')
+                     help='webcam index or path, a stream URL (a phone: http://...:8080/video), '
+                     '"sim" or "off" (default: from the settings)')
     run.set_defaults(func=cmd_run)
 
     init = sub.add_parser("init", help="create a new, empty library database")
@@ -242,7 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every photo under DIR (image + .txt with the expected text) and print "
         "the decoder's read rate, false reads and milliseconds per image",
     )
-    bench.add_argument("folder", metavar="DIR")
+    bench.add_argument("folder", metavar="DIR", nargs="?")
+    bench.add_argument("--generated", choices=("tune", "held-out"), metavar="SPLIT",
+                       help="hard photos made on the fly instead: the tune or the held-out split")
+    bench.add_argument("--count", type=int, default=400,
+                       help="how many generated photos (default 400)")
+    bench.add_argument("--verbose", "-v", action="store_true",
+                       help="list every miss and false read under its row")
     bench.set_defaults(func=cmd_decode_bench)
 
     from kiosk.print_cli import add_commands as add_print_commands  # cards, labels, report

@@ -90,8 +90,9 @@ class Config:
     bell: bool = True
     """Ring the terminal bell when the camera reads a code."""
     camera: str = "0"
-    """The webcam: a device index ("0"), a device path ("/dev/video2"), "sim" for the
-    simulated camera, or "off" for none (a keyboard-wedge scanner only)."""
+    """The webcam: a device index ("0"), a device path ("/dev/video2"), a stream URL (a
+    phone's MJPEG stream, "http://192.168.1.23:8080/video"), "sim" for the simulated
+    camera, or "off" for none (a keyboard-wedge scanner only)."""
     sync_interval: float = 5.0
     """Seconds between syncs with the desk (a kiosk that has joined one)."""
     sync_connect_timeout: float = 5.0
@@ -293,7 +294,8 @@ def write_config(path: Path, config: Config) -> None:
         f"allow_plain_cards = {str(config.allow_plain_cards).lower()}",
         "",
         "[camera]",
-        "# a device index, a device path such as /dev/video2, \"sim\" or \"off\"",
+        "# a device index, a device path such as /dev/video2, a stream URL"
+        " (a phone: http://...:8080/video), \"sim\" or \"off\"",
         f"device = {_toml_str(config.camera)}",
         f"bell = {str(config.bell).lower()}",
         "",

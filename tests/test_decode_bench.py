@@ -138,3 +138,31 @@ def test_a_missing_folder_is_said_and_returns_2(tmp_path: Path) -> None:
     result = run(tmp_path / "nowhere", out=out)
     assert result.exit_code == 2
     assert "no such folder" in out.getvalue()
+
+
+def test_generated_photos_are_made_again_from_their_seeds_and_the_splits_differ() -> None:
+    from kiosk.devices.simulated.photos import KINDS, photos
+
+    tune = list(photos("tune", 12))
+    again = list(photos("tune", 3))
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(tune, again))
+    held_out = list(photos("held-out", 3))
+    assert not any(np.array_equal(a.image, b.image) for a, b in zip(tune, held_out))
+    assert {p.kind for p in tune} <= set(KINDS)
+    assert all((p.text is None) == (p.kind == "nocode") for p in tune)
+    assert all(p.image.dtype == np.uint8 and p.image.ndim == 3 for p in tune)
+
+
+def test_decode_bench_on_generated_photos_from_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kiosk.cli import main
+
+    assert main(["decode-bench", "--generated", "tune", "--count", "6"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    match = LINE.match(lines[-1])
+    assert match, lines
+    assert int(match[3]) == 0  # no false reads
+    from kiosk.devices.simulated.photos import KINDS
+
+    assert lines[:-1] and all(line.split()[0] in KINDS for line in lines[:-1])

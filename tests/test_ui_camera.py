@@ -7,9 +7,10 @@ import threading
 import pytest
 from uikit import make_app, post_scan, screen_name, screen_text, wait_until
 
-from kiosk.devices.camera import Camera, CameraUnavailable, FrameSource, make_frame
+from kiosk.devices.camera import Camera, CameraUnavailable, FrameSource
 from kiosk.devices.decoder import Decoder
-from kiosk.devices.setup import ScriptedSource
+from kiosk.devices.setup import simulated_camera
+from kiosk.devices.simulated import make_frame
 from kiosk.widgets.camera_preview import CameraPreview
 
 
@@ -33,7 +34,7 @@ async def test_card_and_book_shown_to_the_camera(circulation, make, decoder):
     code = make.card(patron)
     make.copy(make.title("草房子"), barcode="10000001")
     script = [(code, 1.5), ("10000001", 1.5), ("", 60.0)]
-    camera = camera_of(lambda: ScriptedSource(script, gap=0.5), decoder)
+    camera = camera_of(lambda: simulated_camera(script, gap=0.5), decoder)
     app = make_app(circulation, camera=camera, bell=True)
     bells = []
     app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
@@ -51,7 +52,7 @@ async def test_same_code_held_is_one_scan(circulation, make, decoder, facts):
     code = make.card(patron)
     make.copy(barcode="10000002")
     script = [(code, 1.0), ("10000002", 3.0), ("", 60.0)]
-    app = make_app(circulation, camera=camera_of(lambda: ScriptedSource(script, gap=0.5), decoder))
+    app = make_app(circulation, camera=camera_of(lambda: simulated_camera(script, gap=0.5), decoder))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: "Borrowed" in screen_text(pilot), timeout=15)
         await pilot.pause(2.0)  # the book is still held up

@@ -9,11 +9,10 @@ never opens, is unplugged, or stops sending frames is reported as "lost" and ret
 until it works again, so replugging resumes by itself; the rest of the kiosk (and the
 keyboard-wedge scanner) never waits for it.
 
-Frame sources sit behind one small interface (:class:`FrameSource`), with a real backend
-(:class:`OpenCVSource`) and simulated ones for the demo, the tests and the benchmarks:
-a folder of images, a video file, and frames generated on the fly (:class:`GeneratedSource`,
-:func:`make_frame`) with a real QR code or barcode printed on a card, tilted, blurred and
-noisy the way a cheap webcam sees it.
+Frame sources sit behind one small interface (:class:`FrameSource`); the real one is
+:class:`OpenCVSource` (a webcam by index or path, or a phone's MJPEG stream by URL).
+The simulated sources of the demo, the tests and the benchmarks are test equipment and
+live in :mod:`kiosk.devices.simulated`.
 
 This module never touches the database and never imports textual: the UI receives plain
 values from the camera thread and moves them onto its own thread itself.
@@ -22,16 +21,14 @@ values from the camera thread and moves them onto its own thread itself.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
 import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
@@ -46,9 +43,6 @@ log = logging.getLogger(__name__)
 # once, at its first use in the process: ask OpenCV to keep it quiet (-8) from the start.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-"""The files :class:`FolderSource` shows, in name order."""
-
 PREVIEW_WIDTH = 160
 """Width in pixels of the frames handed to ``on_frame``: enough for a terminal preview."""
 
@@ -62,7 +56,7 @@ class CameraUnavailable(Exception):
 _opencv_quiet = False
 
 
-def _quiet_opencv() -> None:
+def quiet_opencv() -> None:
     """Stop OpenCV's C++ log from writing to the terminal (it would tear the Textual screen).
 
     OpenCV writes warnings such as "can't open camera by index" straight to stderr, and
@@ -141,7 +135,7 @@ class OpenCVSource(FrameSource):
 
     def open(self) -> None:
         """Open the device; :class:`CameraUnavailable` when it is absent or refuses."""
-        _quiet_opencv()
+        quiet_opencv()
         device: int | str = self.device
         if isinstance(device, str) and device.strip().isdigit():
             device = int(device)
@@ -216,545 +210,6 @@ class OpenCVSource(FrameSource):
                 capture.release()
             except cv2.error:  # pragma: no cover - a device that vanished mid-release
                 log.debug("%s: release failed", self.name, exc_info=True)
-
-
-class _StreamSource(FrameSource):
-    """A simulated source whose frames follow a stream clock at ``fps`` frames a second.
-
-    ``realtime`` sources behave like a live camera: ``read`` waits for the next frame
-    (at most 0.1 s, so the camera thread stays responsive; a still scene is shown again)
-    and skips frames when the reader is slow. Otherwise every ``read`` returns the next
-    frame at once and :meth:`clock` gives the stream's own time, so tests and benches can
-    run a stream faster than real time and still see its timing.
-    """
-
-    def __init__(self, fps: float, realtime: bool) -> None:
-        if fps <= 0:
-            raise ValueError("fps must be positive")
-        self.fps = float(fps)
-        self.realtime = realtime
-        self._origin = time.monotonic()
-        self._index = -1
-
-    def _restart_clock(self) -> None:
-        """Frame 0 is now."""
-        self._origin = time.monotonic()
-        self._index = -1
-
-    def _next_index(self) -> int:
-        """The index of the frame to show now (advancing the stream clock)."""
-        if not self.realtime:
-            self._index += 1
-            return self._index
-        wait = self._origin + (self._index + 1) / self.fps - time.monotonic()
-        if wait > 0:
-            time.sleep(min(wait, 0.1))
-        due = int((time.monotonic() - self._origin) * self.fps)
-        self._index = max(self._index, due)
-        return self._index
-
-    def clock(self) -> float:
-        """The time of the frame shown last, on the monotonic scale the stream started on."""
-        return self._origin + max(self._index, 0) / self.fps
-
-
-class FolderSource(_StreamSource):
-    """Every image in a folder, in name order, ``fps`` images a second (looping if ``loop``).
-
-    A non-looping folder ends: after its last image ``read`` returns ``None``, which the
-    camera reports as a camera that stopped sending frames.
-    """
-
-    def __init__(
-        self, folder: str | Path, fps: float = 10.0, loop: bool = True, *, realtime: bool = True
-    ) -> None:
-        super().__init__(fps, realtime)
-        self.folder = Path(folder)
-        self.loop = loop
-        self.name = f"folder {self.folder}"
-        self._files: list[Path] = []
-        self._cache: dict[int, np.ndarray | None] = {}
-
-    def open(self) -> None:
-        """List the images; :class:`CameraUnavailable` when the folder holds none."""
-        try:
-            files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        except OSError as error:
-            raise CameraUnavailable(f"{self.name} cannot be read: {error.strerror}") from None
-        if not files:
-            raise CameraUnavailable(f"{self.name} holds no images")
-        self._files = files
-        self._cache = {}
-        self._restart_clock()
-
-    def read(self) -> np.ndarray | None:
-        """The image due now (``None`` after the last one of a non-looping folder)."""
-        if not self._files:
-            return None
-        index = self._next_index()
-        if index >= len(self._files) and not self.loop:
-            return None
-        index %= len(self._files)
-        if index not in self._cache:
-            if len(self._cache) > 64:  # a big folder is read again rather than kept
-                self._cache.clear()
-            self._cache[index] = cv2.imread(str(self._files[index]), cv2.IMREAD_COLOR)
-        return self._cache[index]
-
-    def close(self) -> None:
-        """Forget the images."""
-        self._files = []
-        self._cache = {}
-
-
-class VideoSource(_StreamSource):
-    """A video file through ``cv2.VideoCapture``, at the file's own frame rate.
-
-    Looping starts the file again at its end; a non-looping video ends, and ``read``
-    returns ``None`` from then on.
-    """
-
-    def __init__(self, path: str | Path, loop: bool = True, *, realtime: bool = True) -> None:
-        super().__init__(25.0, realtime)
-        self.path = Path(path)
-        self.loop = loop
-        self.name = f"video {self.path.name}"
-        self._capture: Any = None
-        self._position = 0  # frames taken from the file since it was (re)opened
-        self._base = 0  # stream index of the file's first frame in this pass
-        self._frame: np.ndarray | None = None
-
-    def _open_capture(self) -> Any:
-        """A capture at the start of the file, or ``None``."""
-        try:
-            capture = cv2.VideoCapture(str(self.path))
-        except cv2.error:
-            return None
-        if not capture.isOpened():
-            capture.release()
-            return None
-        return capture
-
-    def open(self) -> None:
-        """Open the file; :class:`CameraUnavailable` when it is missing or not a video."""
-        _quiet_opencv()
-        if not self.path.is_file():
-            raise CameraUnavailable(f"{self.name} does not exist")
-        capture = self._open_capture()
-        if capture is None:
-            raise CameraUnavailable(f"{self.name} cannot be played")
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and 1.0 <= fps <= 240.0 else 25.0
-        self._capture = capture
-        self._position = 0
-        self._base = 0
-        self._restart_clock()
-
-    def read(self) -> np.ndarray | None:
-        """The frame due now (frames the reader was too slow for are skipped)."""
-        if self._capture is None:
-            return None
-        index = self._next_index()
-        try:
-            while True:
-                wanted = index - self._base  # frame number within this pass of the file
-                if wanted < self._position:  # not due yet: the picture has not changed
-                    return self._frame
-                while self._position < wanted and self._capture.grab():
-                    self._position += 1
-                if self._position == wanted:
-                    ok, frame = self._capture.read()
-                    if ok and frame is not None:
-                        self._position += 1
-                        self._frame = frame
-                        return frame
-                # the file ended
-                if not self.loop or self._position == 0:
-                    return None
-                self._capture.release()
-                self._capture = self._open_capture()
-                if self._capture is None:
-                    return None
-                self._base += self._position
-                self._position = 0
-                index = max(index, self._base)
-        except cv2.error as error:
-            log.debug("%s: read failed: %s", self.name, error)
-            return None
-
-    def close(self) -> None:
-        """Release the file."""
-        capture, self._capture = self._capture, None
-        if capture is not None:
-            capture.release()
-
-
-# -- generated frames ------------------------------------------------------------------
-
-
-def _barcode_modules(code: str) -> tuple[str, str] | None:
-    """The bar pattern ('1' = black module) and symbology for a digits-only code.
-
-    A 13-digit code with a valid EAN check digit (an ISBN) is printed as EAN-13, any
-    other run of digits as Code 128; ``None`` when python-barcode is not installed or the
-    code is not digits (then the code is printed as a QR code).
-    """
-    if not code.isdigit() or not code.isascii():
-        return None
-    try:
-        from barcode import EAN13, Code128  # type: ignore[import-untyped]
-    except ImportError:
-        return None
-    if len(code) == 13:
-        digits = [int(c) for c in code]
-        check = (10 - sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits[:12])) % 10) % 10
-        if check == digits[12]:
-            return EAN13(code[:12]).build()[0], "EAN13"
-    return Code128(code).build()[0], "CODE128"
-
-
-def _qr_modules(code: str) -> np.ndarray:
-    """The QR code for ``code`` as a boolean matrix (True = black), quiet zone included."""
-    import qrcode  # type: ignore[import-untyped]
-    from qrcode.constants import ERROR_CORRECT_M  # type: ignore[import-untyped]
-
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4)
-    qr.add_data(code)
-    qr.make(fit=True)
-    return np.array(qr.get_matrix(), dtype=bool)
-
-
-def _text(
-    image: np.ndarray, text: str, org: tuple[int, int], size: float, shade: int, room: int = 0
-) -> None:
-    """Print ``text`` on ``image`` (a card's small print), smaller if it needs more than ``room`` px."""
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    thickness = max(1, round(size * 2))
-    if room > 0:
-        width = cv2.getTextSize(text, font, size, thickness)[0][0]
-        if width > room:
-            size *= room / width
-            thickness = max(1, round(size * 2))
-    cv2.putText(image, text, org, font, size, (shade,) * 3, thickness, cv2.LINE_AA)
-
-
-@functools.lru_cache(maxsize=64)
-def render_card(code: str) -> np.ndarray:
-    """A white card or label with ``code`` printed on it, as a BGR image (about 480 px wide).
-
-    Card-like payloads become a library card: a QR code beside a few lines of text.
-    Digits become a book label: the library's name, the barcode and the digits under it.
-    """
-    bars = _barcode_modules(code)
-    if bars is not None:
-        pattern, symbology = bars
-        module = 4
-        quiet = 10
-        width = (len(pattern) + 2 * quiet) * module + 24
-        height = int(width * 0.55)
-        card = np.full((height, width, 3), 250, np.uint8)
-        row = np.array([c == "1" for c in pattern], dtype=bool)
-        bar_w = len(row) * module
-        left = (width - bar_w) // 2
-        top, bottom = int(height * 0.22), int(height * 0.78)
-        strip = np.repeat(row, module)
-        card[top:bottom, left : left + bar_w][:, strip] = 20
-        _text(card, "SCHOOL LIBRARY", (left, int(height * 0.15)), 0.8, 60)
-        _text(card, code, (left + bar_w // 4, int(height * 0.93)), 1.1, 30)
-        if symbology == "CODE128":
-            _text(card, "I287.45", (width - 130, int(height * 0.15)), 0.7, 90)
-        card.flags.writeable = False  # cached: shared by every frame that shows it
-        return card
-    matrix = _qr_modules(code)
-    module = max(4, 240 // len(matrix))
-    qr = np.where(np.repeat(np.repeat(matrix, module, 0), module, 1), 20, 250).astype(np.uint8)
-    side = qr.shape[0]
-    height = side + 40
-    width = int(height * 1.586)  # an ID-1 card: 86 x 54 mm
-    card = np.full((height, width, 3), 250, np.uint8)
-    card[20 : 20 + side, 12 : 12 + side] = qr[:, :, None]
-    x = 12 + side + 10
-    room = width - x - 14
-    _text(card, "LIBRARY CARD", (x, 60), 0.9, 40, room)
-    _text(card, "Name ________", (x, 130), 0.75, 90, room)
-    _text(card, "Class ______", (x, 180), 0.75, 90, room)
-    _text(card, "Return books on time", (x, height - 40), 0.5, 110, room)
-    cv2.rectangle(card, (x, 80), (width - 20, 86), (60, 120, 200), -1)
-    card.flags.writeable = False  # cached: shared by every frame that shows it
-    return card
-
-
-def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A cluttered, textured scene: blotchy light, shelves of book spines, a desk edge."""
-    width, height = size
-    cells = (max(2, height // 40), max(2, width // 40), 1)
-    wall = (
-        rng.uniform(70, 200, cells)
-        + rng.uniform(-15, 15, (1, 1, 3))
-        + rng.normal(0, 6, cells[:2] + (3,))
-    )
-    scene = cv2.resize(wall.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
-    x = 0
-    top = int(rng.uniform(0.05, 0.3) * height)
-    shelf = int(rng.uniform(0.45, 0.7) * height)
-    while x < width:  # book spines on a shelf
-        spine = int(rng.uniform(8, 40))
-        colour = rng.uniform(30, 220, 3)
-        spine_top = top + int(rng.uniform(0, 0.15) * height)
-        cv2.rectangle(scene, (x, spine_top), (x + spine - 2, shelf), colour.tolist(), -1)
-        x += spine
-    cv2.rectangle(scene, (0, shelf), (width, shelf + 12), (70, 90, 120), -1)
-    desk = int(rng.uniform(0.8, 0.95) * height)
-    cv2.rectangle(scene, (0, desk), (width, height), rng.uniform(90, 170, 3).tolist(), -1)
-    grain = rng.normal(0, 10, (height // 2, width // 2, 1)).astype(np.float32)
-    scene = scene + np.asarray(cv2.resize(grain, (width, height)))[:, :, None]
-    return np.clip(scene, 0, 255).astype(np.uint8)
-
-
-@dataclass(frozen=True)
-class _Pose:
-    """Where a card is held: out-of-plane tilt, its axis, in-plane turn, size and centre."""
-
-    tilt: float  # degrees away from facing the camera
-    axis: float  # direction (degrees) of the axis the card is tilted about
-    turn: float  # in-plane rotation, degrees
-    scale: float  # card width / frame width, before tilting
-    x: float  # centre, as a fraction of the free room across (0..1)
-    y: float
-
-    @classmethod
-    def random(cls, tilt: float, scale: float, rng: np.random.Generator) -> _Pose:
-        """A pose with the given tilt and a random axis, turn and place."""
-        return cls(
-            tilt=tilt,
-            axis=float(rng.uniform(0, 180)),
-            turn=float(rng.uniform(-15, 15)),
-            scale=scale,
-            x=float(rng.uniform(0, 1)),
-            y=float(rng.uniform(0, 1)),
-        )
-
-    def jitter(self, rng: np.random.Generator) -> _Pose:
-        """The same pose a moment later, moved a little by a hand."""
-        return dataclasses.replace(
-            self,
-            tilt=max(0.0, self.tilt + float(rng.normal(0, 1.0))),
-            turn=self.turn + float(rng.normal(0, 0.7)),
-            x=min(1.0, max(0.0, self.x + float(rng.normal(0, 0.01)))),
-            y=min(1.0, max(0.0, self.y + float(rng.normal(0, 0.01)))),
-        )
-
-
-def _corners(card_shape: tuple[int, ...], pose: _Pose, size: tuple[int, int]) -> np.ndarray:
-    """The card's four corners in the frame, seen through a pinhole camera (~62 deg wide)."""
-    width, height = size
-    card_h, card_w = card_shape[:2]
-    focal = 0.85 * width
-    half_w = pose.scale * width / 2
-    half_h = half_w * card_h / card_w
-    axis = math.radians(pose.axis)
-    rotation_vector = np.array([math.cos(axis), math.sin(axis), 0.0]) * math.radians(pose.tilt)
-    tilt, _ = cv2.Rodrigues(rotation_vector)
-    turn = math.radians(pose.turn)
-    spin = np.array(
-        [[math.cos(turn), -math.sin(turn), 0], [math.sin(turn), math.cos(turn), 0], [0, 0, 1]]
-    )
-    flat = np.array([[-half_w, -half_h, 0], [half_w, -half_h, 0], [half_w, half_h, 0],
-                     [-half_w, half_h, 0]])  # fmt: skip
-    points = flat @ (spin @ tilt).T + np.array([0.0, 0.0, focal])
-    projected = points[:, :2] * (focal / points[:, 2:3])
-    low, high = projected.min(0), projected.max(0)
-    room = np.array([width, height], float) - (high - low) - 8
-    shrink = 1.0
-    if (room < 0).any():  # too big to fit: hold it further away
-        shrink = float(min((np.array([width, height]) - 8) / (high - low)))
-        projected *= shrink
-        low, high = low * shrink, high * shrink
-        room = np.maximum(np.array([width, height], float) - (high - low) - 8, 0)
-    offset = 4 + room * np.array([pose.x, pose.y]) - low
-    return (projected + offset).astype(np.float32)
-
-
-def _place(scene: np.ndarray, card: np.ndarray, pose: _Pose) -> np.ndarray:
-    """``scene`` with ``card`` held up in front of it in ``pose`` (a new image)."""
-    height, width = scene.shape[:2]
-    card_h, card_w = card.shape[:2]
-    source = np.array([[0, 0], [card_w, 0], [card_w, card_h], [0, card_h]], np.float32)
-    matrix = cv2.getPerspectiveTransform(source, _corners(card.shape, pose, (width, height)))
-    warped = cv2.warpPerspective(card, matrix, (width, height), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(
-        np.full((card_h, card_w), 255, np.uint8), matrix, (width, height), flags=cv2.INTER_LINEAR
-    )
-    alpha = (mask.astype(np.float32) / 255.0)[:, :, None]
-    return (warped * alpha + scene * (1.0 - alpha)).astype(np.uint8)
-
-
-def _lighting(size: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
-    """Uneven light across the frame, and the exposure's contrast and brightness."""
-    width, height = size
-    gx, gy = rng.uniform(-0.2, 0.2, 2)
-    xs = np.linspace(-0.5, 0.5, width, dtype=np.float32)
-    ys = np.linspace(-0.5, 0.5, height, dtype=np.float32)
-    field = 1.0 + gx * xs[None, :] + gy * ys[:, None]
-    return field[:, :, None], float(rng.uniform(0.75, 1.15)), float(rng.uniform(-25, 25))
-
-
-def _expose(
-    image: np.ndarray,
-    light: tuple[np.ndarray | float, float, float],
-    blur: float,
-    noise: np.ndarray | None,
-    jpeg_quality: int,
-) -> np.ndarray:
-    """What the sensor makes of ``image``: light, focus blur, sensor noise, MJPEG artefacts."""
-    field, contrast, brightness = light
-    out: np.ndarray = image.astype(np.float32) * field * contrast + brightness
-    if blur > 0:
-        out = np.asarray(cv2.GaussianBlur(out, (0, 0), blur))
-    if noise is not None:
-        out += noise
-    frame = np.clip(out, 0, 255).astype(np.uint8)
-    ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR) if ok else None
-    return frame if decoded is None else np.asarray(decoded)
-
-
-def make_frame(
-    code: str | None,
-    *,
-    size: tuple[int, int] = (640, 480),
-    tilt: float = 0.0,
-    blur: float = 1.0,
-    noise: float = 8.0,
-    scale: float = 0.45,
-    rng: np.random.Generator | int | None = None,
-) -> np.ndarray:
-    """One webcam-like BGR frame of a card or label with ``code``, for tests and benches.
-
-    The card (see :func:`render_card`; ``None`` or ``""`` shows no card) is ``scale`` of
-    the frame's width, tilted ``tilt`` degrees out of the camera's plane about a random
-    axis, turned up to 15 degrees and put anywhere it fits, in front of a cluttered
-    scene; then uneven light, exposure, a gaussian blur of ``blur`` pixels (sigma), sensor
-    noise of ``noise`` grey levels (sigma) and the JPEG compression of an MJPEG webcam.
-    """
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    scene = _background(size, rng)
-    if code:
-        scene = _place(scene, render_card(code), _Pose.random(tilt, scale, rng))
-    width, height = size
-    grain = rng.standard_normal((height, width, 3), np.float32) * noise if noise > 0 else None
-    return _expose(scene, _lighting(size, rng), blur, grain, int(rng.integers(70, 92)))
-
-
-class GeneratedSource(_StreamSource):
-    """A simulated camera: each code in turn held up for ``hold`` s, then ``gap`` s of nothing.
-
-    The scene (a shelf of books) stays put as in front of a fixed kiosk camera; each
-    showing of a code gets its own pose, tilted up to ``max_tilt`` degrees, that a hand
-    moves slightly from frame to frame; light, blur, noise and compression are applied to
-    every frame (see :func:`make_frame`). The same ``seed`` gives the same stream. With
-    no codes the stream is the empty scene forever; otherwise it starts again after the
-    last code if ``loop``, or ends (``read`` returns ``None``).
-    """
-
-    def __init__(
-        self,
-        codes: Sequence[str],
-        *,
-        size: tuple[int, int] = (640, 480),
-        fps: float = 15.0,
-        hold: float = 2.0,
-        gap: float = 1.0,
-        max_tilt: float = 45.0,
-        blur: float = 1.0,
-        noise: float = 8.0,
-        seed: int = 0,
-        loop: bool = True,
-        realtime: bool = True,
-    ) -> None:
-        super().__init__(fps, realtime)
-        self.codes = list(codes)
-        self.size = size
-        self.hold = hold
-        self.gap = gap
-        self.max_tilt = max_tilt
-        self.blur = blur
-        self.noise = noise
-        self.seed = seed
-        self.loop = loop
-        self.name = "simulated camera"
-        self._scene: np.ndarray | None = None
-        self._grain: list[np.ndarray] = []
-        self._rng = np.random.default_rng(seed)
-        self._showing = -1
-        self._pose: _Pose | None = None
-
-    def open(self) -> None:
-        """Build the scene and a bank of sensor noise (the costly parts, done once)."""
-        rng = np.random.default_rng(self.seed)
-        self._scene = _background(self.size, rng)
-        width, height = self.size
-        pad = 16  # frames use shifted windows of a few noise fields
-        self._grain = [
-            rng.normal(0, self.noise, (height + pad, width + pad, 3)).astype(np.float32)
-            for _ in range(3)
-        ] if self.noise > 0 else []  # fmt: skip
-        self._rng = np.random.default_rng(self.seed + 1)
-        self._showing = -1
-        self._restart_clock()
-
-    def code_at(self, index: int) -> tuple[int, str | None] | None:
-        """Which showing frame ``index`` belongs to and its code (``None`` in a gap).
-
-        ``None`` altogether once a non-looping stream is over.
-        """
-        if not self.codes:
-            return (-1, None)
-        cycle = self.hold + self.gap
-        moment = index / self.fps
-        showing = int(moment // cycle)
-        if showing >= len(self.codes) and not self.loop:
-            return None
-        code = (
-            self.codes[showing % len(self.codes)] if moment - showing * cycle < self.hold else None
-        )
-        return showing, code
-
-    def read(self) -> np.ndarray | None:
-        """The frame due now."""
-        if self._scene is None:
-            return None
-        index = self._next_index()
-        where = self.code_at(index)
-        if where is None:
-            return None
-        showing, code = where
-        rng = self._rng
-        scene = self._scene
-        if code is not None:
-            if showing != self._showing:
-                pose_rng = np.random.default_rng((self.seed, showing))
-                tilt = float(pose_rng.uniform(0, self.max_tilt))
-                scale = 0.45 * float(pose_rng.uniform(0.85, 1.15))
-                self._pose = _Pose.random(tilt, scale, pose_rng)
-                self._showing = showing
-            assert self._pose is not None
-            self._pose = self._pose.jitter(rng)
-            scene = _place(scene, render_card(code), self._pose)
-        grain = None
-        if self._grain:
-            width, height = self.size
-            field = self._grain[int(rng.integers(len(self._grain)))]
-            dx, dy = (int(v) for v in rng.integers(0, 16, 2))
-            grain = field[dy : dy + height, dx : dx + width]
-        light = (1.0, float(rng.uniform(0.95, 1.05)), float(rng.uniform(-4, 4)))
-        return _expose(scene, light, self.blur, grain, 85)
-
-    def close(self) -> None:
-        """Drop the scene."""
-        self._scene = None
-        self._grain = []
-
 
 # -- from detections to scans ----------------------------------------------------------
 
@@ -843,6 +298,11 @@ class Camera:
     is decoded only ``idle_fps`` times a second. A card being held up moves, so it is
     decoded from its first frame on: this costs no latency, and it keeps an idle kiosk
     cheap (a fruitless decode spends the decoder's whole budget).
+
+    A barcode the decoder could not confirm within one frame (``confirmed=False``: one
+    engine read it once, nobody contradicted it, and a wrong ISBN would be a wrong
+    book) becomes a scan only when the next decoded frame holds the same code: another
+    exposure, other noise, the hand moved.
 
     Every callback runs on the camera thread and must hand its work to the UI thread
     itself; an exception in a callback is logged and the thread carries on.
@@ -955,6 +415,8 @@ class Camera:
         last_motion = last_frame
         thumbnail: np.ndarray | None = None
         detections: list[Detection] = []
+        accepted: list[Detection] = []  # detections confirmed, or seen in the frame before
+        seen_before: set[str] = set()  # the texts decoded in the frame decoded last
         self.scans.reset()  # (re)opened: whatever is in front of the camera now is new
         while not stop.is_set():
             started = time.monotonic()
@@ -985,13 +447,15 @@ class Camera:
                 self.decoded += 1
                 if stop.is_set():  # stopped while decoding: report nothing more
                     return
-                new = self.scans.feed((d.text for d in detections), source.clock())
+                accepted = [d for d in detections if _confirmed(d) or d.text in seen_before]
+                seen_before = {d.text for d in detections}
+                new = self.scans.feed((d.text for d in accepted), source.clock())
                 for text in new:
-                    detection = next(d for d in detections if d.text == text)
+                    detection = next(d for d in accepted if d.text == text)
                     self._call("on_scan", self.on_scan, detection)
             if self.on_frame is not None and (new or started - last_preview >= preview_period):
                 last_preview = started
-                small, shown = _preview(frame, detections)
+                small, shown = _preview(frame, accepted)
                 self._call("on_frame", self.on_frame, small, shown)
             # rest until the next frame is due, and a little even when decoding ran late
             stop.wait(max(started + period - time.monotonic(), 0.002))
@@ -1043,6 +507,12 @@ class Camera:
         log.log(level, "camera %s: %s", state, message)
         if self.on_status is not None:
             self._call("on_status", self.on_status, status)
+
+
+def _confirmed(detection: Detection) -> bool:
+    """Whether a detection is a scan from one frame (a barcode no second opinion
+    confirmed needs the same code in the next decoded frame: see ``Detection.confirmed``)."""
+    return bool(getattr(detection, "confirmed", True))
 
 
 THUMBNAIL = (80, 60)

@@ -11,13 +11,18 @@ the image is *read* when the expected text is among them, and every detection wi
 another text is a *false read* (in a ``falsepositives-*`` folder, every detection).
 Only the decode call is timed (loading the file is not), on one thread, so the
 milliseconds are the cost on one core of the kiosk's computer.
+
+``kiosk decode-bench --generated SPLIT`` measures the same way on hard photos made on
+the fly (:mod:`kiosk.devices.simulated.photos`): a row per kind of photo ("nocode"
+holds none), a ``tune`` split to choose on and a ``held-out`` split to check with.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -42,6 +47,7 @@ class FolderResult:
     present: int = 0
     false: int = 0
     times_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     wrong: list[tuple[str, str]] = field(default_factory=list)
 
@@ -61,6 +67,8 @@ class BenchResult:
     mean_ms: float
     p95_ms: float
     exit_code: int = 0
+    cpu_mean_ms: float = 0.0
+    cpu_p95_ms: float = 0.0
 
     @property
     def line(self) -> str:
@@ -94,6 +102,46 @@ def _figures(times: list[float]) -> tuple[float, float]:
     return float(np.mean(times)), float(np.percentile(times, 95))
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One picture to decode: its folder (a row of the report), name, and what it holds.
+
+    ``expected`` is the text of its code (``None``: nobody recorded it); ``no_code``
+    says it holds no code at all. ``load`` gives the picture (``None`` if unreadable)
+    and is not timed.
+    """
+
+    folder: str
+    name: str
+    load: Callable[[], np.ndarray | None]
+    expected: str | None
+    no_code: bool
+
+
+def folder_samples(folder: Path) -> Iterator[Sample]:
+    """The pictures under ``folder`` laid out like ``real-dev``, in a stable order."""
+    for path in _images(folder):
+        rel = path.parent.relative_to(folder)
+        key = str(rel) if str(rel) != "." else folder.name
+        no_code = path.parent.name.startswith("falsepositives")
+        expected = None if no_code else _expected(path)
+        yield Sample(key, path.name, functools.partial(load_image, path), expected, no_code)
+
+
+def generated_samples(split: str, count: int) -> Iterator[Sample]:
+    """``count`` generated photos of ``split`` (see :mod:`kiosk.devices.simulated.photos`)."""
+    from kiosk.devices.simulated.photos import photos  # test equipment: only when asked for
+
+    for photo in photos(split, count):
+        yield Sample(
+            photo.kind,
+            photo.name,
+            functools.partial(lambda image: image, photo.image),
+            photo.text,
+            photo.text is None,
+        )
+
+
 def run(
     folder: Path,
     out: TextIO = sys.stdout,
@@ -110,6 +158,17 @@ def run(
     if not folder.is_dir():
         out.write(f"no such folder: {folder}\n")
         return BenchResult([], 0, 0, 0, 0.0, 0.0, exit_code=2)
+    return run_samples(folder_samples(folder), out, decoder, verbose=verbose)
+
+
+def run_samples(
+    samples: Iterable[Sample],
+    out: TextIO = sys.stdout,
+    decoder: Decoder | None = None,
+    *,
+    verbose: bool = False,
+) -> BenchResult:
+    """Decode every sample, print a row per folder and the final line (see :func:`run`)."""
     decoder = decoder or Decoder()
     out.writelines(f"note: {name} not used: {hint}\n" for name, hint in decoder.missing.items())
     threads = cv2.getNumThreads()
@@ -117,26 +176,29 @@ def run(
     try:
         decoder.decode(np.full((64, 64), 255, np.uint8))  # warm up lazy initialisation
         folders: dict[str, FolderResult] = {}
-        for path in _images(folder):
-            rel = path.parent.relative_to(folder)
-            key = str(rel) if str(rel) != "." else folder.name
-            result = folders.setdefault(key, FolderResult(key))
-            _measure(path, path.parent.name.startswith("falsepositives"), decoder, result)
+        for sample in samples:
+            result = folders.setdefault(sample.folder, FolderResult(sample.folder))
+            _measure(sample, decoder, result)
     finally:
         cv2.setNumThreads(threads)
     all_times: list[float] = []
+    all_cpu: list[float] = []
     width = max([len(name) for name in folders] + [6])
     for result in folders.values():
         all_times += result.times_ms
+        all_cpu += result.cpu_ms
         mean, p95 = _figures(result.times_ms)
+        cpu_mean, cpu_p95 = _figures(result.cpu_ms)
         out.write(
             f"{result.name:<{width}}  read {result.read}/{result.present} false {result.false} "
-            f"mean {mean:.1f} ms p95 {p95:.1f} ms  ({len(result.times_ms)} images)\n"
+            f"mean {mean:.1f} ms p95 {p95:.1f} ms  ({len(result.times_ms)} images; "
+            f"CPU mean {cpu_mean:.1f} ms p95 {cpu_p95:.1f} ms)\n"
         )
         if verbose:
             out.writelines(f"    miss  {miss}\n" for miss in result.misses)
             out.writelines(f"    false {name}: {text!r}\n" for name, text in result.wrong)
     mean, p95 = _figures(all_times)
+    cpu_mean, cpu_p95 = _figures(all_cpu)
     bench = BenchResult(
         folders=list(folders.values()),
         read=sum(r.read for r in folders.values()),
@@ -144,24 +206,27 @@ def run(
         false=sum(r.false for r in folders.values()),
         mean_ms=mean,
         p95_ms=p95,
+        cpu_mean_ms=cpu_mean,
+        cpu_p95_ms=cpu_p95,
     )
     out.write(bench.line + "\n")
     return bench
 
 
-def _measure(path: Path, no_code: bool, decoder: Decoder, result: FolderResult) -> None:
-    """Decode one image and add its outcome to ``result``."""
-    expected = None if no_code else _expected(path)
-    image = load_image(path)
+def _measure(sample: Sample, decoder: Decoder, result: FolderResult) -> None:
+    """Decode one picture and add its outcome to ``result``."""
+    expected = sample.expected
+    image = sample.load()
     texts: list[str] = []
     if image is not None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         detections = decoder.decode(image)
         result.times_ms.append((time.perf_counter() - started) * 1000.0)
+        result.cpu_ms.append((time.thread_time() - cpu) * 1000.0)
         texts = [d.text for d in detections]
-    if no_code:
+    if sample.no_code:
         result.false += len(texts)
-        result.wrong += [(path.name, text) for text in texts]
+        result.wrong += [(sample.name, text) for text in texts]
         return
     if expected is None and texts:
         return  # something nobody recorded, and it was read: not counted
@@ -169,8 +234,8 @@ def _measure(path: Path, no_code: bool, decoder: Decoder, result: FolderResult) 
     if expected is not None and expected in texts:
         result.read += 1
     else:
-        result.misses.append(path.name)
+        result.misses.append(sample.name)
     if expected is not None:
         wrong = [text for text in texts if text != expected]
         result.false += len(wrong)
-        result.wrong += [(path.name, text) for text in wrong]
+        result.wrong += [(sample.name, text) for text in wrong]
