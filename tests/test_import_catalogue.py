@@ -415,6 +415,30 @@ def test_marcxml_and_a_cut_marcxml(library, tmp_path):
     assert refused.value.key == "import.xml_entities"
 
 
+def test_a_dtd_anywhere_in_marcxml_is_refused(library, tmp_path):
+    # A guard that read the first 64 KiB missed a DOCTYPE after a 70 kB comment, and
+    # the entity it declared was imported as a title.
+    record = ('<collection xmlns="http://www.loc.gov/MARC21/slim"><record>'
+              "<leader>00000nam a2200000 a 4500</leader>"
+              '<datafield tag="245" ind1="0" ind2="0"><subfield code="a">&x;</subfield>'
+              "</datafield></record></collection>")
+    padded = tmp_path / "padded.xml"
+    padded.write_text('<?xml version="1.0"?><!--' + "x" * 70_000 + "-->"
+                      '<!DOCTYPE collection [<!ENTITY x "Expanded entity">]>' + record,
+                      encoding="utf-8")
+    refused(library, padded, "import.xml_entities")
+    # A DTD that declares nothing, and an external one, are refused as well.
+    plain = tmp_path / "plain.xml"
+    plain.write_text("<!--" + "y" * 70_000 + "--><!DOCTYPE collection>"
+                     + record.replace("&x;", "Plain"), encoding="utf-8")
+    refused(library, plain, "import.xml_entities")
+    external = tmp_path / "external.xml"
+    external.write_text('<!DOCTYPE collection SYSTEM "file:///etc/passwd">'
+                        + record.replace("&x;", "External"), encoding="utf-8")
+    refused(library, external, "import.xml_entities")
+    assert titles(library) == {}
+
+
 def test_a_control_number_from_another_catalogue_never_overwrites_a_book(library, tmp_path):
     # Control numbers repeat across catalogues (pymarc's own sample has 001 "2").
     first = tmp_path / "a.mrc"

@@ -13,6 +13,7 @@ Decisions worth knowing:
 - An invalid ISBN is a warning: the title imports without it.
 - A directory whose lengths do not match the fields (counted in characters by some
   older Chinese systems) is rebuilt from the field terminators, with a warning.
+- MARCXML is read with defusedxml's parser: a DTD or an entity anywhere is refused.
 - A damaged record (bad leader or directory, an encoding that cannot be read, a
   file cut in the middle of it, no title) is an error for that record only; the
   good records import. A record marked deleted (leader/05 ``d``) is skipped.
@@ -55,9 +56,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 from xml.sax import SAXException, SAXParseException
+from xml.sax.handler import feature_namespaces
 
 import peewee as pw
 import pymarc
+from defusedxml import DefusedXmlException
+from defusedxml import expatreader as defused_sax
 from stdnum import ean as stdean
 
 from kiosk.data import importing, masterdata
@@ -526,14 +530,18 @@ class _Collector(pymarc.XmlHandler):  # type: ignore[misc]
 
 
 def _read_marcxml(data: bytes) -> ParsedCatalogue:
-    head = data[:65536].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise ImportRefused("import.xml_entities")  # MARCXML never needs them
     parsed = ParsedCatalogue([], [], "", "XML")
     collector = _Collector()
     failure: SAXException | None = None
+    # pymarc.parse_xml's own SAX parser expands entities; defusedxml's refuses any DTD,
+    # entity or external reference, wherever it is in the file (MARCXML needs none).
+    parser = defused_sax.create_parser(forbid_dtd=True)
+    parser.setContentHandler(collector)
+    parser.setFeature(feature_namespaces, True)
     try:
-        pymarc.parse_xml(io.BytesIO(data), collector)
+        parser.parse(io.BytesIO(data))
+    except DefusedXmlException:
+        raise ImportRefused("import.xml_entities") from None
     except SAXException as error:
         failure = error
     formats: dict[str, None] = {}
