@@ -317,6 +317,39 @@ def test_a_file_cut_in_the_middle_imports_the_whole_records(library, tmp_path):
     assert (len(plan.titles_added), plan.titles_unchanged, plan.copies_added) == (2, 3, 2)
 
 
+def _lie(record: bytes, entry: int, length: int = 0, offset: int = 0) -> bytes:
+    """``record`` with its directory's ``entry`` (from 0) longer by ``length`` and moved
+    by ``offset``: the leader and every byte of the fields stay as they were."""
+    at = 24 + 12 * entry
+    old_length, old_offset = int(record[at + 3 : at + 7]), int(record[at + 7 : at + 12])
+    lie = f"{old_length + length:04d}{old_offset + offset:05d}".encode()
+    return record[: at + 3] + lie + record[at + 12 :]
+
+
+def test_a_directory_whose_lengths_lie_damages_its_record_only(library, tmp_path):
+    # Fields 001, 245, 952: a 245 length that runs into the 952 field read as the title
+    # "Good two MARC0002"; a length cut short, or a field moved, lost text silently.
+    def record(title: str, control: str) -> bytes:
+        return iso2709([("001", control), ("245", ("10", [("a", title)])),
+                        ("952", ("  ", [("p", f"MARC{control}")]))])
+
+    swallows = _lie(record("Good two", "0002"), 1, length=len(b"  \x1fpMARC0002\x1e"))
+    cut = _lie(record("Good four", "0004"), 1, length=-3)
+    moved = _lie(record("Good five", "0005"), 1, length=-2, offset=2)
+    records = [record("Good one", "0001"), swallows, record("Good three", "0003"), cut, moved,
+               record("Good six", "0006")]
+    path = tmp_path / "lying.mrc"
+    path.write_bytes(b"".join(records))
+    parsed = parse_catalogue(path)
+    assert [(r.number, r.title) for r in parsed.records] == [
+        (1, "Good one"), (3, "Good three"), (6, "Good six")]
+    starts = [sum(map(len, records[:i])) for i in range(len(records))]
+    assert [(p.number, p.key, p.offset, p.level) for p in parsed.problems] == [
+        (n, "import.damaged.directory", starts[n - 1], "error") for n in (2, 4, 5)]
+    apply_catalogue(library, parsed)
+    assert set(titles(library)) == {"Good one", "Good three", "Good six"}
+
+
 def test_a_big_file_is_read_in_several_processes_as_in_one(library, tmp_path, monkeypatch):
     records = [marc21(f"Book {i}", control=f"P{i}", barcodes=(f"P{i:04d}",)) for i in range(60)]
     damaged = bytearray(records[17])

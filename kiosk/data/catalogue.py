@@ -12,7 +12,8 @@ Decisions worth knowing:
 
 - An invalid ISBN is a warning: the title imports without it.
 - A directory whose lengths do not match the fields (counted in characters by some
-  older Chinese systems) is rebuilt from the field terminators, with a warning.
+  older Chinese systems) is rebuilt from the field terminators, with a warning; in a
+  record of ASCII only such lengths lie, and the record is damaged.
 - MARCXML is read with defusedxml's parser: a DTD or an entity anywhere is refused.
 - A damaged record (bad leader or directory, an encoding that cannot be read, a
   file cut in the middle of it, no title) is an error for that record only; the
@@ -360,14 +361,20 @@ def _read_slice(job: tuple[bytes, int, int, str | None]) -> tuple[Any, ...]:
                 parsed.problems.append(Problem("record", number, "import.directory_repaired",
                                                offset=start, level="warning"))
             else:
-                # Lengths counted in characters can also cut fields without an error.
-                if not stripped.isascii() and not _directory_matches(stripped):
-                    found = _decode_repaired(stripped, encoding)
-                    if found is not None:
-                        record, used = found
-                        parsed.problems.append(Problem(
-                            "record", number, "import.directory_repaired", offset=start,
-                            level="warning"))
+                # A directory whose lengths do not match the fields reads without an
+                # error, but a field then swallows the next one or is cut short. In a
+                # record of ASCII only, the lengths lie; otherwise they may be counted in
+                # characters, and the fields are read again by their terminators.
+                if not _directory_matches(stripped):
+                    found = None if stripped.isascii() else _decode_repaired(stripped, encoding)
+                    if found is None:
+                        parsed.problems.append(Problem("record", number,
+                                                       "import.damaged.directory", offset=start))
+                        continue
+                    record, used = found
+                    parsed.problems.append(Problem(
+                        "record", number, "import.directory_repaired", offset=start,
+                        level="warning"))
             encodings[used.removesuffix("?")] = None
             if used.endswith("?"):
                 parsed.problems.append(Problem("record", number, "import.bad_bytes",
@@ -378,15 +385,17 @@ def _read_slice(job: tuple[bytes, int, int, str | None]) -> tuple[Any, ...]:
 
 
 def _directory_matches(chunk: bytes) -> bool:
-    """Whether every field the directory places ends with a field terminator."""
+    """Whether every field the directory places starts after a field terminator and
+    runs to the next one: no field swallows the next, none is cut short."""
     try:
         base = int(chunk[12:17])
         directory = chunk[24 : base - 1]
         for i in range(0, len(directory) - 11, 12):
-            end = base + int(directory[i + 7 : i + 12]) + int(directory[i + 3 : i + 7]) - 1
-            if chunk[end : end + 1] != b"\x1e":
+            start = base + int(directory[i + 7 : i + 12])
+            end = start + int(directory[i + 3 : i + 7]) - 1
+            if chunk[start - 1] != 0x1E or chunk.find(b"\x1e", start, end + 1) != end:
                 return False
-    except ValueError:
+    except (ValueError, IndexError):
         return False
     return True
 
