@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,6 +22,7 @@ from pathlib import Path
 import peewee as pw
 import pymarc
 import pytest
+import xlsxkit
 from clikit import command, journal_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -469,6 +471,28 @@ def test_a_dtd_anywhere_in_marcxml_is_refused(library, tmp_path):
     external.write_text('<!DOCTYPE collection SYSTEM "file:///etc/passwd">'
                         + record.replace("&x;", "External"), encoding="utf-8")
     refused(library, external, "import.xml_entities")
+    assert titles(library) == {}
+
+
+def test_a_dtd_or_entity_in_any_part_of_a_workbook_is_refused(library, tmp_path):
+    # openpyxl's own parser expanded an entity a sheet declared into a cell.
+    sheet = ('<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY x "Expanded entity">]>'
+             f'<worksheet xmlns="{xlsxkit.MAIN}"><sheetData>'
+             '<row r="1"><c r="A1" t="inlineStr"><is><t>title</t></is></c></row>'
+             '<row r="2"><c r="A2" t="inlineStr"><is><t>&x;</t></is></c></row>'
+             "</sheetData></worksheet>").encode()
+    refused(library, xlsxkit.workbook(tmp_path / "entity.xlsx", [(sheet, 1)]),
+            "import.xlsx_entities")
+    # A bare DOCTYPE after a long comment, in a part openpyxl reads whole.
+    path = xlsxkit.normal_workbook(tmp_path / "doctype.xlsx", [["title"], ["A book"]])
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    parts["[Content_Types].xml"] = (b"<!--" + b"z" * 70_000 + b"--><!DOCTYPE Types>"
+                                    + parts["[Content_Types].xml"].split(b"?>", 1)[1])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    refused(library, path, "import.xlsx_entities")
     assert titles(library) == {}
 
 
