@@ -390,10 +390,12 @@ def _directory_matches(chunk: bytes) -> bool:
     try:
         base = int(chunk[12:17])
         directory = chunk[24 : base - 1]
-        for i in range(0, len(directory) - 11, 12):
-            start = base + int(directory[i + 7 : i + 12])
-            end = start + int(directory[i + 3 : i + 7]) - 1
-            if chunk[start - 1] != 0x1E or chunk.find(b"\x1e", start, end + 1) != end:
+        find = chunk.find
+        for i in range(3, len(directory) - 8, 12):  # (each entry's length and offset)
+            length, offset = divmod(int(directory[i : i + 9]), 100_000)
+            start = base + offset
+            end = start + length - 1
+            if chunk[start - 1] != 0x1E or find(b"\x1e", start, end + 1) != end:
                 return False
     except (ValueError, IndexError):
         return False
