@@ -201,6 +201,26 @@ def test_a_grid_too_big_is_refused_before_it_is_read(tmp_path, monkeypatch):
     assert (error.value.key, error.value.params) == ("import.too_many_cells", {"limit": 1000})
 
 
+def test_every_part_is_checked_whatever_its_name_or_encoding(tmp_path, monkeypatch):
+    # Shared texts in UTF-16 (big-endian, no byte-order mark: expat recognises it) in a
+    # part whose name does not end in .xml are counted like any others.
+    monkeypatch.setattr(import_limits, "MAX_SHARED_STRINGS", 10)
+    strings = ('<?xml version="1.0" encoding="UTF-16"?>'
+               f'<sst xmlns="{xlsxkit.MAIN}">' + "<si><t>x</t></si>" * 11 + "</sst>")
+    parts = {"[Content_Types].xml": [(xlsxkit.CONTENT_TYPES.replace(
+                b"/xl/sharedStrings.xml", b"/xl/strings.bin"), 1)],
+             "_rels/.rels": [(xlsxkit.ROOT_RELS, 1)],
+             "xl/workbook.xml": [(xlsxkit.WORKBOOK, 1)],
+             "xl/_rels/workbook.xml.rels": [(xlsxkit.WORKBOOK_RELS.replace(
+                b"sharedStrings.xml", b"strings.bin"), 1)],
+             "xl/worksheets/sheet1.xml": sheet(),
+             "xl/strings.bin": [(strings.encode("utf-16-be"), 1)]}
+    path = xlsxkit.write_zip(tmp_path / "utf16.xlsx", parts)
+    with pytest.raises(ImportRefused) as error:
+        parse_catalogue(path)
+    assert (error.value.key, error.value.params) == ("import.too_many_strings", {"limit": 10})
+
+
 # -- CSV: the same limits -------------------------------------------------------------
 
 

@@ -258,10 +258,13 @@ def _attribute(attributes: list[str], wanted: str) -> str | None:
     return None
 
 
-def _looks_like_xml(start: bytes) -> bool:
-    """Whether a part's first bytes are XML's (a byte-order mark, or ``<``)."""
-    return start.startswith((b"\xff\xfe", b"\xfe\xff")) or start.lstrip(
-        b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+def _is_xml(name: str, start: bytes) -> bool:
+    """Whether a part is XML (by its name, or by its first bytes: a byte-order mark,
+    ``<``, or ``<`` in UTF-16 without one, which expat recognises too)."""
+    if name.lower().endswith((".xml", ".rels", ".vml")):
+        return True
+    start = start.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return start.startswith((b"<", b"\xff\xfe", b"\xfe\xff", b"\x00<"))
 
 
 def check_workbook(data: bytes) -> dict[str, tuple[int, int]]:
@@ -299,7 +302,7 @@ def _check(data: bytes) -> dict[str, tuple[int, int]]:
         with archive.open(member) as stream:
             chunk = stream.read(_CHUNK)
             parser: Any = None
-            if _looks_like_xml(chunk):
+            if _is_xml(member.filename, chunk):
                 # defusedxml sets its guards (no DTD, no entity) on its expat parser;
                 # the part's counting replaces the handlers that would build a tree.
                 parser = DefusedXMLParser(forbid_dtd=True).parser
