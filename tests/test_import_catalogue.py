@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,6 +22,7 @@ from pathlib import Path
 import peewee as pw
 import pymarc
 import pytest
+import xlsxkit
 from clikit import command, journal_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -317,6 +319,39 @@ def test_a_file_cut_in_the_middle_imports_the_whole_records(library, tmp_path):
     assert (len(plan.titles_added), plan.titles_unchanged, plan.copies_added) == (2, 3, 2)
 
 
+def _lie(record: bytes, entry: int, length: int = 0, offset: int = 0) -> bytes:
+    """``record`` with its directory's ``entry`` (from 0) longer by ``length`` and moved
+    by ``offset``: the leader and every byte of the fields stay as they were."""
+    at = 24 + 12 * entry
+    old_length, old_offset = int(record[at + 3 : at + 7]), int(record[at + 7 : at + 12])
+    lie = f"{old_length + length:04d}{old_offset + offset:05d}".encode()
+    return record[: at + 3] + lie + record[at + 12 :]
+
+
+def test_a_directory_whose_lengths_lie_damages_its_record_only(library, tmp_path):
+    # Fields 001, 245, 952: a 245 length that runs into the 952 field read as the title
+    # "Good two MARC0002"; a length cut short, or a field moved, lost text silently.
+    def record(title: str, control: str) -> bytes:
+        return iso2709([("001", control), ("245", ("10", [("a", title)])),
+                        ("952", ("  ", [("p", f"MARC{control}")]))])
+
+    swallows = _lie(record("Good two", "0002"), 1, length=len(b"  \x1fpMARC0002\x1e"))
+    cut = _lie(record("Good four", "0004"), 1, length=-3)
+    moved = _lie(record("Good five", "0005"), 1, length=-2, offset=2)
+    records = [record("Good one", "0001"), swallows, record("Good three", "0003"), cut, moved,
+               record("Good six", "0006")]
+    path = tmp_path / "lying.mrc"
+    path.write_bytes(b"".join(records))
+    parsed = parse_catalogue(path)
+    assert [(r.number, r.title) for r in parsed.records] == [
+        (1, "Good one"), (3, "Good three"), (6, "Good six")]
+    starts = [sum(map(len, records[:i])) for i in range(len(records))]
+    assert [(p.number, p.key, p.offset, p.level) for p in parsed.problems] == [
+        (n, "import.damaged.directory", starts[n - 1], "error") for n in (2, 4, 5)]
+    apply_catalogue(library, parsed)
+    assert set(titles(library)) == {"Good one", "Good three", "Good six"}
+
+
 def test_a_big_file_is_read_in_several_processes_as_in_one(library, tmp_path, monkeypatch):
     records = [marc21(f"Book {i}", control=f"P{i}", barcodes=(f"P{i:04d}",)) for i in range(60)]
     damaged = bytearray(records[17])
@@ -413,6 +448,52 @@ def test_marcxml_and_a_cut_marcxml(library, tmp_path):
     with pytest.raises(ImportRefused) as refused:
         parse_catalogue(entities)
     assert refused.value.key == "import.xml_entities"
+
+
+def test_a_dtd_anywhere_in_marcxml_is_refused(library, tmp_path):
+    # A guard that read the first 64 KiB missed a DOCTYPE after a 70 kB comment, and
+    # the entity it declared was imported as a title.
+    record = ('<collection xmlns="http://www.loc.gov/MARC21/slim"><record>'
+              "<leader>00000nam a2200000 a 4500</leader>"
+              '<datafield tag="245" ind1="0" ind2="0"><subfield code="a">&x;</subfield>'
+              "</datafield></record></collection>")
+    padded = tmp_path / "padded.xml"
+    padded.write_text('<?xml version="1.0"?><!--' + "x" * 70_000 + "-->"
+                      '<!DOCTYPE collection [<!ENTITY x "Expanded entity">]>' + record,
+                      encoding="utf-8")
+    refused(library, padded, "import.xml_entities")
+    # A DTD that declares nothing, and an external one, are refused as well.
+    plain = tmp_path / "plain.xml"
+    plain.write_text("<!--" + "y" * 70_000 + "--><!DOCTYPE collection>"
+                     + record.replace("&x;", "Plain"), encoding="utf-8")
+    refused(library, plain, "import.xml_entities")
+    external = tmp_path / "external.xml"
+    external.write_text('<!DOCTYPE collection SYSTEM "file:///etc/passwd">'
+                        + record.replace("&x;", "External"), encoding="utf-8")
+    refused(library, external, "import.xml_entities")
+    assert titles(library) == {}
+
+
+def test_a_dtd_or_entity_in_any_part_of_a_workbook_is_refused(library, tmp_path):
+    # openpyxl's own parser expanded an entity a sheet declared into a cell.
+    sheet = ('<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY x "Expanded entity">]>'
+             f'<worksheet xmlns="{xlsxkit.MAIN}"><sheetData>'
+             '<row r="1"><c r="A1" t="inlineStr"><is><t>title</t></is></c></row>'
+             '<row r="2"><c r="A2" t="inlineStr"><is><t>&x;</t></is></c></row>'
+             "</sheetData></worksheet>").encode()
+    refused(library, xlsxkit.workbook(tmp_path / "entity.xlsx", [(sheet, 1)]),
+            "import.xlsx_entities")
+    # A bare DOCTYPE after a long comment, in a part openpyxl reads whole.
+    path = xlsxkit.normal_workbook(tmp_path / "doctype.xlsx", [["title"], ["A book"]])
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    parts["[Content_Types].xml"] = (b"<!--" + b"z" * 70_000 + b"--><!DOCTYPE Types>"
+                                    + parts["[Content_Types].xml"].split(b"?>", 1)[1])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    refused(library, path, "import.xlsx_entities")
+    assert titles(library) == {}
 
 
 def test_a_control_number_from_another_catalogue_never_overwrites_a_book(library, tmp_path):

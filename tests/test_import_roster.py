@@ -234,9 +234,9 @@ def test_escape_sequences_in_names_are_never_stored(library, tmp_path):
 
 
 def test_a_table_too_long_to_be_a_roster_is_refused(library, tmp_path, monkeypatch):
-    from kiosk.data import importing
+    from kiosk.data import import_limits
 
-    monkeypatch.setattr(importing, "MAX_ROWS", 10)
+    monkeypatch.setattr(import_limits, "MAX_ROWS", 10)
     lines = "".join(f"{n},Pupil {n},3A\n" for n in range(1, 12))
     with pytest.raises(ImportRefused) as error:
         parse_roster(write(tmp_path / "long.csv", "number,name,class\n" + lines))

@@ -12,7 +12,9 @@ Decisions worth knowing:
 
 - An invalid ISBN is a warning: the title imports without it.
 - A directory whose lengths do not match the fields (counted in characters by some
-  older Chinese systems) is rebuilt from the field terminators, with a warning.
+  older Chinese systems) is rebuilt from the field terminators, with a warning; in a
+  record of ASCII only such lengths lie, and the record is damaged.
+- MARCXML is read with defusedxml's parser: a DTD or an entity anywhere is refused.
 - A damaged record (bad leader or directory, an encoding that cannot be read, a
   file cut in the middle of it, no title) is an error for that record only; the
   good records import. A record marked deleted (leader/05 ``d``) is skipped.
@@ -55,9 +57,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 from xml.sax import SAXException, SAXParseException
+from xml.sax.handler import feature_namespaces
 
 import peewee as pw
 import pymarc
+from defusedxml import DefusedXmlException
+from defusedxml import expatreader as defused_sax
 from stdnum import ean as stdean
 
 from kiosk.data import importing, masterdata
@@ -356,14 +361,20 @@ def _read_slice(job: tuple[bytes, int, int, str | None]) -> tuple[Any, ...]:
                 parsed.problems.append(Problem("record", number, "import.directory_repaired",
                                                offset=start, level="warning"))
             else:
-                # Lengths counted in characters can also cut fields without an error.
-                if not stripped.isascii() and not _directory_matches(stripped):
-                    found = _decode_repaired(stripped, encoding)
-                    if found is not None:
-                        record, used = found
-                        parsed.problems.append(Problem(
-                            "record", number, "import.directory_repaired", offset=start,
-                            level="warning"))
+                # A directory whose lengths do not match the fields reads without an
+                # error, but a field then swallows the next one or is cut short. In a
+                # record of ASCII only, the lengths lie; otherwise they may be counted in
+                # characters, and the fields are read again by their terminators.
+                if not _directory_matches(stripped):
+                    found = None if stripped.isascii() else _decode_repaired(stripped, encoding)
+                    if found is None:
+                        parsed.problems.append(Problem("record", number,
+                                                       "import.damaged.directory", offset=start))
+                        continue
+                    record, used = found
+                    parsed.problems.append(Problem(
+                        "record", number, "import.directory_repaired", offset=start,
+                        level="warning"))
             encodings[used.removesuffix("?")] = None
             if used.endswith("?"):
                 parsed.problems.append(Problem("record", number, "import.bad_bytes",
@@ -374,15 +385,19 @@ def _read_slice(job: tuple[bytes, int, int, str | None]) -> tuple[Any, ...]:
 
 
 def _directory_matches(chunk: bytes) -> bool:
-    """Whether every field the directory places ends with a field terminator."""
+    """Whether every field the directory places starts after a field terminator and
+    runs to the next one: no field swallows the next, none is cut short."""
     try:
         base = int(chunk[12:17])
         directory = chunk[24 : base - 1]
-        for i in range(0, len(directory) - 11, 12):
-            end = base + int(directory[i + 7 : i + 12]) + int(directory[i + 3 : i + 7]) - 1
-            if chunk[end : end + 1] != b"\x1e":
+        find = chunk.find
+        for i in range(3, len(directory) - 8, 12):  # (each entry's length and offset)
+            length, offset = divmod(int(directory[i : i + 9]), 100_000)
+            start = base + offset
+            end = start + length - 1
+            if chunk[start - 1] != 0x1E or find(b"\x1e", start, end + 1) != end:
                 return False
-    except ValueError:
+    except (ValueError, IndexError):
         return False
     return True
 
@@ -526,14 +541,18 @@ class _Collector(pymarc.XmlHandler):  # type: ignore[misc]
 
 
 def _read_marcxml(data: bytes) -> ParsedCatalogue:
-    head = data[:65536].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise ImportRefused("import.xml_entities")  # MARCXML never needs them
     parsed = ParsedCatalogue([], [], "", "XML")
     collector = _Collector()
     failure: SAXException | None = None
+    # pymarc.parse_xml's own SAX parser expands entities; defusedxml's refuses any DTD,
+    # entity or external reference, wherever it is in the file (MARCXML needs none).
+    parser = defused_sax.create_parser(forbid_dtd=True)
+    parser.setContentHandler(collector)
+    parser.setFeature(feature_namespaces, True)
     try:
-        pymarc.parse_xml(io.BytesIO(data), collector)
+        parser.parse(io.BytesIO(data))
+    except DefusedXmlException:
+        raise ImportRefused("import.xml_entities") from None
     except SAXException as error:
         failure = error
     formats: dict[str, None] = {}

@@ -23,8 +23,9 @@ from typing import Any
 
 import peewee as pw
 
+from kiosk.data import import_limits as limits
 from kiosk.data.db import database
-from kiosk.data.errors import KioskError
+from kiosk.data.import_limits import ImportRefused
 from kiosk.data.models import LocalState
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -35,12 +36,6 @@ MAX_TEXT = 255
 
 FORMULA_START = ("=", "@")
 """Cells starting with these are formulas to a spreadsheet, never a name or a title."""
-
-
-class ImportRefused(KioskError):
-    """The whole file is refused; nothing was written."""
-
-    title_key = "import.refused_title"
 
 
 @dataclass(frozen=True)
@@ -250,11 +245,6 @@ class Table:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
 
 
-MAX_ROWS = 500_000
-"""More rows than this is not a school's roster or catalogue table (an XLSX file is
-compressed: a small file may unpack to millions of rows)."""
-
-
 def read_tables(
     path: Path, data: bytes, encoding: str | None = None
 ) -> tuple[list[Table], str]:
@@ -263,49 +253,91 @@ def read_tables(
     CSV was read in ("" for a workbook). XLSX formulas come back as their formula text
     (``=...``), so they are refused like a formula typed into a CSV.
 
+    A workbook is checked part by part against the limits (:mod:`kiosk.data.import_limits`)
+    before openpyxl reads it; a CSV file row by row as it is read.
+
     Raises:
         ImportRefused: ``import.old_excel``, ``import.bad_xlsx``, ``import.bad_csv``,
-            ``import.too_many_rows`` and the encoding refusals of :func:`decode`.
+            ``import.too_many_rows``, ``import.too_many_columns``,
+            ``import.cell_too_long``, ``import.too_many_cells``,
+            ``import.too_much_text``, the refusals of
+            :func:`~kiosk.data.import_limits.check_workbook` and the encoding refusals of
+            :func:`decode`.
     """
     if is_old_excel(data):
         raise ImportRefused("import.old_excel")
     if is_xlsx(data):
-        return _xlsx_tables(path), ""
+        return _xlsx_tables(data), ""
     text, used = decode(data, encoding)
     start = "\n".join(text[:16384].split("\n")[:10])  # (a title line may come first)
     delimiter = max([",", ";", "\t"], key=start.count)
     table = Table(None)
+    counts = [0, 0]  # the cells and the characters kept so far
     try:
-        for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1):
-            _keep(table, number, row, number)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for number, row in enumerate(reader, 1):
+            if len(row) > limits.MAX_COLUMNS or max(map(len, row), default=0) > limits.MAX_CELL:
+                _check_row(row)
+            _keep(table, number, row, number, counts)
     except csv.Error as error:
+        if "field larger than field limit" in str(error):  # (csv's own limit, 131,072)
+            raise ImportRefused("import.cell_too_long", limit=limits.MAX_CELL) from None
         raise ImportRefused("import.bad_csv", reason=clean(str(error))) from None
     return [table], used
 
 
-def _keep(table: Table, number: int, row: list[str], total: int) -> None:
-    if total > MAX_ROWS:
-        raise ImportRefused("import.too_many_rows", limit=MAX_ROWS)
+def _check_row(row: list[str]) -> None:
+    """Refuse a CSV row with a field too long, or a value beyond the last column."""
+    if max(map(len, row), default=0) > limits.MAX_CELL:
+        raise ImportRefused("import.cell_too_long", limit=limits.MAX_CELL)
+    last = max((i for i, cell in enumerate(row, 1) if cell.strip()), default=0)
+    if last > limits.MAX_COLUMNS:
+        raise ImportRefused("import.too_many_columns", column=last, limit=limits.MAX_COLUMNS)
+    del row[limits.MAX_COLUMNS:]  # (blank fields only)
+
+
+def _keep(table: Table, number: int, row: list[str], total: int, counts: list[int]) -> None:
+    """Keep a non-blank row; refuse the table past its limits (rows, cells, text)."""
+    if total > limits.MAX_ROWS:
+        raise ImportRefused("import.too_many_rows", limit=limits.MAX_ROWS)
     if any(cell.strip() for cell in row):
         table.rows.append((number, row))
+        counts[0] += len(row)
+        counts[1] += sum(map(len, row))
+        if counts[0] > limits.MAX_CELLS:
+            raise ImportRefused("import.too_many_cells", limit=limits.MAX_CELLS)
+        if counts[1] > limits.MAX_TABLE_TEXT:
+            raise ImportRefused("import.too_much_text", limit=limits.MAX_TABLE_TEXT)
 
 
-def _xlsx_tables(path: Path) -> list[Table]:
+def _xlsx_tables(data: bytes) -> list[Table]:
     from openpyxl import load_workbook
 
+    extents = limits.check_workbook(data)
+    # (if openpyxl ever stops telling a sheet's part: the largest of them all)
+    widest = (max((r for r, _ in extents.values()), default=0),
+              max((c for _, c in extents.values()), default=0))
     tables: list[Table] = []
     total = 0
+    counts = [0, 0]
     try:
-        book = load_workbook(path, read_only=True, data_only=False)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as error:  # noqa: BLE001 (openpyxl raises many kinds for a damaged file)
         raise ImportRefused("import.bad_xlsx", reason=clean(type(error).__name__)) from None
     try:
         for sheet in book.worksheets:
             table = Table(clean(str(sheet.title), 40))
             tables.append(table)
-            for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+            # The rows and columns that hold values, as the check found them: never the
+            # sheet's own <dimension>, which may claim all of A1:XFD1048576.
+            rows, columns = extents.get(getattr(sheet, "_worksheet_path", ""), widest)
+            if not rows or not columns:
+                continue
+            for number, row in enumerate(
+                sheet.iter_rows(max_row=rows, max_col=columns, values_only=True), 1
+            ):
                 total += 1
-                _keep(table, number, [_cell(value) for value in row], total)
+                _keep(table, number, [_cell(value) for value in row], total, counts)
     except ImportRefused:
         raise
     except Exception as error:  # noqa: BLE001 (a damaged sheet inside a readable file)
