@@ -27,6 +27,7 @@ from scan_latency import small_library, time_frames  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.config import Config  # noqa: E402
 from kiosk.data.circulation import Circulation  # noqa: E402
+from kiosk.data.store import Store
 from kiosk.data.library import issue_card, open_library  # noqa: E402
 from kiosk.data.models import Copy, LoanRule  # noqa: E402
 from kiosk.devices.camera import Camera, FrameSource  # noqa: E402
@@ -81,7 +82,7 @@ async def measure(books: int) -> list[float]:
             source.hold(code)  # render every picture before the clock starts
         source.hold("")
         decoder = Decoder()
-        circulation = Circulation(db, "bench-camera")
+        circulation = Circulation(Store(db, "bench-camera"))
         app = KioskApp(
             circulation,
             Config(language="en", bell=False, idle_timeout=3600),

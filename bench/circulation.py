@@ -84,6 +84,7 @@ from _common import OUT, Latency, human_bytes, machine, percentile
 
 from kiosk.data import settings
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import SQLITE_PRAGMAS
 from kiosk.data.journal import HybridClock
 from kiosk.data.library import open_library
@@ -798,9 +799,9 @@ def main(argv: list[str] | None = None) -> None:
 
     rng = random.Random(7)
     db = open_library(f"sqlite:///{path}")
-    circulation = Circulation(db, "bench-kiosk")
+    circulation = Circulation(Store(db, "bench-kiosk"))
     with db.connection_context():
-        today = circulation.today()
+        today = circulation.store.today()
         settings.get("returns_only")
     patrons = eligible_patrons(raw, today)
     wanted = 5 * (args.ops + args.warmup) + (PROFILE_PAIRS + 1 if args.profile else 0)
@@ -834,9 +835,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     floor.close()
     with db.connection_context():
-        circulation.defer_checkpoints()  # as the kiosk's database thread does
+        circulation.store.defer_checkpoints()  # as the kiosk's database thread does
         results["held_idle"] = timed(
-            circulation.checkout, circulation.checkin, between=circulation.checkpoint
+            circulation.checkout, circulation.checkin, between=circulation.store.checkpoint
         )
 
     print()

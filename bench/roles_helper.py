@@ -33,6 +33,7 @@ from kiosk.app import KioskApp
 from kiosk.config import Config
 from kiosk.data import journal
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.journal import HybridClock
 from kiosk.data.library import issue_card, open_library
 from kiosk.data.models import Copy, LoanRule, Patron, SchoolClass, Title
@@ -74,7 +75,7 @@ def build_library(path: Path, books: int) -> tuple[str, list[str]]:
         card = issue_card("H0001")
     # Lend them (and reserve a tenth) through the real service, at yesterday's time.
     yesterday = datetime.now(UTC) - timedelta(days=1)
-    circulation = Circulation(db, "desk", clock=lambda: yesterday)
+    circulation = Circulation(Store(db, "desk", clock=lambda: yesterday))
     barcodes = [f"9{n:07d}" for n in range(books)]
     with db.connection_context():
         for n, barcode in enumerate(barcodes):
@@ -94,7 +95,7 @@ async def run_station(url: str, card: str, barcodes: list[str], rate: float,
     """Scan at ``rate`` a second; return (seconds since start, ms to screen, rss) per scan,
     and the number of Python objects alive at the end of each minute."""
     db = open_library(url)
-    circulation = Circulation(db, "bench-kiosk")
+    circulation = Circulation(Store(db, "bench-kiosk"))
     config = Config(language="zh_CN", bell=False, idle_timeout=3600, helper_idle_timeout=3600,
                     camera="off")
     app = KioskApp(circulation, config)

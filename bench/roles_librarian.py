@@ -73,6 +73,7 @@ from _common import OUT, human_bytes, machine, percentile
 from kiosk.config import Config
 from kiosk.data import library
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.daybook import DayBook
 from kiosk.data.library import open_library, set_pin
 
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"built {path} in {time.perf_counter() - began:.1f} s")
     at_noon = datetime.combine(DAY, datetime.min.time()).replace(hour=17, tzinfo=UTC)
     db = open_library(f"sqlite:///{path}")
-    circulation = Circulation(db, "bench", clock=lambda: at_noon)
+    circulation = Circulation(Store(db, "bench", clock=lambda: at_noon))
     book = DayBook(circulation)
     service: list[float] = []
     others: dict[str, list[float]] = {"cases": [], "overdue": [], "activities": []}

@@ -30,6 +30,7 @@ from _common import machine, percentile
 from kiosk.app import KioskApp
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.library import issue_card, open_library
 from kiosk.data.models import Copy, LoanRule, Patron, Title
 from kiosk.widgets.verdict import Verdict
@@ -95,7 +96,7 @@ async def measure(db_url: str, scans: int) -> list[float]:
             )
             .limit(scans)
         ]
-    circulation = Circulation(db, "bench-kiosk")
+    circulation = Circulation(Store(db, "bench-kiosk"))
     app = KioskApp(circulation, Config(language="en", bell=False, idle_timeout=3600))
     timings: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:

@@ -113,6 +113,7 @@ from _common import OUT, human_bytes, machine, percentile
 
 from kiosk.data import library, masterdata, migrations, sync
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import database, open_database
 from kiosk.data.errors import AlreadyBorrowed, KioskError
 from kiosk.data.models import Copy, Journal, KioskRegistration, Loan, Patron, SyncCase, Title
@@ -553,15 +554,15 @@ def make_offline_facts(
 ) -> Counter[str]:
     """``count`` facts made at the kiosk while it cannot reach the desk."""
     start = datetime.now(UTC) - STEP * (count + 10)
-    circulation = Circulation(local, kiosk, clock=FakeClock(start))
+    circulation = Circulation(Store(local, kiosk, clock=FakeClock(start)))
     activity = Activity(circulation, patrons, copies, seed)
     local.connect()  # held open, as the kiosk's database thread holds it
     try:
-        circulation.defer_checkpoints()
+        circulation.store.defer_checkpoints()
         for n in range(count):
             activity.step()
             if n % 50 == 49:
-                circulation.checkpoint()
+                circulation.store.checkpoint()
     finally:
         local.close()
     found = circulation_count(local)
@@ -1190,11 +1191,11 @@ def _feeder_worker(
         desk = sync.open_desk(url)
         ident = sync.identity(local)
         assert ident is not None
-        circulation = Circulation(local, ident.kiosk)
+        circulation = Circulation(Store(local, ident.kiosk))
         activity = Activity(circulation, patrons, copies, seed=7)
         local.connect()
         desk.connect()
-        circulation.defer_checkpoints()
+        circulation.store.defer_checkpoints()
         results.put(("ready", None))
         pushed = syncs = 0
         last = time.monotonic()
@@ -1202,7 +1203,7 @@ def _feeder_worker(
             activity.step()
             time.sleep(pause)
             if time.monotonic() - last >= every:
-                circulation.checkpoint()
+                circulation.store.checkpoint()
                 pushed += sync.sync_once(local, desk, ident).pushed
                 syncs += 1
                 last = time.monotonic()
@@ -1262,10 +1263,10 @@ def part_scan(bases: Bases, args: argparse.Namespace) -> bool:
     ident = sync.identity(local)
     assert ident is not None
     desk = sync.open_desk(url)
-    circulation = Circulation(local, ident.kiosk)
+    circulation = Circulation(Store(local, ident.kiosk))
     activity = Activity(circulation, share(patrons, 0, 2), share(copies, 0, 2), seed=11)
     local.connect()
-    circulation.defer_checkpoints()
+    circulation.store.defer_checkpoints()
     alone: list[float] = []
     quiet: list[float] = []
     busy: list[tuple[float, float]] = []
@@ -1280,7 +1281,7 @@ def part_scan(bases: Bases, args: argparse.Namespace) -> bool:
             into.append((started, ended))
             time.sleep(args.scan_pause)
             if n % 50 == 49:
-                circulation.checkpoint()  # in the pause, as the kiosk does
+                circulation.store.checkpoint()  # in the pause, as the kiosk does
 
     try:
         scans(50, [])  # warm-up

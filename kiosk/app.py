@@ -77,7 +77,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.returns_only = False
         self._monotonic = monotonic
         self._last_activity = monotonic()
-        self._db = DatabaseThread(circulation)
+        self._db = DatabaseThread(circulation.store)
         set_language(config.language)
         self.attract = AttractScreen()
 

@@ -48,6 +48,7 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     from kiosk.app import KioskApp
     from kiosk.data import sync
     from kiosk.data.circulation import Circulation
+    from kiosk.data.store import Store
     from kiosk.data.library import open_library
     from kiosk.devices.setup import camera_builder
     from kiosk.sync_link import SyncWorker
@@ -56,9 +57,10 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     db = open_library(db_url)
     ident = sync.identity(db)  # a kiosk that joined a desk is known there by its own id
     kiosk_id = ident.kiosk if ident else config.kiosk_id
-    circulation = Circulation(db, kiosk_id, allow_plain_cards=config.allow_plain_cards)
+    circulation = Circulation(Store(db, kiosk_id), allow_plain_cards=config.allow_plain_cards)
     worker = (
-        SyncWorker(circulation, ident, interval=config.sync_interval,
+        SyncWorker(circulation.store.db, ident, interval=config.sync_interval,
+                   settings_changed=circulation.reload,
                    timeouts=config.desk_timeouts)
         if ident else None
     )

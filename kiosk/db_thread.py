@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 
 T = TypeVar("T")
 
@@ -22,10 +22,10 @@ log = logging.getLogger(__name__)
 
 
 class DatabaseThread:
-    """Runs the circulation service's calls on a dedicated thread."""
+    """Runs the services' calls on a dedicated thread, on one store's connection."""
 
-    def __init__(self, circulation: Circulation) -> None:
-        self.circulation = circulation
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self.calls = 0
         self._checkpointed = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kiosk-db", initializer=self._open)
@@ -33,13 +33,13 @@ class DatabaseThread:
     def _open(self) -> None:
         """Open this thread's connection (again, after a failure closed it)."""
         try:
-            self.circulation.db.connect(reuse_if_open=True)
-            self.circulation.defer_checkpoints()
+            self.store.db.connect(reuse_if_open=True)
+            self.store.defer_checkpoints()
         except Exception:  # the service turns the next call's failure into a message
             log.exception("cannot open the database")
 
     def _call(self, function: Callable[..., T], *args: Any) -> T:
-        if self.circulation.db.is_closed():
+        if self.store.db.is_closed():
             self._open()
         self.calls += 1
         return function(*args)
@@ -58,12 +58,12 @@ class DatabaseThread:
         if self.calls == self._checkpointed:
             return
         try:
-            await self.run(self.circulation.checkpoint)
+            await self.run(self.store.checkpoint)
         except Exception:
             log.exception("checkpoint failed")
         self._checkpointed = self.calls
 
     def close(self) -> None:
         """Close the connection and end the thread (waits for a call in progress)."""
-        self._pool.submit(self.circulation.db.close)
+        self._pool.submit(self.store.db.close)
         self._pool.shutdown(wait=True)

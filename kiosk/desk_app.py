@@ -25,6 +25,7 @@ from textual.widgets import Button, Input, Static
 
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation, PatronView
+from kiosk.data.store import Store
 from kiosk.data.daybook import DayBook, export_folder
 from kiosk.data.errors import KioskError
 from kiosk.db_thread import DatabaseThread
@@ -67,7 +68,7 @@ class DeskApp(App[None]):
         self.circulation = circulation
         self.config = config
         self.daybook = DayBook(circulation)
-        self._db = DatabaseThread(circulation)
+        self._db = DatabaseThread(circulation.store)
         self._monotonic = monotonic
         self._last_activity = monotonic()
         set_language(config.language)
@@ -247,6 +248,6 @@ def run_desk(config: Config, url: str) -> int:
     from kiosk.data.sync import open_desk
 
     db = open_desk(url, migrate=True)
-    circulation = Circulation(db, DESK_KIOSK_ID)
+    circulation = Circulation(Store(db, DESK_KIOSK_ID))
     DeskApp(circulation, config).run()
     return 0

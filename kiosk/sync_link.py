@@ -30,7 +30,6 @@ from kiosk.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from textual.app import App
 
-    from kiosk.data.circulation import Circulation
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +39,23 @@ class SyncWorker:
 
     def __init__(
         self,
-        circulation: Circulation,
+        local: pw.Database,
         ident: sync.Identity,
         *,
         interval: float = 5.0,
         timeouts: DeskTimeouts | None = None,
         report: Callable[[SyncStatus], None] = lambda status: None,
+        settings_changed: Callable[[], None] = lambda: None,
     ) -> None:
-        self.circulation = circulation
+        self.local = local
+        """The kiosk's own database (this thread opens its own connection to it)."""
         self.ident = ident
         self.interval = interval
         self.timeouts = timeouts if timeouts is not None else DeskTimeouts()
         """Bounds on every wait for the desk: a stalled network ends a sync, never hangs it."""
         self.report = report
+        self.settings_changed = settings_changed
+        """Called after a sync brought new settings (the card secret, say)."""
         self._desk: pw.Database | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -83,7 +86,7 @@ class SyncWorker:
             self._wake.wait(self.interval)
             self._wake.clear()
         self._close_desk()
-        local = self.circulation.db
+        local = self.local
         if not local.is_closed():
             local.close()
 
@@ -97,7 +100,7 @@ class SyncWorker:
             self.syncing_since = None
 
     def _sync(self) -> SyncStatus:
-        local = self.circulation.db
+        local = self.local
         try:
             if self._desk is None:
                 self._desk = sync.open_desk(self.ident.desk_url, timeouts=self.timeouts)
@@ -120,7 +123,7 @@ class SyncWorker:
             self._close_desk()
             return self._offline("")
         if outcome.master_changed:
-            self.circulation.reload()
+            self.settings_changed()
         self._offline_since = None
         self._last_sync = datetime.now()
         if outcome.pushed or outcome.pulled:
@@ -136,7 +139,7 @@ class SyncWorker:
         return SyncStatus(False, self._waiting(), self._offline_since, self._last_sync, problem)
 
     def _waiting(self) -> int:
-        local = self.circulation.db
+        local = self.local
         try:
             with database.session(local):
                 return sync.pending_count()

@@ -29,6 +29,7 @@ import pytest
 
 from kiosk.data import journal, settings
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.journal import Fact, HybridClock
 from kiosk.data.library import issue_card, open_library
 from kiosk.data.models import (
@@ -148,7 +149,7 @@ def library(library_url: str) -> Iterator[pw.Database]:
 @pytest.fixture
 def circulation(library: pw.Database, clock: FakeClock) -> Circulation:
     """The real circulation service on ``library``, running on ``clock``."""
-    return Circulation(library, KIOSK_ID, clock=clock)
+    return Circulation(Store(library, KIOSK_ID, clock=clock))
 
 
 class Factory:

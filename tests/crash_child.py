@@ -27,6 +27,7 @@ from typing import Any
 
 from kiosk.data import projection
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import open_database
 from kiosk.data.errors import KioskError
 from kiosk.data.models import Copy, Patron
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> None:
     """Run the mode the arguments name (see the module docstring)."""
     url, mode = argv[0], argv[1]
     db = open_database(url)
-    circulation = Circulation(db, f"crash-{os.getpid()}")
+    circulation = Circulation(Store(db, f"crash-{os.getpid()}"))
     with db.connection_context():
         patrons = [p.number for p in Patron.select().order_by(Patron.number)]
         barcodes = [c.barcode for c in Copy.select().order_by(Copy.barcode)]

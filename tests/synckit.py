@@ -21,6 +21,7 @@ import peewee as pw
 
 from kiosk.data import journal, library, masterdata, sync
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import database
 from kiosk.data.journal import Fact, HybridClock
 from kiosk.data.models import Card, Copy, Hold, Journal, Loan, Patron, SyncCase, Title
@@ -115,7 +116,7 @@ class Site:
         ident = sync.join(db, self.desk_url, name)
         report = sync.sync_once(db, self.desk, ident)
         assert report.pulled > 0
-        kiosk = Kiosk(name, db, Circulation(db, name, clock=self.clock), ident)
+        kiosk = Kiosk(name, db, Circulation(Store(db, name, clock=self.clock)), ident)
         self.kiosks[name] = kiosk
         return kiosk
 

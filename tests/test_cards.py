@@ -19,6 +19,7 @@ import pytest
 
 from kiosk.data import cards, settings
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.errors import CardRefused
 from kiosk.data.library import card_code
 from kiosk.data.models import Journal
@@ -280,11 +281,11 @@ def test_blocked_patron_card_is_refused(circulation, make, facts):
 def test_plain_numeric_cards_only_when_allowed(library, clock, make, facts):
     student = make.patron("20250001")
     blocked = make.patron("20250002", blocked_reason="overdue fines")
-    strict = Circulation(library, KIOSK_ID, clock=clock)
+    strict = Circulation(Store(library, KIOSK_ID, clock=clock))
     assert not strict.is_card(student.number)
     refused_card(strict, facts, student.number, "card.damaged")
 
-    plain = Circulation(library, KIOSK_ID, clock=clock, allow_plain_cards=True)
+    plain = Circulation(Store(library, KIOSK_ID, clock=clock), allow_plain_cards=True)
     assert plain.is_card(student.number)
     assert not plain.is_card("99999999")  # a number no patron has is a book label
     assert plain.open_card(student.number).number == student.number

@@ -12,6 +12,7 @@ from kiosk.cli import main
 from kiosk.data import cards, settings
 from kiosk.data.cardprint import CardPrintError, CardRow, print_cards, read_numbers
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.errors import CardRefused
 from kiosk.data.library import open_library
 from kiosk.data.models import Card
@@ -186,7 +187,7 @@ def test_cards_on_a_postgresql_library(pg_url, clock, tmp_path):
             batch = print_cards(school_class="5C", render=render_to(pdf))
         assert len(batch.issued) == 3
         payloads = [codes[0] for codes in read_slots(pdf, CardSheet(), 3)]
-        circulation = Circulation(db, "kiosk-test", clock=clock)
+        circulation = Circulation(Store(db, "kiosk-test", clock=clock))
         assert [circulation.open_card(p).number for p in payloads] == ["1001", "1002", "1003"]
     finally:
         db.close()

@@ -16,6 +16,7 @@ from conftest import FakeClock
 
 from kiosk.data import cards, masterdata
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.daybook import DayBook, LogFilter, day_bounds
 from kiosk.data.db import KioskSqliteDatabase, sqlite_path
 from kiosk.data.errors import CardRefused, NotFound, Refused, StorageError
@@ -50,7 +51,7 @@ def site(desk_url: str, tmp_path: Path, clock: FakeClock):
 @pytest.fixture
 def book(site, clock) -> DayBook:
     """The librarian's service at the desk."""
-    return DayBook(Circulation(site.desk, "desk", clock=clock))
+    return DayBook(Circulation(Store(site.desk, "desk", clock=clock)))
 
 
 def test_the_day_log_is_the_days_facts_in_words(site, book, clock):
@@ -219,7 +220,7 @@ def test_a_locked_database_is_a_storage_error_for_the_librarian_too(
     lock: a StorageError in words, as at the kiosk, never a raw database error."""
     make.card(make.patron("S1"))
     impatient = KioskSqliteDatabase(sqlite_path(library_url), timeout=0.2)
-    book = DayBook(Circulation(impatient, "desk", clock=clock))
+    book = DayBook(Circulation(Store(impatient, "desk", clock=clock)))
     holder = sqlite3.connect(str(sqlite_path(library_url)), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:

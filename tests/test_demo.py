@@ -22,6 +22,7 @@ import pytest
 
 from kiosk.data import demo, journal, library, settings
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.errors import CardRefused, Refused
 from kiosk.data.models import Card, Copy, Hold, Journal, Loan, Patron, Title
 
@@ -71,7 +72,7 @@ def db(built: Built, tmp_path: Path) -> Iterator[pw.Database]:
 @pytest.fixture
 def circulation(db: pw.Database) -> Circulation:
     """The real circulation service on the demo, at the real time."""
-    return Circulation(db, KIOSK)
+    return Circulation(Store(db, KIOSK))
 
 
 def interesting(built: Built) -> list[dict[str, str]]:

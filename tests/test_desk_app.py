@@ -19,6 +19,7 @@ from kiosk import cli
 from kiosk.config import Config
 from kiosk.data import library, masterdata
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.models import SyncCase
 from kiosk.data.security import hash_pin
 from kiosk.desk_app import DeskApp
@@ -54,7 +55,7 @@ def site(tmp_path: Path, clock: FakeClock):
 
 
 def desk_app(site, clock, **settings) -> DeskApp:
-    return DeskApp(Circulation(site.desk, "desk", clock=clock), Config(language="en", **settings))
+    return DeskApp(Circulation(Store(site.desk, "desk", clock=clock)), Config(language="en", **settings))
 
 
 async def sign_in(pilot, card: str, pin: str) -> None:
@@ -128,7 +129,7 @@ def test_kiosk_desk_says_what_is_wrong_with_the_database(tmp_path, capsys, libra
 
 async def test_the_desk_signs_out_after_quiet_minutes(site, clock):
     monotonic = FakeMonotonic()
-    app = DeskApp(Circulation(site.desk, "desk", clock=clock),
+    app = DeskApp(Circulation(Store(site.desk, "desk", clock=clock)),
                   Config(language="en", desk_idle_minutes=10), monotonic=monotonic)
     async with app.run_test(size=(120, 36)) as pilot:
         await on_screen(pilot, "DeskLogin")

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from kiosk.data import journal
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.errors import KioskError
 from kiosk.data.journal import HybridClock
 from kiosk.data.library import open_library
@@ -135,7 +136,7 @@ def test_service_facts_are_ordered_even_when_the_kiosk_clock_is_set_back(
     readings = [fact.hlc for fact in facts()]
     assert readings == sorted(readings) and len(set(readings)) == len(readings)
     # A new service (a restart) continues after the journal's last reading.
-    restarted = Circulation(circulation.db, circulation.kiosk_id, clock=clock)
+    restarted = Circulation(Store(circulation.store.db, circulation.store.kiosk_id, clock=clock))
     restarted.checkin(second.barcode)
     assert facts()[-1].hlc > readings[-1]
 
@@ -199,7 +200,7 @@ def _play(circ: Circulation, clock: StepClock, barcodes: list[str], ops: list[tu
             elif op[0] == "checkin":
                 circ.checkin(barcodes[op[1]])
             elif op[0] == "renew":
-                with circ.db.connection_context():
+                with circ.store.db.connection_context():
                     loan = (
                         Loan.select(Loan, Patron).join(Patron).switch(Loan).join(Copy)
                         .where((Copy.barcode == barcodes[op[1]]) & Loan.returned_at.is_null())
@@ -209,10 +210,10 @@ def _play(circ: Circulation, clock: StepClock, barcodes: list[str], ops: list[tu
                     continue
                 circ.renew(loan.patron.number, loan.id)
             elif op[0] == "hold":
-                with circ.db.connection_context(), circ.db.atomic():
+                with circ.store.db.connection_context(), circ.store.db.atomic():
                     journal.record(
                         journal.new_fact(
-                            circ.hlc, circ.kiosk_id, "hold", clock(),
+                            circ.store.hlc, circ.store.kiosk_id, "hold", clock(),
                             patron=PATRONS[op[1]][0], copy=barcodes[op[2]],
                         )
                     )
@@ -239,7 +240,7 @@ def test_rebuild_reproduces_the_state_after_any_sequence(ops):
             with db.connection_context():
                 barcodes = _seed(db)
             clock = StepClock()
-            circ = Circulation(db, "kiosk-h", clock=clock)
+            circ = Circulation(Store(db, "kiosk-h", clock=clock))
             _play(circ, clock, barcodes, ops)
             with db.connection_context():
                 before = snapshot()
@@ -299,7 +300,7 @@ def test_facts_without_state_change_nothing(circulation, make, library, kind):
         before = snapshot()
         with library.atomic():
             journal.record(
-                journal.new_fact(circulation.hlc, "k", kind, START, patron=student.number)
+                journal.new_fact(circulation.store.hlc, "k", kind, START, patron=student.number)
             )
         assert snapshot() == before
 
@@ -308,5 +309,5 @@ def test_unknown_fact_kind_is_an_error_and_writes_nothing(circulation, library):
     with library.connection_context():
         count = Journal.select().count()
         with pytest.raises(KeyError), library.atomic():
-            journal.record(journal.new_fact(circulation.hlc, "k", "teleport", START))
+            journal.record(journal.new_fact(circulation.store.hlc, "k", "teleport", START))
         assert Journal.select().count() == count

@@ -15,6 +15,7 @@ import synckit as sk
 
 from kiosk.data import masterdata
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.errors import Refused
 from kiosk.data.library import set_pin
 from kiosk.data.security import hash_pin
@@ -41,28 +42,28 @@ def librarian(library, make) -> str:
 
 
 def test_a_restart_gives_no_fresh_tries(library, librarian, clock):
-    kiosk = Circulation(library, "kiosk-1", clock=clock)
+    kiosk = Circulation(Store(library, "kiosk-1", clock=clock))
     for _ in range(5):
         assert not kiosk.check_librarian(librarian, "0000")
-    restarted = Circulation(library, "kiosk-1", clock=clock)  # a new process, same file
+    restarted = Circulation(Store(library, "kiosk-1", clock=clock))  # a new process, same file
     assert locked_minutes(restarted, librarian) == 5
     clock.advance(minutes=3)
-    assert locked_minutes(Circulation(library, "kiosk-1", clock=clock), librarian) == 2
+    assert locked_minutes(Circulation(Store(library, "kiosk-1", clock=clock)), librarian) == 2
     clock.advance(minutes=2)
-    assert locked_minutes(Circulation(library, "kiosk-1", clock=clock), librarian) is None
+    assert locked_minutes(Circulation(Store(library, "kiosk-1", clock=clock)), librarian) is None
 
 
 def test_tries_before_a_restart_still_count(library, librarian, clock):
     for _ in range(3):
-        assert not Circulation(library, "kiosk-1", clock=clock).check_librarian(librarian, "1")
-    again = Circulation(library, "kiosk-1", clock=clock)
+        assert not Circulation(Store(library, "kiosk-1", clock=clock)).check_librarian(librarian, "1")
+    again = Circulation(Store(library, "kiosk-1", clock=clock))
     assert not again.check_librarian(librarian, "2")
     assert not again.check_librarian(librarian, "3")  # the fifth in a row
     assert locked_minutes(again, librarian) == 5
 
 
 def test_a_right_pin_starts_the_count_again_and_old_tries_expire(library, librarian, clock):
-    kiosk = Circulation(library, "kiosk-1", clock=clock)
+    kiosk = Circulation(Store(library, "kiosk-1", clock=clock))
     for _ in range(4):
         assert not kiosk.check_librarian(librarian, "0000")
     assert kiosk.check_librarian(librarian, PIN)
@@ -90,7 +91,7 @@ def test_the_lock_reaches_the_desk_and_every_kiosk_by_sync(tmp_path: Path, clock
     hall.sync(site.desk)
     room.sync(site.desk)
     hall.sync(site.desk)
-    desk = Circulation(site.desk, "desk", clock=clock)
+    desk = Circulation(Store(site.desk, "desk", clock=clock))
     for place in (desk, hall.circulation, room.circulation):
         assert locked_minutes(place, "L0001") == 5, place.kiosk_id
     clock.advance(minutes=5)
@@ -102,5 +103,5 @@ def locked_minutes_without_trying(kiosk: sk.Kiosk) -> int | None:
     from kiosk.data.pin_guard import pin_state
 
     with sk.on(kiosk.db):
-        state = pin_state("L0001", kiosk.circulation.clock())
-    return state.minutes_left(kiosk.circulation.clock()) or None
+        state = pin_state("L0001", kiosk.circulation.store.clock())
+    return state.minutes_left(kiosk.circulation.store.clock()) or None

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from kiosk.cli import main
 from kiosk.data import masterdata, reports
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.library import open_library
 from kiosk.data.report_sheets import term_sheets
 from kiosk.data.reports import GroupFigures, Star, term_report
@@ -54,7 +55,7 @@ def build(db: pw.Database, clock: FakeClock, url: str) -> Built:
     """Classes 1A, 1B (grade 1) and 2A (grade 2); students s1..s5, helpers s6 and h2,
     teacher t1; the loans of :data:`PLAN`, visits, and two helpers' shifts."""
     make = Factory(db, clock)
-    circulation = Circulation(db, "kiosk-test", clock=clock)
+    circulation = Circulation(Store(db, "kiosk-test", clock=clock))
     roles = Roles(circulation)
     make.school_class("1A", grade=1)
     make.school_class("1B", grade=1)

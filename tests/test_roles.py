@@ -213,7 +213,7 @@ def test_a_helper_card_left_open_is_closed_by_the_next_shift(circulation, school
 
 
 def library_of(circulation: Circulation):
-    return sk.on(circulation.db)
+    return sk.on(circulation.store.db)
 
 
 # -- shelf checks ------------------------------------------------------------------------
@@ -357,12 +357,12 @@ def test_roles_facts_made_offline_sync_to_the_desk_and_other_kiosks(desk_url, tm
 
 def test_a_fact_about_a_visit_this_database_does_not_know_changes_nothing(circulation, school):
     fact = journal.new_fact(
-        circulation.hlc, "elsewhere", "visit_attendee", datetime(2025, 3, 12),
+        circulation.store.hlc, "elsewhere", "visit_attendee", datetime(2025, 3, 12),
         patron="S0", visit="no-such-visit", other_class=False,
     )
-    with sk.on(circulation.db), circulation.db.atomic():
+    with sk.on(circulation.store.db), circulation.store.db.atomic():
         journal.record(fact)
-    assert roles_state(circulation.db)["attendees"] == []
+    assert roles_state(circulation.store.db)["attendees"] == []
 
 
 def test_the_period_and_the_helper_timeout_are_configurable(tmp_path):

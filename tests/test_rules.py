@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, NotFound, Refused
 from kiosk.data.library import set_pin
 from kiosk.data.models import Copy, Hold, Loan, LoanRule
@@ -504,7 +505,7 @@ def test_checkin_of_an_unknown_barcode_is_refused_and_recorded(circulation, fact
 
 def test_rules_read_the_live_database_not_a_cache(library, make, clock, facts):
     """A second service (another kiosk thread) sees a rule change made after it started."""
-    service = Circulation(library, "kiosk-2", clock=clock)
+    service = Circulation(Store(library, "kiosk-2", clock=clock))
     student = make.patron()
     first, second = make.copy(), make.copy()
     make.rule("student", loan_days=14, max_items=1)
@@ -546,6 +547,6 @@ def test_a_plain_number_that_is_also_a_book_is_the_book(library, make, clock):
     make.patron("10000001")
     make.patron("20230001")
     make.copy(barcode="10000001")
-    plain = Circulation(library, "kiosk-plain", clock=clock, allow_plain_cards=True)
+    plain = Circulation(Store(library, "kiosk-plain", clock=clock), allow_plain_cards=True)
     assert plain.is_card("20230001")
     assert not plain.is_card("10000001")

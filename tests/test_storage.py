@@ -18,6 +18,7 @@ import peewee as pw
 import pytest
 
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import DatabaseMissing, KioskSqliteDatabase, database, sqlite_path
 from kiosk.data.errors import StorageError
 from kiosk.data.library import open_library
@@ -53,7 +54,7 @@ def stocked(library: pw.Database, make: Any, clock: Any) -> dict[str, Any]:
     student = make.patron()
     lent, free = make.copy(), make.copy()
     card = make.card(student)
-    Circulation(library, "setup", clock=clock).checkout(student.number, lent.barcode)
+    Circulation(Store(library, "setup", clock=clock)).checkout(student.number, lent.barcode)
     return {"number": student.number, "card": card, "lent": lent.barcode, "free": free.barcode}
 
 
@@ -62,7 +63,7 @@ def stocked(library: pw.Database, make: Any, clock: Any) -> dict[str, Any]:
 
 def test_write_locked_by_another_connection_is_storage_locked(library_url, stocked, clock):
     db = impatient(library_url)
-    circulation = Circulation(db, "kiosk-1", clock=clock)
+    circulation = Circulation(Store(db, "kiosk-1", clock=clock))
     before = counts(db)
     holder = sqlite3.connect(str(sqlite_path(library_url)), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -130,7 +131,7 @@ def test_database_file_removed_is_a_storage_error(circulation, stocked, library_
 def test_file_deleted_under_an_open_connection_is_noticed(library_url, stocked, clock):
     """SQLite would go on writing into the deleted file: every loan would vanish."""
     db = impatient(library_url)
-    circulation = Circulation(db, "kiosk-1", clock=clock)
+    circulation = Circulation(Store(db, "kiosk-1", clock=clock))
     db.connect()  # the kiosk's database thread holds its connection open
     try:
         circulation.checkin(stocked["lent"])
@@ -167,7 +168,7 @@ def test_unreadable_folder_is_a_storage_error(tmp_path, clock, stocked, library_
         if path.exists():
             shutil.move(str(path), folder / path.name)
     db = impatient(f"sqlite:///{folder / 'library.sqlite'}")
-    circulation = Circulation(db, "kiosk-1", clock=clock)
+    circulation = Circulation(Store(db, "kiosk-1", clock=clock))
     folder.chmod(0)
     try:
         with pytest.raises(StorageError):
@@ -189,7 +190,7 @@ def test_full_database_is_a_storage_error_and_records_nothing(library_url, stock
         pages = probe.execute_sql("PRAGMA page_count").fetchone()[0]
     probe.close()
     db = impatient(library_url, max_page_count=pages + 2)
-    circulation = Circulation(db, "kiosk-1", clock=clock)
+    circulation = Circulation(Store(db, "kiosk-1", clock=clock))
     failures = 0
     for attempt in range(400):
         before = counts(db)

@@ -19,6 +19,7 @@ from conftest import FakeClock
 from kiosk import logs
 from kiosk.data import journal, library, masterdata, sync
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import database
 from kiosk.data.errors import CardRefused, Refused
 from kiosk.data.journal import Fact
@@ -65,7 +66,7 @@ def converged(site: sk.Site, folder: Path) -> dict:
 
 def desk_circulation(site: sk.Site, clock: FakeClock) -> Circulation:
     """The librarian's own circulation service, on the desk's database."""
-    return Circulation(site.desk, "desk", clock=clock)
+    return Circulation(Store(site.desk, "desk", clock=clock))
 
 
 def card_of(site: sk.Site, number: str) -> str:
@@ -336,10 +337,10 @@ def test_a_new_card_secret_reaches_a_running_kiosk(site, clock):
 def test_a_kiosk_cannot_push_master_data_or_another_kiosks_facts(site, clock):
     hall = site.add_kiosk("hall")
     forged = journal.new_fact(
-        hall.circulation.hlc, "hall", "setting_saved", clock(), key="card_secret", value="x"
+        hall.circulation.store.hlc, "hall", "setting_saved", clock(), key="card_secret", value="x"
     )
     stolen = journal.new_fact(
-        hall.circulation.hlc, "room", "checkout", clock(), patron="S0001", copy="B00001",
+        hall.circulation.store.hlc, "room", "checkout", clock(), patron="S0001", copy="B00001",
         due_on="2025-03-26",
     )
     with sk.on(hall.db), hall.db.atomic():
@@ -372,7 +373,7 @@ def test_a_kiosk_with_its_own_loans_cannot_join(site, tmp_path, clock, make, cir
     make.copy(make.title(), barcode="X1")
     circulation.checkout(make.patron().number, "X1")
     with pytest.raises(sync.SyncError) as refused:
-        sync.join(circulation.db, site.desk_url, "old")
+        sync.join(circulation.store.db, site.desk_url, "old")
     assert refused.value.key == "sync.not_fresh"
 
 

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from kiosk.data import journal, masterdata, sync
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.errors import KioskError
 from kiosk.data.journal import HybridClock
 from kiosk.data.models import Journal
@@ -55,7 +56,7 @@ _counter = itertools.count()
 
 
 def play(site: sk.Site, clock: FakeClock, steps: list[tuple[Any, ...]]) -> None:
-    desk_circulation = Circulation(site.desk, "desk", clock=clock)
+    desk_circulation = Circulation(Store(site.desk, "desk", clock=clock))
     for step in steps:
         name, args = step[0], step[1:]
         try:

@@ -25,6 +25,7 @@ from uikit import make_app, scan_and_wait, scan_to, until, wait_until
 from kiosk.cli import main
 from kiosk.data import journal, library, network, sync
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import database, open_database
 from kiosk.data.errors import CardRefused
 from kiosk.data.models import Journal, Loan
@@ -110,7 +111,7 @@ def record_refusal(url: str, kiosk: str) -> None:
     """One fact made at the kiosk (a card that is not a card, refused and recorded)."""
     db = library.open_library(url)
     try:
-        refuse_a_card(Circulation(db, kiosk))
+        refuse_a_card(Circulation(Store(db, kiosk)))
     finally:
         db.close()
 
@@ -249,8 +250,8 @@ async def test_scans_go_on_while_the_background_sync_is_stalled(make_pg_url, tmp
         db = library.open_library(f"sqlite:///{tmp_path / 'hall.sqlite'}", create=True)
         ident = sync.join(db, through, "hall")
         sync.sync_once(db, site.desk, ident)
-        circulation = Circulation(db, "hall", clock=clock)
-        worker = SyncWorker(circulation, ident, interval=0.1,
+        circulation = Circulation(Store(db, "hall", clock=clock))
+        worker = SyncWorker(circulation.store.db, ident, settings_changed=circulation.reload, interval=0.1,
                             timeouts=DeskTimeouts(connect=2, reply=2, deadline=8))
         app = make_app(circulation, sync=worker)
         async with app.run_test(size=(100, 30)) as pilot:

@@ -223,5 +223,5 @@ async def test_a_queue_of_children_borrows_in_turn(circulation, make):
                 assert "Borrowed" in await scan_and_wait(pilot, barcode)
             await click_to(pilot, "#finish", "ReceiptScreen")
             await click_to(pilot, "#ok", "AttractScreen")
-    with circulation.db.connection_context():
+    with circulation.store.db.connection_context():
         assert Loan.select().where(Loan.returned_at.is_null()).count() == 20

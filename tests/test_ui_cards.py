@@ -35,7 +35,7 @@ async def test_card_refusals_on_start_screen(circulation, make, facts, case, exp
         make.card(patron)  # the reissue revokes the first card
     elif case == "unknown":
         # correctly signed, but for a reader this library does not have
-        with circulation.db.connection_context():
+        with circulation.store.db.connection_context():
             code = card_code("20239999", 1)
     elif case == "truncated":
         code = code[:-5]

@@ -26,6 +26,7 @@ from uikit import (
 )
 
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import KioskSqliteDatabase, database, sqlite_path
 from kiosk.data.models import Copy, HelperShift, ShelfCheck
 from kiosk.screens.helper import HelperScreen
@@ -290,7 +291,7 @@ async def test_a_busy_database_when_an_area_is_touched_is_said_not_fatal(
     path = sqlite_path(library_url)
     impatient = KioskSqliteDatabase(path, timeout=0.2)
     database.initialize(impatient)
-    app = make_app(Circulation(impatient, "kiosk-1", clock=clock))
+    app = make_app(Circulation(Store(impatient, "kiosk-1", clock=clock)))
     async with app.run_test(size=(100, 30)) as pilot:
         await scan_to(pilot, station["helper"], "HelperScreen")
         await wait_until(pilot, lambda: pilot.app.screen.shift is not None)

@@ -26,6 +26,7 @@ from uikit import (
 
 from kiosk.data import cards
 from kiosk.data.circulation import Circulation
+from kiosk.data.store import Store
 from kiosk.data.db import KioskSqliteDatabase, sqlite_path
 from kiosk.data.library import set_pin
 from kiosk.locale import set_language
@@ -91,7 +92,7 @@ async def test_log_shows_the_day_and_filters_as_one_types(circulation, librarian
     async with app.run_test(size=(120, 40)) as pilot:
         panel = await open_librarian(pilot, librarian)
         assert len(panel.entries) == len([f for f in facts()
-                                          if f.wall_time.date() == circulation.today()])
+                                          if f.wall_time.date() == circulation.store.today()])
         rows = table_rows(pilot, "#log-table")
         assert any("Borrowed “Book 0”" in row[-1] and "Ann Lee (2001)" in row[2] for row in rows)
         assert any(row[1] == "Sign-in" for row in rows)
@@ -237,7 +238,7 @@ async def test_export_writes_csv_and_xlsx_of_the_filtered_log(
         expected = len(panel.shown)
         await pilot.press("f6")
         await wait_until(pilot, lambda: "records written to" in screen_text(pilot))
-    day_name = circulation.today().isoformat()
+    day_name = circulation.store.today().isoformat()
     with (folder / f"day-log-{day_name}.csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0][:3] == ["Time", "What", "Reader"]
@@ -362,7 +363,7 @@ async def test_a_locked_database_while_marking_a_case_is_said_and_the_app_goes_o
     busy database, the screen stays, and the same key works once the lock is gone."""
     prefix = day["ann_card"].split(".")[0]
     impatient = KioskSqliteDatabase(sqlite_path(library_url), timeout=0.2)
-    app = make_app(Circulation(impatient, circulation.kiosk_id, clock=clock))
+    app = make_app(Circulation(Store(impatient, circulation.store.kiosk_id, clock=clock)))
     holder = sqlite3.connect(str(sqlite_path(library_url)), isolation_level=None)
     try:
         async with app.run_test(size=(120, 40), notifications=True) as pilot:

@@ -36,7 +36,8 @@ def site(tmp_path: Path, clock) -> sk.Site:
 
 async def test_the_status_bar_follows_the_desk_going_away_and_coming_back(site, tmp_path):
     hall = site.add_kiosk("hall")
-    worker = SyncWorker(hall.circulation, hall.ident, interval=0.1)
+    worker = SyncWorker(hall.circulation.store.db, hall.ident, interval=0.1,
+                        settings_changed=hall.circulation.reload)
     app = make_app(hall.circulation, sync=worker)
     desk_file = tmp_path / "desk.sqlite"
     away = tmp_path / "desk-away.sqlite"
@@ -61,10 +62,10 @@ async def test_the_status_bar_follows_the_desk_going_away_and_coming_back(site, 
 def test_a_kiosk_the_desk_no_longer_knows_says_so(site, tmp_path):
     hall = site.add_kiosk("hall")
     impostor = sync.Identity("hall", "wrong-token", hall.ident.desk_url)
-    worker = SyncWorker(hall.circulation, impostor)
+    worker = SyncWorker(hall.circulation.store.db, impostor)
     status = worker.run_once()
     assert (status.online, status.problem) == (False, "sync.not_registered")
-    ok = SyncWorker(hall.circulation, hall.ident).run_once()
+    ok = SyncWorker(hall.circulation.store.db, hall.ident).run_once()
     assert ok.online and ok.waiting == 0
 
 

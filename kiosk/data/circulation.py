@@ -9,16 +9,13 @@ transaction as the state it changes; every refusal is a fact too.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import peewee as pw
 
 from kiosk.data import cards, journal, settings
-from kiosk.data.db import KioskSqliteDatabase, database, write_gate
 from kiosk.data.errors import (
     AlreadyBorrowed,
     CardRefused,
@@ -27,7 +24,6 @@ from kiosk.data.errors import (
     Refused,
     StorageError,
 )
-from kiosk.data.journal import Fact, HybridClock
 from kiosk.data.models import (
     Card,
     ClosedDay,
@@ -45,6 +41,7 @@ from kiosk.data.pin_guard import pin_state
 from kiosk.data.prepared import Prepared
 from kiosk.data.projection import Known
 from kiosk.data.security import check_pin
+from kiosk.data.store import Outcome, Store
 from kiosk.data.text import clean_code, printable
 
 log = logging.getLogger(__name__)
@@ -175,55 +172,30 @@ class _LoanPlan:
     overall: LoanRule | None
 
 
-@dataclass
-class _Outcome:
-    """What a write transaction decided: a value, or a refusal to raise after commit."""
-
-    value: Any = None
-    refusal: KioskError | None = None
-
-
 class Circulation:
     """Lending, returning and renewing on the database the models are bound to.
 
     Args:
-        db: the open database (see :func:`kiosk.data.db.open_database`).
-        kiosk_id: this kiosk's identity, written into every fact.
-        clock: the current time (aware datetime); tests pass a fixed one.
+        store: the library database, this kiosk and the clock (:class:`Store`).
         allow_plain_cards: accept a bare patron number as a card.
     """
 
-    def __init__(
-        self,
-        db: pw.Database,
-        kiosk_id: str,
-        *,
-        clock: Callable[[], datetime] = journal.utcnow,
-        allow_plain_cards: bool = False,
-    ) -> None:
-        self.db = db
-        self.kiosk_id = kiosk_id
-        self.clock = clock
+    def __init__(self, store: Store, *, allow_plain_cards: bool = False) -> None:
+        self.store = store
         self.allow_plain_cards = allow_plain_cards
-        with database.session(db):
-            self.hlc = HybridClock(kiosk_id, journal.last_hlc())
-            self.reload()  # on the same connection
+        self.reload()
 
     def reload(self) -> None:
         """Read the card prefix and secret again (after a sync brought new settings)."""
-        with self._connected():
+        with self.store.connected():
             # one assignment: a scan on the database thread sees the old pair or the new
             self._card_keys = (settings.get("card_prefix"), settings.get("card_secret"))
 
     # -- time ---------------------------------------------------------------------
 
-    def today(self) -> date:
-        """Today's date where the kiosk stands."""
-        return self.clock().astimezone().date()
-
     def due_date(self, days: int, start: date | None = None) -> date:
         """``days`` after ``start`` (today), moved on to the next day the library is open."""
-        with self._reading():
+        with self.store.reading():
             return self._due_date(days, start, self._settings())
 
     def _settings(self) -> dict[str, str]:
@@ -233,7 +205,7 @@ class Circulation:
         return values
 
     def _due_date(self, days: int, start: date | None, values: dict[str, str]) -> date:
-        due = (start or self.today()) + timedelta(days=days)
+        due = (start or self.store.today()) + timedelta(days=days)
         weekdays = {int(d) for d in values["closed_weekdays"].split(",") if d.strip()}
         closed = {day for (day,) in _CLOSED_DAYS.rows(due, due + timedelta(days=120))}
         for _ in range(366):
@@ -241,111 +213,6 @@ class Circulation:
                 return due
             due += timedelta(days=1)
         return due
-
-    # -- checkpoints --------------------------------------------------------------
-
-    DEFERRED_CHECKPOINT_PAGES = 10_000
-    """With deferred checkpoints, SQLite checkpoints by itself only past this many pages."""
-
-    def defer_checkpoints(self) -> None:
-        """Keep WAL checkpoints out of this thread's commits; :meth:`checkpoint` does them.
-
-        SQLite normally copies the write-ahead log back into the database inside the
-        commit that crosses 1,000 pages, which makes that one checkout ~12 ms slower.
-        The kiosk calls :meth:`checkpoint` in the pauses between scans instead; the
-        high limit only guards against a kiosk that is never idle.
-        """
-        if isinstance(self.db, pw.SqliteDatabase):
-            with self._reading():
-                self.db.execute_sql(f"PRAGMA wal_autocheckpoint={self.DEFERRED_CHECKPOINT_PAGES}")
-
-    def checkpoint(self) -> None:
-        """Copy the write-ahead log into the database now, without waiting on readers."""
-        if isinstance(self.db, pw.SqliteDatabase):
-            with self._reading():
-                self.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    # -- transactions -------------------------------------------------------------
-
-    @contextmanager
-    def _connected(self) -> Iterator[None]:
-        """Use this thread's open connection, or open one for the duration.
-
-        The models point at this service's database for the duration too, so several
-        libraries (kiosks and a desk, in tests and tools) can live in one process.
-        """
-        with database.using(self.db):
-            if not self.db.is_closed():
-                yield
-                return
-            with self.db.connection_context():
-                yield
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """A write transaction; a locked or vanished database becomes a StorageError."""
-        try:
-            if isinstance(self.db, KioskSqliteDatabase):
-                self.db.check_file()
-            with write_gate.foreground(), self._connected(), self.db.atomic():
-                yield
-        except pw.OperationalError as error:
-            log.exception("database write failed")
-            text = str(error).lower()
-            locked = "locked" in text or "busy" in text
-            if not locked:
-                self._drop_connection()
-            raise StorageError("storage.locked" if locked else "storage.failed") from error
-        except (pw.InterfaceError, pw.DatabaseError) as error:
-            log.exception("database write failed")
-            self._drop_connection()
-            raise StorageError("storage.failed") from error
-
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
-        try:
-            with self._connected():
-                yield
-        except (pw.InterfaceError, pw.DatabaseError) as error:
-            log.exception("database read failed")
-            self._drop_connection()
-            raise StorageError("storage.failed") from error
-
-    def _drop_connection(self) -> None:
-        """Close a connection that failed, so the next call opens a fresh one.
-
-        (A PostgreSQL connection that dropped never comes back by itself.)
-        """
-        try:
-            if not self.db.is_closed() and not self.db.in_transaction():
-                self.db.close()
-        except Exception:  # the connection is already unusable; nothing more to do
-            log.debug("closing a failed connection failed", exc_info=True)
-
-    def _fact(self, kind: str, **kwargs: Any) -> Fact:
-        return journal.new_fact(self.hlc, self.kiosk_id, kind, self.clock(), **kwargs)
-
-    def _refusal(
-        self, error: KioskError, *, patron: str | None = None, copy: str | None = None,
-        code: str | None = None,
-    ) -> KioskError:
-        """Record ``error`` as a refusal fact (in the current transaction) and return it."""
-        data: dict[str, Any] = {"reason": error.key}
-        params = {k: v for k, v in error.params.items() if isinstance(v, (str, int))}
-        if params:
-            data["params"] = params
-        if code is not None:
-            data["code"] = printable(code, 64)
-        journal.record(self._fact("refusal", patron=patron, copy=copy, **data))
-        return error
-
-    def _run(self, decide: Callable[[], _Outcome]) -> Any:
-        """Run ``decide`` in a write transaction; raise its refusal after the commit."""
-        with self._transaction():
-            outcome = decide()
-        if outcome.refusal is not None:
-            raise outcome.refusal
-        return outcome.value
 
     # -- cards --------------------------------------------------------------------
 
@@ -358,7 +225,7 @@ class Circulation:
             return True
         if self.allow_plain_cards and code.isdigit():
             # a bare number is a card only if it names a patron and no book has it
-            with self._reading():
+            with self.store.reading():
                 return (
                     Patron.select().where(Patron.number == code).exists()
                     and not Copy.select().where(Copy.barcode == code).exists()
@@ -375,15 +242,15 @@ class Circulation:
             StorageError: the database cannot be read or written.
         """
 
-        def decide() -> _Outcome:
+        def decide() -> Outcome:
             try:
                 patron, serial = self._card_patron(raw)
             except CardRefused as refusal:
                 number = refusal.params.get("number")
-                return _Outcome(refusal=self._refusal(refusal, patron=number, code=raw))
-            return _Outcome(value=self._patron_view(patron, card=serial))
+                return Outcome(refusal=self.store.refusal(refusal, patron=number, code=raw))
+            return Outcome(value=self._patron_view(patron, card=serial))
 
-        return self._run(decide)
+        return self.store.run(decide)
 
     def _card_patron(self, raw: str) -> tuple[Patron, int | None]:
         code = clean_code(raw)
@@ -405,7 +272,7 @@ class Circulation:
             raise CardRefused("card.unknown", number=patron.number)
         if card.revoked_at is not None:
             raise CardRefused("card.revoked", number=patron.number, name=patron.name)
-        if card.expires_on is not None and card.expires_on < self.today():
+        if card.expires_on is not None and card.expires_on < self.store.today():
             raise CardRefused(
                 "card.expired", number=patron.number, name=patron.name,
                 date=card.expires_on.isoformat(),
@@ -434,24 +301,24 @@ class Circulation:
             Refused: ``pin.locked`` while the card is locked.
         """
 
-        now = self.clock()
-        with self._reading():
+        now = self.store.clock()
+        with self.store.reading():
             patron = Patron.get_or_none(Patron.number == number)
             stored = patron.pin_hash if patron and patron.kind == "librarian" else None
             locked = pin_state(number, now).locked_until is not None
         ok = not locked and check_pin(pin, stored)  # (slow: outside the transaction)
 
-        def decide() -> _Outcome:
+        def decide() -> Outcome:
             state = pin_state(number, now)  # again: an attempt meanwhile may have locked it
             if state.locked_until is not None:
                 refusal = Refused("pin.locked", minutes=state.minutes_left(now))
-                return _Outcome(refusal=self._refusal(refusal, patron=number))
+                return Outcome(refusal=self.store.refusal(refusal, patron=number))
             kind = "librarian_login" if ok else "refusal"
             data = {} if ok else {"reason": "pin.wrong"}
-            journal.record(self._fact(kind, patron=number, **data))
-            return _Outcome(value=ok)
+            journal.record(self.store.fact(kind, patron=number, **data))
+            return Outcome(value=ok)
 
-        return bool(self._run(decide))
+        return bool(self.store.run(decide))
 
     # -- views --------------------------------------------------------------------
 
@@ -461,7 +328,7 @@ class Circulation:
         Raises:
             NotFound: ``patron.unknown``.
         """
-        with self._reading():
+        with self.store.reading():
             patron = _PATRON.first(number)
             if patron is None:
                 raise NotFound("patron.unknown")
@@ -474,7 +341,7 @@ class Circulation:
             title=title.title,
             author=title.author,
             due_on=loan.due_on,
-            days_overdue=max(0, (self.today() - loan.due_on).days),
+            days_overdue=max(0, (self.store.today() - loan.due_on).days),
             renewals=loan.renewals,
             item_kind=title.kind,
         )
@@ -521,17 +388,17 @@ class Circulation:
 
     def returns_only(self) -> bool:
         """Whether the end-of-term "returns only" switch is on."""
-        with self._reading():
+        with self.store.reading():
             return settings.get("returns_only") == "1"
 
     def set_returns_only(self, on: bool) -> None:
         """Turn the end-of-term "returns only" switch on or off."""
-        with self._transaction():
+        with self.store.writing():
             settings.put("returns_only", "1" if on else "0")
 
     def library_name(self) -> str:
         """The school library's name, for the screens' headings."""
-        with self._reading():
+        with self.store.reading():
             return settings.get("library_name")
 
     # -- checkout -----------------------------------------------------------------
@@ -551,20 +418,20 @@ class Circulation:
         """
         barcode = clean_code(raw_barcode)
 
-        def decide() -> _Outcome:
+        def decide() -> Outcome:
             patron = _PATRON.first(number)
             if patron is None:
-                return _Outcome(refusal=NotFound("patron.unknown"))
+                return Outcome(refusal=NotFound("patron.unknown"))
             if barcode is None:
-                return _Outcome(
-                    refusal=self._refusal(
+                return Outcome(
+                    refusal=self.store.refusal(
                         NotFound("copy.damaged_code"), patron=patron.number, code=raw_barcode
                     )
                 )
             copy = _COPY.first(barcode)
             if copy is None:
-                return _Outcome(
-                    refusal=self._refusal(
+                return Outcome(
+                    refusal=self.store.refusal(
                         NotFound("copy.unknown", code=printable(barcode, 40)),
                         patron=patron.number, code=barcode,
                     )
@@ -572,13 +439,13 @@ class Circulation:
             try:
                 plan = self._may_lend(patron, copy)
             except AlreadyBorrowed as mine:
-                return _Outcome(refusal=mine)
+                return Outcome(refusal=mine)
             except Refused as refusal:
-                return _Outcome(
-                    refusal=self._refusal(refusal, patron=patron.number, copy=copy.barcode)
+                return Outcome(
+                    refusal=self.store.refusal(refusal, patron=patron.number, copy=copy.barcode)
                 )
             extra = {"card": card} if card is not None else {}
-            fact = self._fact(
+            fact = self.store.fact(
                 "checkout", patron=patron.number, copy=copy.barcode,
                 due_on=plan.due.isoformat(), **extra,
             )
@@ -591,9 +458,9 @@ class Circulation:
             )
             loans = sorted([*plan.loans, loan], key=lambda view: view.due_on)
             view = self._patron_view(patron, loans, plan.overall, card=card)
-            return _Outcome(value=CheckoutResult(loan, view))
+            return Outcome(value=CheckoutResult(loan, view))
 
-        return self._run(decide)
+        return self.store.run(decide)
 
     def _may_lend(self, patron: Patron, copy: Copy) -> _LoanPlan:
         """How lending ``copy`` to ``patron`` would go, or the reason not to."""
@@ -636,7 +503,7 @@ class Circulation:
 
     def _current_issue(self, title: Title) -> bool:
         issue = title.issue_date
-        today = self.today()
+        today = self.store.today()
         return issue is None or (issue.year, issue.month) >= (today.year, today.month)
 
     # -- renew --------------------------------------------------------------------
@@ -655,7 +522,7 @@ class Circulation:
                 ``circ.returns_only`` (each recorded as a refusal).
         """
 
-        def decide() -> _Outcome:
+        def decide() -> Outcome:
             loan = (
                 Loan.select(Loan, Copy, Title, Patron)
                 .join(Copy)
@@ -666,33 +533,33 @@ class Circulation:
                 .first()
             )
             if loan is None or loan.patron.number != number:
-                return _Outcome(refusal=NotFound("loan.unknown"))
+                return Outcome(refusal=NotFound("loan.unknown"))
             copy, title, patron = loan.copy, loan.copy.title, loan.patron
             try:
                 due = self._may_renew(loan, patron, title)
             except Refused as refusal:
-                return _Outcome(
-                    refusal=self._refusal(refusal, patron=number, copy=copy.barcode)
+                return Outcome(
+                    refusal=self.store.refusal(refusal, patron=number, copy=copy.barcode)
                 )
             extra: dict[str, Any] = {"card": card} if card is not None else {}
             if by:
                 extra["by"] = by
             journal.record(
-                self._fact(
+                self.store.fact(
                     "renew", patron=number, copy=copy.barcode, loan=loan.id,
                     due_on=due.isoformat(), **extra,
                 )
             )
             fresh = Loan.get_by_id(loan.id)
-            return _Outcome(value=self._loan_view(fresh, copy, title))
+            return Outcome(value=self._loan_view(fresh, copy, title))
 
-        return self._run(decide)
+        return self.store.run(decide)
 
     def _may_renew(self, loan: Loan, patron: Patron, title: Title) -> date:
         values = self._settings()
         if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
-        if loan.due_on < self.today():
+        if loan.due_on < self.store.today():
             raise Refused("renew.overdue", title=title.title)
         overall, specific = self._rules(patron.kind, title.kind)
         rule = specific or overall
@@ -703,7 +570,7 @@ class Circulation:
         )
         if waiting.exists():
             raise Refused("renew.held", title=title.title)
-        return self._due_date(rule.loan_days, max(self.today(), loan.due_on), values)
+        return self._due_date(rule.loan_days, max(self.store.today(), loan.due_on), values)
 
     # -- checkin ------------------------------------------------------------------
 
@@ -722,15 +589,15 @@ class Circulation:
         """
         barcode = clean_code(raw_barcode)
 
-        def decide() -> _Outcome:
+        def decide() -> Outcome:
             if barcode is None:
-                return _Outcome(
-                    refusal=self._refusal(NotFound("copy.damaged_code"), code=raw_barcode)
+                return Outcome(
+                    refusal=self.store.refusal(NotFound("copy.damaged_code"), code=raw_barcode)
                 )
             copy = _COPY.first(barcode)
             if copy is None:
-                return _Outcome(
-                    refusal=self._refusal(
+                return Outcome(
+                    refusal=self.store.refusal(
                         NotFound("copy.unknown", code=printable(barcode, 40)), code=barcode
                     )
                 )
@@ -742,7 +609,7 @@ class Circulation:
             if by:
                 extra["by"] = by
             known = journal.record(
-                self._fact(
+                self.store.fact(
                     "checkin", patron=loan.patron.number if loan else None,
                     copy=copy.barcode, loan=loan.id if loan else None, **extra,
                 ),
@@ -750,9 +617,9 @@ class Circulation:
             )
             if damaged:
                 status_before = "repair"  # to the desk, like any copy that is not for the shelf
-            return _Outcome(value=self._route(copy, loan, status_before, known.ready_hold))
+            return Outcome(value=self._route(copy, loan, status_before, known.ready_hold))
 
-        return self._run(decide)
+        return self.store.run(decide)
 
     def _route(
         self, copy: Copy, loan: Loan | None, status_before: str, hold: Hold | None
@@ -763,7 +630,7 @@ class Circulation:
         base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
         if loan is not None:
             base["borrower"] = loan.patron.name
-            base["days_overdue"] = max(0, (self.today() - loan.due_on).days)
+            base["days_overdue"] = max(0, (self.store.today() - loan.due_on).days)
         if status_before in ("lost", "withdrawn", "repair"):
             return ReturnResult(destination="desk", **base)
         if copy.status == "hold_shelf":

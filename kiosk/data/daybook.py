@@ -25,7 +25,7 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import journal, masterdata, spreadsheet, sync
+from kiosk.data import masterdata, spreadsheet, sync
 from kiosk.data.circulation import Circulation, LoanView, ReturnResult
 from kiosk.data.errors import NotFound
 from kiosk.data.journal import day_bounds
@@ -453,15 +453,16 @@ class DayBook:
 
     def __init__(self, circulation: Circulation) -> None:
         self.circulation = circulation
-        self.db = circulation.db
+        self.store = circulation.store
+        self.db = circulation.store.db
 
     def _connected(self) -> AbstractContextManager[None]:
-        """The circulation's connection to the library (its own, or one for the while)."""
-        return self.circulation._connected()
+        """The store's connection to the library (its own, or one for the while)."""
+        return self.store.connected()
 
     def today(self) -> date:
         """Today where the library is."""
-        return self.circulation.today()
+        return self.store.today()
 
     # -- the day's log ----------------------------------------------------------------
 
@@ -556,14 +557,13 @@ class DayBook:
             StorageError: the database is locked (a sync is writing) or gone; nothing
                 was recorded.
         """
-        circulation = self.circulation
-        with circulation._transaction():  # the write gate, and errors in words
-            fact = circulation._fact(CASE_REVIEWED, case=ref, by=by)
-            journal.record(fact)
+        store = self.store
+        with store.writing():  # the write gate, and errors in words
+            store.record(CASE_REVIEWED, case=ref, by=by)
             if ref.startswith("sync:"):
                 _, uuid, kind = ref.split(":", 2)
                 SyncCase.update(
-                    resolved_by=by, resolved_at=journal.to_db_time(circulation.clock())
+                    resolved_by=by, resolved_at=store.now_stored()
                 ).where((SyncCase.fact == uuid) & (SyncCase.kind == kind)).execute()
 
     # -- overdue ----------------------------------------------------------------------
@@ -764,8 +764,8 @@ class DayBook:
             NotFound: ``lib.no_card`` when the patron has no card that works.
             StorageError: the database is locked or gone; nothing was recorded.
         """
-        circulation = self.circulation
-        with circulation._transaction():
+        store = self.store
+        with store.writing():
             serial = (
                 Card.select(pw.fn.MAX(Card.serial)).join(Patron)
                 .where((Patron.number == number) & Card.revoked_at.is_null())
@@ -773,7 +773,7 @@ class DayBook:
             )
             if serial is None:
                 raise NotFound("lib.no_card")
-            journal.record(circulation._fact("card_revoked", patron=number, serial=serial, by=by))
+            store.record("card_revoked", patron=number, serial=serial, by=by)
         return int(serial)
 
     # -- export -----------------------------------------------------------------------

@@ -497,6 +497,7 @@ def stock_check() -> StockCheck:
     """
     stock = StockCheck()
     from kiosk.data.circulation import Circulation
+    from kiosk.data.store import Store
     from kiosk.data.db import database
     from kiosk.data.roles import Roles
 
@@ -507,7 +508,7 @@ def stock_check() -> StockCheck:
     if not latest:
         return stock
     db: Any = database.obj
-    roles = Roles(Circulation(db, "desk"))
+    roles = Roles(Circulation(Store(db, "desk")))
     for shelf in sorted(latest):
         report = roles.shelf_report(latest[shelf].id)
         when = latest[shelf].ended_at

@@ -203,12 +203,13 @@ class Roles:
 
     def __init__(self, circulation: Circulation) -> None:
         self.circulation = circulation
+        self.store = circulation.store
 
     def _fact(self, kind: str, **kwargs: Any) -> Fact:
-        return self.circulation._fact(kind, **kwargs)
+        return self.store.fact(kind, **kwargs)
 
     def _now(self) -> datetime:
-        return journal.to_db_time(self.circulation.clock())
+        return self.store.now_stored()
 
     def _record_started(self, kind: str, key: str, **kwargs: Any) -> Fact:
         """Record a ``*_started`` fact whose UUID is also the new row's id (``data[key]``)."""
@@ -221,7 +222,7 @@ class Roles:
 
     def classes_for(self, teacher: str) -> list[ClassChoice]:
         """Every active class, the teacher's own first, then by grade and name."""
-        with self.circulation._reading():
+        with self.store.reading():
             own = {
                 class_id
                 for (class_id,) in _tuples(
@@ -278,7 +279,7 @@ class Roles:
         Raises:
             NotFound: ``visit.unknown``.
         """
-        with self.circulation._reading():
+        with self.store.reading():
             row = self._visits().where(ClassVisit.id == visit_id).first()
             if row is None:
                 raise NotFound("visit.unknown")
@@ -286,7 +287,7 @@ class Roles:
 
     def open_visit(self, teacher: str) -> VisitView | None:
         """The teacher's visit going on now (the newest, if several), if any."""
-        with self.circulation._reading():
+        with self.store.reading():
             row = (
                 self._visits()
                 .where((Patron.number == teacher) & ClassVisit.ended_at.is_null())
@@ -302,8 +303,8 @@ class Roles:
         visit = self.open_visit(teacher)
         if visit is not None:
             return visit
-        day_start, _ = journal.day_bounds(self.circulation.today())
-        with self.circulation._reading():
+        day_start, _ = journal.day_bounds(self.store.today())
+        with self.store.reading():
             row = (
                 self._visits()
                 .where(
@@ -319,7 +320,7 @@ class Roles:
 
     def visits(self, since: datetime, until: datetime | None = None) -> list[VisitView]:
         """The visits started from ``since`` (to ``until``), oldest first, for the librarian."""
-        with self.circulation._reading():
+        with self.store.reading():
             query = self._visits().where(ClassVisit.started_at >= journal.to_db_time(since))
             if until is not None:
                 query = query.where(ClassVisit.started_at < journal.to_db_time(until))
@@ -336,7 +337,7 @@ class Roles:
         Raises:
             NotFound: ``visit.no_class`` or ``patron.unknown``.
         """
-        with self.circulation._transaction():
+        with self.store.writing():
             if not Patron.select().where(Patron.number == teacher).exists():
                 raise NotFound("patron.unknown")
             if not SchoolClass.select().where(SchoolClass.name == class_name).exists():
@@ -366,7 +367,7 @@ class Roles:
             NotFound: ``visit.unknown`` or ``patron.unknown``; ``visit.ended`` when the
                 visit has ended meanwhile.
         """
-        with self.circulation._transaction():
+        with self.store.writing():
             visit: Any = ClassVisit.get_or_none(ClassVisit.id == visit_id)
             if visit is None:
                 raise NotFound("visit.unknown")
@@ -411,7 +412,7 @@ class Roles:
             NotFound: ``visit.unknown``.
         """
         note = printable(note.strip(), 500)
-        with self.circulation._transaction():
+        with self.store.writing():
             visit = self._visits().where(ClassVisit.id == visit_id).first()
             if visit is None:
                 raise NotFound("visit.unknown")
@@ -434,11 +435,11 @@ class Roles:
         during the lesson ends it correctly when it starts again).
         """
         period = timedelta(minutes=minutes)
-        with self.circulation._reading():
+        with self.store.reading():
             due = _tuples(
                 ClassVisit.select(ClassVisit.id, ClassVisit.started_at).where(
                     ClassVisit.ended_at.is_null()
-                    & (ClassVisit.kiosk == self.circulation.kiosk_id)
+                    & (ClassVisit.kiosk == self.store.kiosk_id)
                     & (ClassVisit.started_at <= self._now() - period)
                 )
             )
@@ -469,7 +470,7 @@ class Roles:
         Raises:
             NotFound: ``helper.unknown_shift``.
         """
-        with self.circulation._reading():
+        with self.store.reading():
             row = self._shifts().where(HelperShift.id == shift_id).first()
             if row is None:
                 raise NotFound("helper.unknown_shift")
@@ -477,7 +478,7 @@ class Roles:
 
     def shifts(self, since: datetime, until: datetime | None = None) -> list[ShiftView]:
         """The shifts started from ``since`` (to ``until``), oldest first (for the award)."""
-        with self.circulation._reading():
+        with self.store.reading():
             query = self._shifts().where(HelperShift.started_at >= journal.to_db_time(since))
             if until is not None:
                 query = query.where(HelperShift.started_at < journal.to_db_time(until))
@@ -501,13 +502,13 @@ class Roles:
         Raises:
             NotFound: ``patron.unknown``.
         """
-        with self.circulation._transaction():
+        with self.store.writing():
             if not Patron.select().where(Patron.number == helper).exists():
                 raise NotFound("patron.unknown")
             for left_open in self._shifts().where(
                 (Patron.number == helper)
                 & HelperShift.ended_at.is_null()
-                & (HelperShift.kiosk == self.circulation.kiosk_id)
+                & (HelperShift.kiosk == self.store.kiosk_id)
             ):
                 self._end_shift(left_open, "new_shift")
             fact = self._record_started("shift_started", "shift", patron=helper)
@@ -543,7 +544,7 @@ class Roles:
         Raises:
             NotFound: ``helper.unknown_shift``.
         """
-        with self.circulation._transaction():
+        with self.store.writing():
             shift = self._shifts().where(HelperShift.id == shift_id).first()
             if shift is None:
                 raise NotFound("helper.unknown_shift")
@@ -556,7 +557,7 @@ class Roles:
     def shelf_areas(self) -> list[str]:
         """Every shelf area the catalogue's copies belong to, sorted."""
         area = _area_sql()
-        with self.circulation._reading():
+        with self.store.reading():
             found = {
                 value for (value,) in _tuples(Copy.select(area).join(Title).distinct()) if value
             }
@@ -583,12 +584,12 @@ class Roles:
         Raises:
             NotFound: ``copy.unknown`` or ``copy.damaged_code``.
         """
-        with self.circulation._reading():
+        with self.store.reading():
             return self._copy(raw_barcode)[1].area
 
     def start_shelf_check(self, shelf: str, helper: str | None = None) -> str:
         """Start checking shelf area ``shelf`` (by ``helper``, if a helper); return its id."""
-        with self.circulation._transaction():
+        with self.store.writing():
             fact = self._record_started(
                 "shelf_check_started", "check", patron=helper, shelf=printable(shelf, SHELF_LENGTH)
             )
@@ -600,7 +601,7 @@ class Roles:
         Raises:
             NotFound: ``copy.unknown``, ``copy.damaged_code`` or ``shelf.unknown_check``.
         """
-        with self.circulation._transaction():
+        with self.store.writing():
             check: Any = ShelfCheck.get_or_none(ShelfCheck.id == check_id)
             if check is None:
                 raise NotFound("shelf.unknown_check")
@@ -623,7 +624,7 @@ class Roles:
         Raises:
             NotFound: ``shelf.unknown_check``.
         """
-        with self.circulation._transaction():
+        with self.store.writing():
             check = ShelfCheck.get_or_none(ShelfCheck.id == check_id)
             if check is None:
                 raise NotFound("shelf.unknown_check")
@@ -637,7 +638,7 @@ class Roles:
         Raises:
             NotFound: ``shelf.unknown_check``.
         """
-        with self.circulation._reading():
+        with self.store.reading():
             check: Any = (
                 ShelfCheck.select(ShelfCheck, Patron)
                 .join(Patron, pw.JOIN.LEFT_OUTER)

@@ -337,7 +337,7 @@ class VisitScreen(KioskScreen):
 
     def now(self) -> datetime:
         """The kiosk's time (the circulation service's clock)."""
-        return self.circulation.clock()
+        return self.circulation.store.clock()
 
     def show_visit(self, visit: VisitView) -> None:
         """Draw the visit as it is now (running, or ended with its summary)."""
