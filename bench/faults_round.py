@@ -315,30 +315,35 @@ class Round:
         ops = {name: self.day.kiosk_op(name) for name in self.names}
         if self.rng.random() < 0.25 or (fault is not None and fault.kind.startswith("desk")):
             ops[fk.DESK] = self.day.desk_op()
-        if fault is not None and fault.kind in ("arm", "desk-arm"):
-            self.arm(fault)
+        before = fault is not None and fault.kind in ("arm", "desk-arm", "disk")
+        if fault is not None and before:
+            self.inject(fault)  # a point armed or a disk filled before the operation
         for name, op in ops.items():
             self.send(name, ("op", op))
-        if fault is not None and fault.kind not in ("arm", "desk-arm"):
-            self.inject(fault)
+        if fault is not None and not before:
+            self.inject(fault)  # a kill, a cut... while the operation runs
         self.collect()
 
     def send(self, name: str, message: tuple[Any, ...]) -> None:
-        """Send a command; its answer (or the child's death) is for :meth:`collect`."""
+        """Send a command; its answer (or the child's death) is for :meth:`collect`.
+
+        One command at a time: an answer read for the wrong command would put every
+        later one out of step.
+        """
         kid = self.children[name]
+        if kid.waiting:
+            raise RuntimeError(f"{name} has not answered its last command yet")
         kid.waiting = True
         with contextlib.suppress(OSError):  # it died: collect() will see to it
             kid.conn.send(message)
 
-    def arm(self, fault: Fault) -> None:
-        self.send(fault.target, ("arm", fault.detail))
-        self.collect()
-        kid = self.children[fault.target]
-        kid.armed = (fault.detail, time.monotonic() + 3.0)
-
     def inject(self, fault: Fault) -> None:
         kind, target = fault.kind, fault.target
-        if kind in ("kill", "desk-kill"):
+        if kind in ("arm", "desk-arm"):
+            self.send(target, ("arm", fault.detail))
+            self.collect()
+            self.children[target].armed = (fault.detail, time.monotonic() + 3.0)
+        elif kind in ("kill", "desk-kill"):
             time.sleep(fault.detail)
             self.kill(target, "random")
         elif kind == "terminate":
@@ -359,6 +364,7 @@ class Round:
             if f"disk:{target}" in self.lasting:
                 return
             self.send(target, ("disk", "full"))
+            self.collect()
             self.figures.other["disk full"] += 1
             self.lasting[f"disk:{target}"] = ("disk", fault.step + fault.detail)
 
@@ -528,12 +534,12 @@ class Round:
                 self.proxies[key].restore()
         for proxy in self.proxies.values():
             proxy.restore()
-        for kid in list(self.children.values()):
-            kid.armed = None
-            if kid.process.is_alive():
-                kid.conn.send(("quit",))
-                kid.waiting = True
         self.collect()
+        for what in (("arm", None), ("quit",)):  # disarmed first: a quit must not die
+            for name, kid in self.children.items():
+                kid.armed = None
+                self.send(name, what)
+            self.collect()
         for kid in self.children.values():
             kid.process.join(30)
         self.replays_done(wait=True)
