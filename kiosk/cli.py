@@ -25,6 +25,16 @@ def _setup_logging(config: Config) -> None:
     logs.configure(config.log_path)
 
 
+def _use_language(config: Config) -> None:
+    """Speak the configured language in the commands' messages too."""
+    from kiosk.locale import set_language
+
+    try:
+        set_language(config.language)
+    except ValueError:
+        log.warning("unknown language %s in the settings", config.language)
+
+
 def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) -> int:
     """Open the library at ``db_url`` and run the kiosk until the librarian leaves.
 
@@ -42,7 +52,11 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     ident = sync.identity(db)  # a kiosk that joined a desk is known there by its own id
     kiosk_id = ident.kiosk if ident else config.kiosk_id
     circulation = Circulation(db, kiosk_id, allow_plain_cards=config.allow_plain_cards)
-    worker = SyncWorker(circulation, ident, interval=config.sync_interval) if ident else None
+    worker = (
+        SyncWorker(circulation, ident, interval=config.sync_interval,
+                   timeouts=config.desk_timeouts)
+        if ident else None
+    )
     if config.kiosk_mode:
         # Textual turns the terminal's signal keys off unless this is set.
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
@@ -117,143 +131,6 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
     print(f"The librarian's card code is: {code}")
     print("Start the kiosk with:  kiosk run")
     return 0
-
-
-def _desk_url(args: argparse.Namespace) -> str | None:
-    url = args.url or os.environ.get("KIOSK_DESK_URL")
-    if not url:
-        print("kiosk: give the desk's database URL (or set KIOSK_DESK_URL, which keeps a "
-              "password out of the shell's history).", file=sys.stderr)
-    return url
-
-
-def cmd_desk_init(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk desk init URL``: create the desk's database, with a librarian who can sign in."""
-    from kiosk.data import library, masterdata, sync
-    from kiosk.data.db import database
-    from kiosk.data.security import hash_pin
-
-    url = _desk_url(args)
-    if not url:
-        return 2
-    pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        print("kiosk: the PIN must be 4 to 12 digits.", file=sys.stderr)
-        return 2
-    try:
-        desk = sync.init_desk(url)
-    except sync.SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    with database.using(desk), desk.connection_context(), desk.atomic():
-        masterdata.save("setting_saved", key="library_name", value=args.library_name)
-        masterdata.save(
-            "patron_saved", patron=args.librarian_number, name=args.librarian_name,
-            kind="librarian", pin_hash=hash_pin(pin),
-        )
-        code = library.issue_card(args.librarian_number)
-    desk.close()
-    print(f"Desk database ready at {_redact(url)}")
-    print(f"The librarian's card code is: {code}")
-    print("On each kiosk:  kiosk join URL --name NAME")
-    return 0
-
-
-def cmd_desk(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk desk [--db URL]``: the librarian's screens on the desk's database."""
-    from kiosk.data.db import DatabaseMissing
-    from kiosk.data.sync import SyncError
-    from kiosk.desk_app import run_desk
-
-    url = args.db or os.environ.get("KIOSK_DESK_URL") or config.database_url
-    try:
-        return run_desk(config, url)
-    except SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    except DatabaseMissing as missing:
-        print(f"kiosk: there is no desk database at {missing.path} "
-              "(create one with: kiosk desk init URL)", file=sys.stderr)
-        return 2
-
-
-SYNC_PROBLEMS = {
-    "sync.not_desk": "that database is not a library desk (create one with: kiosk desk init URL)",
-    "sync.is_kiosk": "that database is a kiosk's, not a desk's",
-    "sync.is_desk": "this kiosk's database is a desk's; give the kiosk a database of its own",
-    "sync.not_fresh": "this kiosk's database already has its own library; join with a new "
-    "one (kiosk --config FILE join ..., with another [database] url)",
-    "sync.already_joined": "this kiosk has joined a desk already (kiosk sync syncs it)",
-    "sync.name_taken": "another kiosk has that name at the desk; choose another with --name",
-    "sync.not_registered": "the desk does not know this kiosk (any more); join again",
-}
-
-
-def _sync_problem(key: str) -> str:
-    return SYNC_PROBLEMS.get(key, key)
-
-
-def cmd_join(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk join URL``: register this kiosk at the desk and take the desk's library."""
-    from kiosk.data import sync
-    from kiosk.data.library import open_library
-
-    url = _desk_url(args)
-    if not url:
-        return 2
-    name = args.name or config.kiosk_id
-    db = open_library(config.database_url, create=True)
-    try:
-        ident = sync.join(db, url, name)
-        desk = sync.open_desk(url)
-        report = sync.sync_once(db, desk, ident)
-        desk.close()
-    except sync.SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    print(f"This kiosk is {name} at the desk {_redact(url)}; "
-          f"{report.pulled} records received. Start it with:  kiosk run")
-    return 0
-
-
-def cmd_sync(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk sync``: sync with the desk now (the running kiosk also does it by itself)."""
-    import peewee
-
-    from kiosk.data import sync
-    from kiosk.data.db import DatabaseMissing, mask
-    from kiosk.data.library import open_library
-
-    db = open_library(config.database_url)
-    ident = sync.identity(db)
-    if ident is None:
-        print("kiosk: this kiosk has not joined a desk (kiosk join URL --name NAME).",
-              file=sys.stderr)
-        return 2
-    try:
-        desk = sync.open_desk(ident.desk_url)
-        report = sync.sync_once(db, desk, ident)
-        desk.close()
-    except sync.SyncError as refused:
-        print(f"kiosk: {_sync_problem(refused.key)}", file=sys.stderr)
-        return 1
-    except (peewee.PeeweeException, DatabaseMissing) as error:
-        log.warning("sync failed: %s", error)
-        print(f"kiosk: the desk cannot be reached: {mask(str(error)).strip()}\n"
-              f"Nothing is lost: {_waiting(db)} records wait here for the next sync.",
-              file=sys.stderr)
-        return 1
-    print(f"Synced with {_redact(ident.desk_url)}: {report.pushed} sent, {report.pulled} "
-          f"received, {report.waiting} waiting, in {report.seconds:.2f} s")
-    return 0
-
-
-def _waiting(db: object) -> int:
-    from kiosk.data import sync
-    from kiosk.data.db import database
-
-    with database.using(db), db.connection_context():  # type: ignore[attr-defined]
-        return sync.pending_count()
 
 
 DEMO_HELP_TEMPLATE = """\
@@ -354,33 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "shows demo cards and books, so the demo can be watched scanning")
     demo.set_defaults(func=cmd_demo)
 
-    desk = sub.add_parser(
-        "desk", help="the librarian's desk: its screens (card + PIN), or create its database"
-    )
-    desk.add_argument("--db", metavar="URL", help="the desk's database (default: "
-                      "$KIOSK_DESK_URL, else the configured database)")
-    desk.set_defaults(func=cmd_desk)
-    desk_sub = desk.add_subparsers(dest="desk_command", metavar="COMMAND")
-    desk_init = desk_sub.add_parser(
-        "init", help="create the desk's database (an SQLite file or a PostgreSQL URL)"
-    )
-    desk_init.add_argument("url", nargs="?", metavar="URL",
-                           help="sqlite:///path or postgresql://user@host/db "
-                           "(default: $KIOSK_DESK_URL)")
-    desk_init.add_argument("--library-name", default="School Library")
-    desk_init.add_argument("--librarian-number", default="L0001")
-    desk_init.add_argument("--librarian-name", default="Librarian")
-    desk_init.add_argument("--pin", help="the librarian's PIN (asked when not given)")
-    desk_init.set_defaults(func=cmd_desk_init)
+    from kiosk.desk_cli import add_commands as add_desk_commands  # desk, join, sync
 
-    join = sub.add_parser("join", help="register this kiosk at the desk and take its library")
-    join.add_argument("url", nargs="?", metavar="URL",
-                      help="the desk's database URL (default: $KIOSK_DESK_URL)")
-    join.add_argument("--name", help="this kiosk's name at the desk (default: [kiosk] id)")
-    join.set_defaults(func=cmd_join)
-
-    sync = sub.add_parser("sync", help="sync with the desk now")
-    sync.set_defaults(func=cmd_sync)
+    add_desk_commands(sub)
 
     bench = sub.add_parser(
         "decode-bench",
@@ -413,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiosk: {error}", file=sys.stderr)
         return 2
     _setup_logging(config)
+    _use_language(config)
     try:
         return int(args.func(args, config))
     except Exception:

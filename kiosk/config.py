@@ -12,9 +12,12 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from kiosk.data.network import DeskTimeouts
 
 APP_NAME = "library-kiosk"
 
@@ -65,6 +68,13 @@ class Config:
     simulated camera, or "off" for none (a keyboard-wedge scanner only)."""
     sync_interval: float = 5.0
     """Seconds between syncs with the desk (a kiosk that has joined one)."""
+    sync_connect_timeout: float = 5.0
+    """Seconds to reach a PostgreSQL desk and sign in."""
+    sync_reply_timeout: float = 20.0
+    """Seconds the desk may stay silent while the kiosk waits for its answer (also the
+    desk's time limit for one statement)."""
+    sync_deadline: float = 120.0
+    """Seconds one whole sync may take; a longer catch-up goes on at the next sync."""
     visit_minutes: float = 40.0
     """A class visit ends by itself this many minutes after it started (one lesson)."""
     helper_idle_timeout: float = 120.0
@@ -91,6 +101,16 @@ class Config:
         """The log file's path, with the default filled in."""
         return Path(self.log_file).expanduser() if self.log_file else log_dir() / "kiosk.log"
 
+    @property
+    def desk_timeouts(self) -> DeskTimeouts:
+        """The bounds on every conversation with the desk (``[sync]``)."""
+        from kiosk.data.network import DeskTimeouts
+
+        return DeskTimeouts(
+            connect=self.sync_connect_timeout, reply=self.sync_reply_timeout,
+            deadline=self.sync_deadline,
+        )
+
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with some settings changed (for the command line and the demo)."""
         return replace(self, **changes)
@@ -109,7 +129,12 @@ _SECTIONS = {
     },
     "scanner": {"max_gap_ms": "scanner_max_gap_ms"},
     "camera": {"device": "camera", "bell": "bell"},
-    "sync": {"interval": "sync_interval"},
+    "sync": {
+        "interval": "sync_interval",
+        "connect_timeout": "sync_connect_timeout",
+        "reply_timeout": "sync_reply_timeout",
+        "deadline": "sync_deadline",
+    },
     "export": {"folder": "export_dir"},
     "desk": {"idle_minutes": "desk_idle_minutes"},
     "roles": {"visit_minutes": "visit_minutes", "helper_idle_timeout": "helper_idle_timeout"},

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ import peewee as pw
 
 from kiosk.data import sync
 from kiosk.data.db import KioskSqliteDatabase, database
+from kiosk.data.network import DeskTimeouts
 from kiosk.messages import SyncState, SyncStatus
 from kiosk.widgets.status_bar import StatusBar
 
@@ -42,11 +44,14 @@ class SyncWorker:
         ident: sync.Identity,
         *,
         interval: float = 5.0,
+        timeouts: DeskTimeouts | None = None,
         report: Callable[[SyncStatus], None] = lambda status: None,
     ) -> None:
         self.circulation = circulation
         self.ident = ident
         self.interval = interval
+        self.timeouts = timeouts if timeouts is not None else DeskTimeouts()
+        """Bounds on every wait for the desk: a stalled network ends a sync, never hangs it."""
         self.report = report
         self._desk: pw.Database | None = None
         self._wake = threading.Event()
@@ -55,6 +60,8 @@ class SyncWorker:
         self._offline_since: datetime | None = None
         self._last_sync: datetime | None = None
         self.runs = 0
+        self.syncing_since: float | None = None
+        """When the sync in progress began (``time.monotonic``), or ``None`` between syncs."""
 
     def start(self) -> None:
         self._thread.start()
@@ -83,17 +90,26 @@ class SyncWorker:
     def run_once(self) -> SyncStatus:
         """One sync; never raises (a failure is a status: offline since...)."""
         self.runs += 1
+        self.syncing_since = time.monotonic()
+        try:
+            return self._sync()
+        finally:
+            self.syncing_since = None
+
+    def _sync(self) -> SyncStatus:
         local = self.circulation.db
         try:
             if self._desk is None:
-                self._desk = sync.open_desk(self.ident.desk_url)
+                self._desk = sync.open_desk(self.ident.desk_url, timeouts=self.timeouts)
             if isinstance(self._desk, KioskSqliteDatabase):
                 self._desk.check_file()  # a desk file moved or replaced is a desk gone
             if self._desk.is_closed():
                 self._desk.connect()  # kept open between syncs: an idle sync costs a query
             if local.is_closed():
                 local.connect()
-            outcome = sync.sync_once(local, self._desk, self.ident, max_seconds=10.0)
+            outcome = sync.sync_once(
+                local, self._desk, self.ident, max_seconds=10.0, deadline=self.timeouts.deadline
+            )
         except sync.SyncError as refused:
             log.warning("the desk refuses this kiosk: %s", refused.key)
             self._close_desk()

@@ -118,7 +118,8 @@ def kiosk_config(tmp_path: Path, name: str) -> Path:
     config = tmp_path / f"{name}.toml"
     config.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path / (name + ".sqlite")}"\n'
-        f'[kiosk]\nid = "{name}"\nlog_file = "{tmp_path / (name + ".log")}"\n',
+        f'[kiosk]\nid = "{name}"\nlog_file = "{tmp_path / (name + ".log")}"\n'
+        'language = "en"\n',
         encoding="utf-8",
     )
     return config

@@ -123,7 +123,7 @@ def test_kiosk_desk_says_what_is_wrong_with_the_database(tmp_path, capsys, libra
     assert "there is no desk database" in capsys.readouterr().err
     library.close()
     assert cli.main(["desk", "--db", library_url]) == 1
-    assert "not a library desk" in capsys.readouterr().err
+    assert "不是图书馆的馆员台" in capsys.readouterr().err  # the configured language
 
 
 async def test_the_desk_signs_out_after_quiet_minutes(site, clock):

@@ -20,6 +20,9 @@ from urllib.parse import quote, unquote, urlparse
 
 import peewee
 
+from kiosk.data import network
+from kiosk.data.network import DeskTimeouts
+
 log = logging.getLogger(__name__)
 
 _GLOBAL_SLOT = peewee.Proxy.__dict__["obj"]
@@ -214,7 +217,8 @@ write_gate = WriteGate()
 
 
 def open_database(
-    url: str, *, create: bool = False, timeout: float = 5.0, bind: bool = True
+    url: str, *, create: bool = False, timeout: float = 5.0, bind: bool = True,
+    desk_timeouts: DeskTimeouts | None = None,
 ) -> peewee.Database:
     """Open the database at ``url``, bind the models to it and return it.
 
@@ -225,6 +229,8 @@ def open_database(
         bind: make it the database of the models (the kiosk's own database); the
             desk, opened by the sync beside the kiosk's, is used through
             ``database.using(desk)`` instead.
+        desk_timeouts: bound every wait on this PostgreSQL server (the sync's
+            connections to the desk; see :mod:`kiosk.data.network`).
 
     Raises:
         DatabaseMissing: the SQLite file does not exist and ``create`` is false.
@@ -241,19 +247,25 @@ def open_database(
         db = KioskSqliteDatabase(path, timeout=timeout)
     elif url.startswith(("postgresql://", "postgres://")):
         parts = urlparse(url)
+        params: dict[str, object] = {
+            # A school network that drops packets must not hang a sync for minutes.
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        }
+        if desk_timeouts is not None:
+            network.install()
+            params.update(network.libpq_options(desk_timeouts))
         db = peewee.PostgresqlDatabase(
             unquote(parts.path.lstrip("/")),
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             host=parts.hostname,
             port=parts.port,
-            # A school network that drops packets must not hang a sync for minutes.
-            connect_timeout=5,
-            keepalives=1,
-            keepalives_idle=10,
-            keepalives_interval=5,
-            keepalives_count=3,
             application_name="library-kiosk",
+            **params,
         )
     else:
         raise ValueError(f"unsupported database URL: {redact(url)}")

@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 
 import peewee as pw
 
-from kiosk.data import cards, journal, masterdata, migrations, projection, settings
+from kiosk.data import cards, journal, masterdata, migrations, network, projection, settings
 from kiosk.data.batch import State, apply_facts, bound, select_in
 from kiosk.data.db import (
     database,
@@ -44,6 +44,7 @@ from kiosk.data.db import (
     write_gate,
 )
 from kiosk.data.journal import CANONICAL_ORDER, Fact
+from kiosk.data.network import DeskTimeouts
 from kiosk.data.models import (
     Card,
     Copy,
@@ -150,17 +151,21 @@ def _keep_secret(token: str, url: str) -> None:
 # -- the desk -------------------------------------------------------------------------
 
 
-def open_desk(url: str, *, create: bool = False, migrate: bool = False) -> pw.Database:
+def open_desk(
+    url: str, *, create: bool = False, migrate: bool = False,
+    timeouts: DeskTimeouts | None = None,
+) -> pw.Database:
     """Open the desk's database beside the kiosk's (the models stay bound to the kiosk's).
 
     A kiosk never changes the desk's schema: a desk that needs a migration is refused,
     unless ``migrate`` (the desk's own app) brings it up to this version's schema.
+    ``timeouts`` bound every wait on a PostgreSQL desk (a kiosk's sync gives them).
 
     Raises:
         SyncError: ``sync.not_desk`` (a database that is not a desk).
         kiosk.data.db.DatabaseMissing: an SQLite desk file that does not exist.
     """
-    desk = open_database(url, create=create, bind=False)
+    desk = open_database(url, create=create, bind=False, desk_timeouts=timeouts)
     if not create:
         with database.using(desk), desk.connection_context():
             if (not migrate and migrations.pending(desk)) or local_get("role") != "desk":
@@ -203,7 +208,10 @@ def init_desk(url: str) -> pw.Database:
     return desk
 
 
-def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Identity:
+def join(
+    local: pw.Database, url: str, kiosk_id: str, *, name: str = "",
+    timeouts: DeskTimeouts | None = None,
+) -> Identity:
     """Register this kiosk at the desk at ``url`` as ``kiosk_id``.
 
     The kiosk's database must be new (no patrons, no facts): from now on its master
@@ -213,7 +221,7 @@ def join(local: pw.Database, url: str, kiosk_id: str, *, name: str = "") -> Iden
     Raises:
         SyncError: ``sync.not_fresh``, ``sync.name_taken``, ``sync.not_desk``.
     """
-    desk = open_desk(url)
+    desk = open_desk(url, timeouts=timeouts)
     token = secrets.token_urlsafe(24)
     _keep_secret(token, url)
     with database.session(local):
@@ -728,9 +736,15 @@ def _connected(*dbs: pw.Database) -> Iterator[None]:
 
 
 def sync_once(
-    local: pw.Database, desk: pw.Database, ident: Identity, *, max_seconds: float | None = None
+    local: pw.Database, desk: pw.Database, ident: Identity, *, max_seconds: float | None = None,
+    deadline: float | None = None,
 ) -> SyncReport:
     """Push everything waiting, then pull everything new (or until ``max_seconds``).
+
+    ``deadline`` bounds the whole conversation with a PostgreSQL desk opened with
+    timeouts (:func:`kiosk.data.network.deadline`): past it, the wait in progress
+    ends with :class:`~kiosk.data.network.DeskSilent`. No new pull begins after half
+    of it, so a long catch-up ends in time and goes on at the next sync.
 
     Raises:
         SyncError: ``sync.not_registered``.
@@ -740,7 +754,9 @@ def sync_once(
     """
     start = time.perf_counter()
     report = SyncReport()
-    with _connected(local, desk):
+    if deadline is not None:
+        max_seconds = min(max_seconds or deadline, deadline / 2)
+    with network.deadline(deadline), _connected(local, desk):
         with database.using(desk):
             _check_registration(ident)
         with database.using(local):
