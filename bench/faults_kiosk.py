@@ -28,6 +28,7 @@ from kiosk.data.db import database
 from kiosk.data.errors import AlreadyBorrowed, KioskError, StorageError
 from kiosk.data.journal import Fact, HybridClock
 from kiosk.data.models import Journal
+from kiosk.data.network import DeskTimeouts
 from kiosk.data.roles import Roles
 from kiosk.sync_link import SyncWorker
 
@@ -246,6 +247,13 @@ def instrument_sync(hook: Callable[[str], None]) -> None:
 # -- a kiosk and the desk, as their programs run them -----------------------------------
 
 
+TIMEOUTS = DeskTimeouts(connect=3.0, reply=3.0, deadline=30.0)
+"""The kiosks' bounds on waiting for the desk (``[sync]`` connect_timeout, reply_timeout,
+deadline): shorter than a stall may last (``faults_round.STALL_CAP``), so that stalls
+end syncs, and not so short that a push waiting for the journal lock on a busy machine
+gives up."""
+
+
 class KioskSide:
     """A kiosk as ``kiosk run`` makes it: the circulation service and the roles on its
     library file, and the background sync (started by :meth:`start`)."""
@@ -258,7 +266,7 @@ class KioskSide:
         self.name = ident.kiosk
         self.circulation = Circulation(self.db, ident.kiosk, clock=clock)
         self.roles = Roles(self.circulation)
-        self.worker = SyncWorker(self.circulation, ident, interval=interval)
+        self.worker = SyncWorker(self.circulation, ident, interval=interval, timeouts=TIMEOUTS)
         # as the kiosk's database thread does (kiosk/db_thread.py)
         self.db.connect(reuse_if_open=True)
         self.circulation.defer_checkpoints()
