@@ -9,6 +9,7 @@ journal in its order.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import peewee as pw
@@ -17,6 +18,7 @@ import synckit as sk
 from conftest import FakeClock
 
 from kiosk import logs
+from kiosk.data import circulation as circulation_module
 from kiosk.data import journal, library, masterdata, sync
 from kiosk.data.circulation import Circulation
 from kiosk.data.store import Store
@@ -162,6 +164,46 @@ def test_returned_at_the_desk_then_at_a_kiosk(site, clock, tmp_path):
     clock.advance(hours=1)
     assert hall.circulation.checkin("B00003").destination == "shelf"  # offline: still on loan here
     converged(site, tmp_path)
+    assert sk.cases(site.desk) == [("returned_twice", "S0001", "B00003")]
+
+
+def test_the_desks_return_decides_after_a_push_running_meanwhile(
+    site, clock, tmp_path, monkeypatch
+):
+    """The librarian takes a book back at the desk while a kiosk pushes its own return of it.
+
+    The desk's service read the book's open loan before it took the journal lock; the
+    push closed that loan at 11:00 meanwhile, and the desk's return closed it again at
+    12:00, so the desk's state was no longer a replay of its journal, where the return
+    at the desk finds the book back already (found by bench/faults.py). The push is run
+    right after the desk's read: it must wait for the desk's transaction.
+    """
+    hall = site.add_kiosk("hall")
+    hall.circulation.checkout("S0001", "B00003")
+    hall.sync(site.desk)
+    clock.advance(hours=1)
+    hall.circulation.checkin("B00003")  # 11:00, not pushed yet
+    clock.advance(hours=1)
+    read = circulation_module._OPEN_LOAN_WITH_BORROWER
+    first = read.first
+    pushes: list[threading.Thread] = []
+
+    def reading(*args):
+        row = first(*args)
+        if not pushes:  # the kiosk's sync, on its own connections, between read and write
+            pushes.append(threading.Thread(target=hall.sync, args=(site.desk,)))
+            pushes[0].start()
+            pushes[0].join(1.0)  # done by now, unless the desk holds the journal
+        return row
+
+    monkeypatch.setattr(read, "first", reading)
+    desk_circulation(site, clock).checkin("B00003")  # 12:00
+    monkeypatch.undo()
+    pushes[0].join(10)
+    assert not pushes[0].is_alive()
+    desk = converged(site, tmp_path)  # the desk's state is a replay of its journal
+    [loan] = desk["loans"]
+    assert loan[4] == "2025-03-12 12:00:00"  # the desk decided first; the push waited
     assert sk.cases(site.desk) == [("returned_twice", "S0001", "B00003")]
 
 

@@ -13,6 +13,7 @@ This module imports only the models, so the projection can import it without a c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from kiosk.data.models import (
     Copy,
     HelperReturn,
     HelperShift,
+    Journal,
     Patron,
     SchoolClass,
     ShelfCheck,
@@ -64,8 +66,12 @@ def _copy_id(fact: Fact, known: Known) -> int | None:
 
 def _at(fact: Fact) -> datetime:
     """When a visit or shift ended: ``data["at"]`` (the end of a period...) or the fact's time."""
-    at = fact.data.get("at")
-    return datetime.fromisoformat(at) if at else fact.wall_time
+    return _end_time(fact.data, fact.wall_time)
+
+
+def _end_time(data: dict[str, Any], wall: datetime) -> datetime:
+    at = data.get("at")
+    return datetime.fromisoformat(at) if at else wall
 
 
 # -- class visits ------------------------------------------------------------------
@@ -108,15 +114,39 @@ def _visit_attendee(fact: Fact, known: Known) -> None:
 
 
 def _visit_ended(fact: Fact, known: Known) -> None:
-    """The visit ends (once); a later one, the teacher's card after the period ended
-    it, only adds the note (when it has none) and raises the count."""
+    """The visit's end, made from every end of it this database holds: it ended at the
+    earliest (``at``, or the fact's time), as that end says (``ended_by``), with the note
+    of the earliest end that has one; the count only grows.
+
+    Two kiosks may end one visit while offline (the teacher's card at one, a new visit
+    of the same teacher at the other), and each database applies the two ends in its
+    own order; taking the first applied made the databases disagree. Every end is in the
+    journal before it is applied (``journal.record``, the sync, ``journal.rebuild``), so
+    the result depends only on which ends there are. On one kiosk the earliest end is
+    the first made, and a later one only adds a note (the teacher's card after the
+    period ended the visit), as before.
+    """
     visit = fact.data.get("visit")
-    note = str(fact.data.get("note", ""))
-    updated = ClassVisit.update(
-        ended_at=_at(fact), note=note, ended_by=str(fact.data.get("ended_by", "")),
-    ).where((ClassVisit.id == visit) & ClassVisit.ended_at.is_null()).execute()
-    if not updated and note:
-        ClassVisit.update(note=note).where((ClassVisit.id == visit) & (ClassVisit.note == "")).execute()
+    ends: dict[str, tuple[dict[str, Any], datetime, str]] = {
+        fact.uuid: (fact.data, fact.wall_time, fact.hlc)
+    }
+    rows = (
+        Journal.select(Journal.uuid, Journal.data, Journal.wall_time, Journal.hlc)
+        .where((Journal.kind == "visit_ended") & (Journal.patron == fact.patron))
+        .tuples()
+    )
+    for uuid, data, wall, hlc in rows:
+        values = json.loads(data)
+        if values.get("visit") == visit:
+            ends[uuid] = (values, wall, hlc)
+
+    first = min(ends.values(), key=lambda end: (_end_time(end[0], end[1]), end[1], end[2]))
+    noted = [end for end in ends.values() if end[0].get("note")]
+    note = min(noted, key=lambda end: (end[1], end[2]))[0]["note"] if noted else ""
+    ClassVisit.update(
+        ended_at=_end_time(first[0], first[1]), note=str(note),
+        ended_by=str(first[0].get("ended_by", "")),
+    ).where(ClassVisit.id == visit).execute()
     given = fact.data.get("headcount")
     if isinstance(given, int) and given > 0:
         _count_attendees(visit, given)

@@ -97,11 +97,18 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """A write transaction; a locked or vanished database becomes a StorageError."""
+        """A write transaction; a locked or vanished database becomes a StorageError.
+
+        At a PostgreSQL desk it takes the journal lock first (``journal.lock_journal``),
+        before it reads what it decides by: a kiosk's push may otherwise end the loan
+        this return read as open, and the fact would be applied to a state that is no
+        longer there (an SQLite transaction holds the write lock from its start).
+        """
         try:
             if isinstance(self.db, KioskSqliteDatabase):
                 self.db.check_file()
             with write_gate.foreground(), self.connected(), self.db.atomic():
+                journal.lock_journal()
                 yield
         except pw.OperationalError as error:
             log.exception("database write failed")
