@@ -27,9 +27,9 @@ from scan_latency import small_library, time_frames  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.config import Config  # noqa: E402
 from kiosk.data.circulation import Circulation  # noqa: E402
-from kiosk.data.store import Store
 from kiosk.data.library import issue_card, open_library  # noqa: E402
 from kiosk.data.models import Copy, LoanRule  # noqa: E402
+from kiosk.data.store import Store
 from kiosk.devices.camera import Camera, FrameSource  # noqa: E402
 from kiosk.devices.decoder import Decoder  # noqa: E402
 from kiosk.devices.simulated import make_frame  # noqa: E402

@@ -84,10 +84,10 @@ from _common import OUT, Latency, human_bytes, machine, percentile
 
 from kiosk.data import settings
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import SQLITE_PRAGMAS
-from kiosk.data.journal import HybridClock
+from kiosk.data.facts import HybridClock
 from kiosk.data.library import open_library
+from kiosk.data.store import Store
 
 log = logging.getLogger("bench.circulation")
 

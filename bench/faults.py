@@ -30,8 +30,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 HERE = Path(__file__).resolve().parent
 for folder in (HERE, HERE.parent / "tests"):  # tests/ for tcpproxy.py

@@ -22,14 +22,14 @@ import psycopg2  # type: ignore[import-untyped]
 
 from kiosk.data import cards, catalogue, journal, library, masterdata, migrations, roster, sync
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.daybook import DayBook
 from kiosk.data.db import database
 from kiosk.data.errors import AlreadyBorrowed, KioskError, StorageError
-from kiosk.data.journal import Fact, HybridClock
+from kiosk.data.facts import Fact, HybridClock, new_fact
 from kiosk.data.models import Journal
 from kiosk.data.network import DeskTimeouts
 from kiosk.data.roles import Roles
+from kiosk.data.store import Store
 from kiosk.sync_link import SyncWorker
 
 __all__ = [
@@ -335,7 +335,7 @@ class DeskSide:
         with self._writing():
             clock = HybridClock(DESK, journal.last_hlc())
             journal.record(
-                journal.new_fact(clock, DESK, "hold", self.clock(), patron=number, copy=barcode)
+                new_fact(clock, DESK, "hold", self.clock(), patron=number, copy=barcode)
             )
 
     def copy_status(self, barcode: str, status: str) -> None:

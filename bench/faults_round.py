@@ -37,8 +37,8 @@ import faults_check as check
 import faults_child as child
 import faults_kiosk as fk
 import psycopg2  # type: ignore[import-untyped]
-from faults_school import School, SchoolDay
 import tcpproxy
+from faults_school import School, SchoolDay
 from tcpproxy import TcpProxy
 
 FAULTS = {

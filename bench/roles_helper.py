@@ -33,10 +33,10 @@ from kiosk.app import KioskApp
 from kiosk.config import Config
 from kiosk.data import journal
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
-from kiosk.data.journal import HybridClock
+from kiosk.data.facts import HybridClock, new_fact
 from kiosk.data.library import issue_card, open_library
 from kiosk.data.models import Copy, LoanRule, Patron, SchoolClass, Title
+from kiosk.data.store import Store
 from kiosk.widgets.verdict import Verdict
 
 GOAL_P95_MS = 50.0
@@ -83,7 +83,7 @@ def build_library(path: Path, books: int) -> tuple[str, list[str]]:
         with db.atomic():
             clock = HybridClock("desk", journal.last_hlc())
             for n, barcode in enumerate(barcodes[5::10]):
-                journal.record(journal.new_fact(
+                journal.record(new_fact(
                     clock, "desk", "hold", yesterday, patron=f"S{(n + 7) % 200:04d}", copy=barcode
                 ))
     db.close()

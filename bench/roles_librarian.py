@@ -73,9 +73,9 @@ from _common import OUT, human_bytes, machine, percentile
 from kiosk.config import Config
 from kiosk.data import library
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.daybook import DayBook
 from kiosk.data.library import open_library, set_pin
+from kiosk.data.store import Store
 
 DAY = date(2025, 6, 18)
 """The day the librarian reviews (a Wednesday): the last day of the generated year."""

@@ -113,10 +113,10 @@ from _common import OUT, human_bytes, machine, percentile
 
 from kiosk.data import library, masterdata, migrations, sync
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import database, open_database
 from kiosk.data.errors import AlreadyBorrowed, KioskError
 from kiosk.data.models import Copy, Journal, KioskRegistration, Loan, Patron, SyncCase, Title
+from kiosk.data.store import Store
 
 log = logging.getLogger("bench.sync")
 

@@ -11,15 +11,16 @@ from typing import Any, TypeVar
 
 from textual import events
 from textual.app import App
-from textual.screen import Screen
 from textual.binding import Binding
+from textual.screen import Screen
 
 from kiosk.camera_link import CameraBuilder, CameraLink
-from kiosk.links import ThreadMessages
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation, PatronView
 from kiosk.db_thread import DatabaseThread
+from kiosk.links import ThreadMessages
 from kiosk.locale import set_language, t
+from kiosk.scan_link import ScanLink
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen
 from kiosk.screens.librarian import LibrarianScreen
@@ -29,7 +30,6 @@ from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.roles_route import open_role, watch_visits
 from kiosk.screens.session import Visit
-from kiosk.scan_link import ScanLink
 from kiosk.sync_link import SyncLink, SyncWorker
 
 T = TypeVar("T")

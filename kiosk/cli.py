@@ -48,8 +48,8 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     from kiosk.app import KioskApp
     from kiosk.data import sync
     from kiosk.data.circulation import Circulation
-    from kiosk.data.store import Store
     from kiosk.data.library import open_library
+    from kiosk.data.store import Store
     from kiosk.devices.setup import camera_builder
     from kiosk.sync_link import SyncWorker
     from kiosk.terminal import c_stderr_to

@@ -25,9 +25,9 @@ from textual.widgets import Button, Input, Static
 
 from kiosk.config import Config
 from kiosk.data.circulation import Circulation, PatronView
-from kiosk.data.store import Store
 from kiosk.data.daybook import DayBook, export_folder
 from kiosk.data.errors import KioskError
+from kiosk.data.store import Store
 from kiosk.db_thread import DatabaseThread
 from kiosk.locale import set_language, t
 from kiosk.screens.base import ACTIVITY

@@ -29,8 +29,7 @@ import pytest
 
 from kiosk.data import journal, settings
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
-from kiosk.data.journal import Fact, HybridClock
+from kiosk.data.facts import Fact, HybridClock, new_fact
 from kiosk.data.library import issue_card, open_library
 from kiosk.data.models import (
     ClosedDay,
@@ -41,6 +40,7 @@ from kiosk.data.models import (
     SchoolClass,
     Title,
 )
+from kiosk.data.store import Store
 
 KIOSK_ID = "kiosk-test"
 """The kiosk identity the ``circulation`` fixture writes into every fact."""
@@ -286,7 +286,7 @@ class Factory:
         barcode = copy if isinstance(copy, str) else copy.barcode
         with self.db.connection_context(), self.db.atomic():
             clock = HybridClock(kiosk, journal.last_hlc())
-            fact = journal.new_fact(
+            fact = new_fact(
                 clock, kiosk, "hold", self.clock(), patron=number, copy=barcode
             )
             journal.record(fact)

@@ -27,10 +27,10 @@ from typing import Any
 
 from kiosk.data import projection
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import open_database
 from kiosk.data.errors import KioskError
 from kiosk.data.models import Copy, Patron
+from kiosk.data.store import Store
 
 
 def die(fact_uuid: str) -> None:

@@ -45,7 +45,7 @@ import peewee as pw
 
 from kiosk.data import sync
 from kiosk.data.db import open_database
-from kiosk.data.journal import Fact
+from kiosk.data.facts import Fact
 
 POINTS = ("desk-open", "desk-committed", "kiosk-open", "pull-open")
 

@@ -21,10 +21,10 @@ import peewee as pw
 
 from kiosk.data import journal, library, masterdata, sync
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import database
-from kiosk.data.journal import Fact, HybridClock
+from kiosk.data.facts import Fact, HybridClock
 from kiosk.data.models import Card, Copy, Hold, Journal, Loan, Patron, SyncCase, Title
+from kiosk.data.store import Store
 
 CLASSES = ["3A", "3B"]
 

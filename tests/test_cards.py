@@ -19,10 +19,10 @@ import pytest
 
 from kiosk.data import cards, settings
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.errors import CardRefused
 from kiosk.data.library import card_code
 from kiosk.data.models import Journal
+from kiosk.data.store import Store
 
 KIOSK_ID = "kiosk-test"
 SECRET = "5e" * 32

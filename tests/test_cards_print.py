@@ -12,10 +12,10 @@ from kiosk.cli import main
 from kiosk.data import cards, settings
 from kiosk.data.cardprint import CardPrintError, CardRow, print_cards, read_numbers
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.errors import CardRefused
 from kiosk.data.library import open_library
 from kiosk.data.models import Card
+from kiosk.data.store import Store
 from kiosk.devices.printer import (
     CardFace,
     CardSheet,

@@ -16,12 +16,12 @@ from conftest import FakeClock
 
 from kiosk.data import cards, masterdata
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.daybook import DayBook, LogFilter, day_bounds
 from kiosk.data.db import KioskSqliteDatabase, sqlite_path
 from kiosk.data.errors import CardRefused, NotFound, Refused, StorageError
 from kiosk.data.models import SyncCase
 from kiosk.data.roles import Roles
+from kiosk.data.store import Store
 from kiosk.locale import set_language
 
 

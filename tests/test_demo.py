@@ -22,9 +22,9 @@ import pytest
 
 from kiosk.data import demo, journal, library, settings
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.errors import CardRefused, Refused
 from kiosk.data.models import Card, Copy, Hold, Journal, Loan, Patron, Title
+from kiosk.data.store import Store
 
 KIOSK = "kiosk-1"
 

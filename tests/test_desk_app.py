@@ -19,9 +19,9 @@ from kiosk import cli
 from kiosk.config import Config
 from kiosk.data import library, masterdata
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.models import SyncCase
 from kiosk.data.security import hash_pin
+from kiosk.data.store import Store
 from kiosk.desk_app import DeskApp
 from kiosk.locale import set_language
 from kiosk.screens.librarian_panel import LibrarianPanel

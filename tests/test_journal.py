@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from kiosk.data import journal
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.errors import KioskError
-from kiosk.data.journal import HybridClock
+from kiosk.data.facts import HybridClock, new_fact
 from kiosk.data.library import open_library
 from kiosk.data.models import Copy, Hold, Journal, Loan, Patron, Title
+from kiosk.data.store import Store
 
 T0 = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 START = T0
@@ -42,8 +42,8 @@ def ms(reading: str) -> tuple[int, int]:
 def test_facts_get_uuids_that_sort_in_the_order_they_were_made():
     """Version 7: each new fact's UUID lands at the end of the journal's unique index
     (and a checkout's at the end of the loans'), not at a random page."""
-    clock = journal.HybridClock("k1")
-    made = [journal.new_fact(clock, "k1", "refusal", datetime.now(UTC)).uuid for _ in range(2000)]
+    clock = HybridClock("k1")
+    made = [new_fact(clock, "k1", "refusal", datetime.now(UTC)).uuid for _ in range(2000)]
     assert all(uuid.UUID(value).version == 7 for value in made)
     assert made == sorted(made) and len(set(made)) == len(made)
 
@@ -212,7 +212,7 @@ def _play(circ: Circulation, clock: StepClock, barcodes: list[str], ops: list[tu
             elif op[0] == "hold":
                 with circ.store.db.connection_context(), circ.store.db.atomic():
                     journal.record(
-                        journal.new_fact(
+                        new_fact(
                             circ.store.hlc, circ.store.kiosk_id, "hold", clock(),
                             patron=PATRONS[op[1]][0], copy=barcodes[op[2]],
                         )
@@ -300,7 +300,7 @@ def test_facts_without_state_change_nothing(circulation, make, library, kind):
         before = snapshot()
         with library.atomic():
             journal.record(
-                journal.new_fact(circulation.store.hlc, "k", kind, START, patron=student.number)
+                new_fact(circulation.store.hlc, "k", kind, START, patron=student.number)
             )
         assert snapshot() == before
 
@@ -309,5 +309,5 @@ def test_unknown_fact_kind_is_an_error_and_writes_nothing(circulation, library):
     with library.connection_context():
         count = Journal.select().count()
         with pytest.raises(KeyError), library.atomic():
-            journal.record(journal.new_fact(circulation.store.hlc, "k", "teleport", START))
+            journal.record(new_fact(circulation.store.hlc, "k", "teleport", START))
         assert Journal.select().count() == count

@@ -15,10 +15,10 @@ import synckit as sk
 
 from kiosk.data import masterdata
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.errors import Refused
 from kiosk.data.library import set_pin
 from kiosk.data.security import hash_pin
+from kiosk.data.store import Store
 
 PIN = "4321"
 

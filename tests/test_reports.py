@@ -16,11 +16,11 @@ from openpyxl import load_workbook
 from kiosk.cli import main
 from kiosk.data import masterdata, reports
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.library import open_library
 from kiosk.data.report_sheets import term_sheets
 from kiosk.data.reports import GroupFigures, Star, term_report
 from kiosk.data.roles import Roles
+from kiosk.data.store import Store
 from kiosk.locale import set_language
 from tests.conftest import Factory, FakeClock
 from tests.printkit import text

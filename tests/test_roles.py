@@ -19,7 +19,7 @@ from kiosk.data import journal, masterdata, projection, sync
 from kiosk.data.circulation import Circulation
 from kiosk.data.daybook import DayBook
 from kiosk.data.errors import NotFound
-from kiosk.data.journal import Fact
+from kiosk.data.facts import Fact, new_fact
 from kiosk.data.models import (
     ClassVisit,
     Copy,
@@ -396,7 +396,7 @@ def test_a_visit_ended_at_two_kiosks_ends_alike_everywhere(desk_url, tmp_path, c
 
 
 def test_a_fact_about_a_visit_this_database_does_not_know_changes_nothing(circulation, school):
-    fact = journal.new_fact(
+    fact = new_fact(
         circulation.store.hlc, "elsewhere", "visit_attendee", datetime(2025, 3, 12),
         patron="S0", visit="no-such-visit", other_class=False,
     )

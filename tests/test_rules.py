@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, NotFound, Refused
 from kiosk.data.library import set_pin
 from kiosk.data.models import Copy, Hold, Loan, LoanRule
+from kiosk.data.store import Store
 
 TODAY = date(2025, 3, 12)
 STUDENT_DUE = date(2025, 3, 26)  # +14 days, a Wednesday

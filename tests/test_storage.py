@@ -18,11 +18,11 @@ import peewee as pw
 import pytest
 
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import DatabaseMissing, KioskSqliteDatabase, database, sqlite_path
 from kiosk.data.errors import StorageError
 from kiosk.data.library import open_library
 from kiosk.data.models import Copy, Journal, Loan
+from kiosk.data.store import Store
 
 BUSY_MS = 200
 """The busy timeout of the impatient test database (the kiosk's own is 5 s)."""

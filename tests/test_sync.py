@@ -21,10 +21,9 @@ from kiosk import logs
 from kiosk.data import circulation as circulation_module
 from kiosk.data import journal, library, masterdata, sync
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import database
 from kiosk.data.errors import CardRefused, Refused
-from kiosk.data.journal import Fact
+from kiosk.data.facts import Fact, new_fact
 from kiosk.data.models import (
     ClosedDay,
     Journal,
@@ -33,6 +32,7 @@ from kiosk.data.models import (
     LoanRule,
     Setting,
 )
+from kiosk.data.store import Store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -378,10 +378,10 @@ def test_a_new_card_secret_reaches_a_running_kiosk(site, clock):
 
 def test_a_kiosk_cannot_push_master_data_or_another_kiosks_facts(site, clock):
     hall = site.add_kiosk("hall")
-    forged = journal.new_fact(
+    forged = new_fact(
         hall.circulation.store.hlc, "hall", "setting_saved", clock(), key="card_secret", value="x"
     )
-    stolen = journal.new_fact(
+    stolen = new_fact(
         hall.circulation.store.hlc, "room", "checkout", clock(), patron="S0001", copy="B00001",
         due_on="2025-03-26",
     )

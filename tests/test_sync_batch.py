@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from kiosk.data import batch, journal, projection, sync
 from kiosk.data.db import write_gate
-from kiosk.data.journal import Fact
+from kiosk.data.facts import Fact
 from kiosk.data.models import HelperShift, SyncCase
 
 PATRONS = sk.students(5)

@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 
 from kiosk.data import journal, masterdata, sync
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.errors import KioskError
-from kiosk.data.journal import HybridClock
+from kiosk.data.facts import HybridClock, new_fact
 from kiosk.data.models import Journal
+from kiosk.data.store import Store
 
 KIOSKS = ("a", "b", "c")
 PATRONS = sk.students(4)
@@ -84,7 +84,7 @@ def play(site: sk.Site, clock: FakeClock, steps: list[tuple[Any, ...]]) -> None:
             elif name == "desk_hold":
                 with sk.on(site.desk), site.desk.atomic():
                     journal.record(
-                        journal.new_fact(
+                        new_fact(
                             HybridClock("desk", journal.last_hlc()), "desk", "hold", clock(),
                             patron=args[0], copy=args[1],
                         )

@@ -25,11 +25,11 @@ from uikit import make_app, scan_and_wait, scan_to, until, wait_until
 from kiosk.cli import main
 from kiosk.data import journal, library, network, sync
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import database, open_database
 from kiosk.data.errors import CardRefused
 from kiosk.data.models import Journal, Loan
 from kiosk.data.network import DeskTimeouts
+from kiosk.data.store import Store
 from kiosk.sync_link import SyncWorker
 
 FAST = DeskTimeouts(connect=1.0, reply=1.0, deadline=8.0)

@@ -26,9 +26,9 @@ from uikit import (
 )
 
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import KioskSqliteDatabase, database, sqlite_path
 from kiosk.data.models import Copy, HelperShift, ShelfCheck
+from kiosk.data.store import Store
 from kiosk.screens.helper import HelperScreen
 from kiosk.widgets.scan_bar import ScanBar
 

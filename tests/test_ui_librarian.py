@@ -26,9 +26,9 @@ from uikit import (
 
 from kiosk.data import cards
 from kiosk.data.circulation import Circulation
-from kiosk.data.store import Store
 from kiosk.data.db import KioskSqliteDatabase, sqlite_path
 from kiosk.data.library import set_pin
+from kiosk.data.store import Store
 from kiosk.locale import set_language
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.row_table import RowTable

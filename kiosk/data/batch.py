@@ -39,7 +39,8 @@ import peewee as pw
 
 from kiosk.data import projection, roles_facts
 from kiosk.data.db import database, is_postgres
-from kiosk.data.journal import Fact, sqlite_time
+from kiosk.data.facts import Fact
+from kiosk.data.journal import sqlite_time
 from kiosk.data.models import Card, Loan
 
 log = logging.getLogger(__name__)

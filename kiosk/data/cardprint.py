@@ -20,7 +20,7 @@ from typing import Any
 from kiosk.data import cards, journal, models, settings
 from kiosk.data.db import database
 from kiosk.data.errors import KioskError
-from kiosk.data.journal import HybridClock
+from kiosk.data.facts import HybridClock, utcnow
 from kiosk.data.library import issue_card
 from kiosk.data.masterdata import chunks
 from kiosk.data.text import printable
@@ -107,7 +107,7 @@ def print_cards(
     db: Any = database.obj
     with db.atomic():
         batch = _select(
-            school_class, _unique(numbers), _unique(reissue), kiosk, when or journal.utcnow(),
+            school_class, _unique(numbers), _unique(reissue), kiosk, when or utcnow(),
             expires_on,
         )
         if not batch.cards and not batch.reissued and not batch.issued:

@@ -67,8 +67,9 @@ from stdnum import ean as stdean
 
 from kiosk.data import importing, masterdata
 from kiosk.data.db import is_postgres
+from kiosk.data.facts import HybridClock
 from kiosk.data.importing import ImportRefused, Problem, clean, headings, looks_like_formula
-from kiosk.data.journal import HybridClock, last_hlc
+from kiosk.data.journal import last_hlc
 from kiosk.data.models import ITEM_KINDS, SHELF_LENGTH, Copy, Title
 from kiosk.data.text import clean_code
 

@@ -28,7 +28,7 @@ import peewee as pw
 from kiosk.data import masterdata, spreadsheet, sync
 from kiosk.data.circulation import Circulation, LoanView, ReturnResult
 from kiosk.data.errors import NotFound
-from kiosk.data.journal import day_bounds
+from kiosk.data.facts import day_bounds
 from kiosk.data.models import (
     CASE_REVIEWED,
     COPY_STATUSES,

@@ -48,7 +48,7 @@ import peewee as pw
 from kiosk import config
 from kiosk.data import files, journal, library, settings
 from kiosk.data.db import sqlite_path
-from kiosk.data.journal import Fact, HybridClock
+from kiosk.data.facts import Fact, HybridClock, new_fact
 from kiosk.data.models import (
     ITEM_KINDS,
     Card,
@@ -662,7 +662,7 @@ class _Builder:
     def _fact(
         self, node: str, kind: str, patron: str | None, copy: str | None, **data: Any
     ) -> Fact:
-        fact = journal.new_fact(
+        fact = new_fact(
             self._clock(node), node, kind, self.now, patron=patron, copy=copy, **data
         )
         journal.record(fact)
@@ -732,7 +732,7 @@ class _Builder:
     def _started(self, kind: str, key: str, patron: str, holder: dict[str, str],
                  **data: Any) -> None:
         """A ``*_started`` fact whose UUID names the visit or shift (kept in ``holder``)."""
-        fact = journal.new_fact(
+        fact = new_fact(
             self._clock(DEMO_KIOSK), DEMO_KIOSK, kind, self.now, patron=patron, **data
         )
         fact = replace(fact, data={**fact.data, key: fact.uuid})

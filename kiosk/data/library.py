@@ -16,7 +16,7 @@ import peewee as pw
 
 from kiosk.data import cards, journal, migrations, settings
 from kiosk.data.db import NotALibrary, database, open_database, redact, sqlite_path
-from kiosk.data.journal import HybridClock
+from kiosk.data.facts import HybridClock, new_fact, utcnow
 from kiosk.data.models import Card, LocalState, Patron, Setting
 from kiosk.data.security import hash_pin
 
@@ -160,7 +160,7 @@ def issue_card(
 
     Recorded as a ``card_issued`` fact. Call inside a transaction.
     """
-    when = when or journal.utcnow()
+    when = when or utcnow()
     patron = Patron.get(Patron.number == number)
     serial = (
         Card.select(pw.fn.MAX(Card.serial)).where(Card.patron == patron).scalar() or 0
@@ -169,7 +169,7 @@ def issue_card(
     data: dict[str, Any] = {"serial": serial}
     if expires_on:
         data["expires_on"] = expires_on.isoformat()
-    journal.record(journal.new_fact(clock, kiosk, "card_issued", when, patron=number, **data))
+    journal.record(new_fact(clock, kiosk, "card_issued", when, patron=number, **data))
     return card_code(number, serial)
 
 

@@ -21,7 +21,8 @@ import peewee as pw
 
 from kiosk.data import journal
 from kiosk.data.db import database
-from kiosk.data.journal import Fact, HybridClock, lock_journal
+from kiosk.data.facts import Fact, HybridClock, new_fact, to_db_time, utcnow
+from kiosk.data.journal import lock_journal
 from kiosk.data.models import (
     ClassTeacher,
     ClosedDay,
@@ -314,7 +315,7 @@ def _fact(
     data: dict[str, Any],
 ) -> Fact:
     return Fact(
-        kind=kind, uuid=new_id(), kiosk="desk", wall_time=journal.to_db_time(when),
+        kind=kind, uuid=new_id(), kiosk="desk", wall_time=to_db_time(when),
         hlc=clock.tick(when), patron=patron, copy=copy, data=data,
     )
 
@@ -333,7 +334,7 @@ def save_many(
     """
     if kind not in APPLY_MANY:
         raise ValueError(f"not a kind of master data: {kind}")
-    when = when or journal.utcnow()
+    when = when or utcnow()
     clock = clock or HybridClock("desk", journal.last_hlc())
     lock_journal()
     facts = []
@@ -341,7 +342,7 @@ def save_many(
         data = dict(row)
         patron, copy = data.pop("patron", None), data.pop("copy", None)
         facts.append(_fact(clock, kind, when, patron, copy, data))
-    journal.insert_facts(facts, pushed_at=journal.to_db_time(when))
+    journal.insert_facts(facts, pushed_at=to_db_time(when))
     APPLY_MANY[kind](facts)
     return len(facts)
 
@@ -359,8 +360,8 @@ def set_copy_status(barcode: str, status: str, *, reason: str = "", kiosk: str =
     """
     clock = HybridClock(kiosk, journal.last_hlc())
     journal.record(
-        journal.new_fact(
-            clock, kiosk, "copy_status", journal.utcnow(), copy=barcode, status=status,
+        new_fact(
+            clock, kiosk, "copy_status", utcnow(), copy=barcode, status=status,
             reason=reason,
         )
     )

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from kiosk.data import journal
+from kiosk.data.facts import to_db_time
 from kiosk.data.models import Journal
 
 PIN_ATTEMPTS = 5
@@ -48,7 +48,7 @@ def pin_state(number: str, now: datetime) -> PinState:
     Call with the models bound and, to decide an attempt, inside the transaction that
     records it (so two attempts at once cannot both be the fourth).
     """
-    since = journal.to_db_time(now - PIN_WINDOW - PIN_LOCK)
+    since = to_db_time(now - PIN_WINDOW - PIN_LOCK)
     rows = (
         Journal.select(Journal.kind, Journal.wall_time, Journal.data)
         .where(

@@ -16,7 +16,7 @@ from kiosk.data.models import Card, Copy, Hold, Loan, Patron
 from kiosk.data.prepared import Prepared
 
 if TYPE_CHECKING:
-    from kiosk.data.journal import Fact
+    from kiosk.data.facts import Fact
 
 
 _UNKNOWN: Any = object()

@@ -36,7 +36,7 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import models, settings
-from kiosk.data.journal import day_bounds
+from kiosk.data.facts import day_bounds
 from kiosk.data.masterdata import chunks
 
 log = logging.getLogger(__name__)
@@ -497,9 +497,9 @@ def stock_check() -> StockCheck:
     """
     stock = StockCheck()
     from kiosk.data.circulation import Circulation
-    from kiosk.data.store import Store
     from kiosk.data.db import database
     from kiosk.data.roles import Roles
+    from kiosk.data.store import Store
 
     check: Any = models.ShelfCheck
     latest: dict[str, Any] = {}

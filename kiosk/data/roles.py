@@ -22,7 +22,7 @@ import peewee as pw
 from kiosk.data import journal
 from kiosk.data.circulation import Circulation, ReturnResult
 from kiosk.data.errors import NotFound
-from kiosk.data.journal import Fact
+from kiosk.data.facts import Fact, day_bounds, to_db_time
 from kiosk.data.models import (
     SHELF_LENGTH,
     ClassTeacher,
@@ -303,7 +303,7 @@ class Roles:
         visit = self.open_visit(teacher)
         if visit is not None:
             return visit
-        day_start, _ = journal.day_bounds(self.store.today())
+        day_start, _ = day_bounds(self.store.today())
         with self.store.reading():
             row = (
                 self._visits()
@@ -321,9 +321,9 @@ class Roles:
     def visits(self, since: datetime, until: datetime | None = None) -> list[VisitView]:
         """The visits started from ``since`` (to ``until``), oldest first, for the librarian."""
         with self.store.reading():
-            query = self._visits().where(ClassVisit.started_at >= journal.to_db_time(since))
+            query = self._visits().where(ClassVisit.started_at >= to_db_time(since))
             if until is not None:
-                query = query.where(ClassVisit.started_at < journal.to_db_time(until))
+                query = query.where(ClassVisit.started_at < to_db_time(until))
             return [
                 self._visit_view(row, with_names=False)
                 for row in query.order_by(ClassVisit.started_at)
@@ -422,7 +422,7 @@ class Roles:
                 if headcount > 0:
                     data["headcount"] = int(headcount)
                 if at is not None:
-                    data["at"] = journal.to_db_time(at).isoformat()
+                    data["at"] = to_db_time(at).isoformat()
                 if visit.ended_at is not None:
                     data["added"] = True  # (the day log says so, not "the class left" twice)
                 journal.record(self._fact("visit_ended", patron=visit.teacher.number, **data))
@@ -479,9 +479,9 @@ class Roles:
     def shifts(self, since: datetime, until: datetime | None = None) -> list[ShiftView]:
         """The shifts started from ``since`` (to ``until``), oldest first (for the award)."""
         with self.store.reading():
-            query = self._shifts().where(HelperShift.started_at >= journal.to_db_time(since))
+            query = self._shifts().where(HelperShift.started_at >= to_db_time(since))
             if until is not None:
-                query = query.where(HelperShift.started_at < journal.to_db_time(until))
+                query = query.where(HelperShift.started_at < to_db_time(until))
             return [self._shift_view(row) for row in query.order_by(HelperShift.started_at)]
 
     def _end_shift(self, shift: Any, ended_by: str) -> None:

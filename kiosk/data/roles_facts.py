@@ -34,7 +34,7 @@ from kiosk.data.models import (
 )
 
 if TYPE_CHECKING:
-    from kiosk.data.journal import Fact
+    from kiosk.data.facts import Fact
     from kiosk.data.projection import Known
 
 Apply = Callable[["Fact", "Known"], None]

@@ -32,8 +32,9 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import importing, masterdata
+from kiosk.data.facts import HybridClock
 from kiosk.data.importing import ImportRefused, Problem, clean, headings, looks_like_formula
-from kiosk.data.journal import HybridClock, last_hlc
+from kiosk.data.journal import last_hlc
 from kiosk.data.models import ClassTeacher, Copy, Loan, Patron, SchoolClass, Title
 
 NUMBER = re.compile(r"(?=.*[A-Z0-9])[A-Z0-9-]{1,20}")

@@ -25,7 +25,7 @@ import peewee as pw
 from kiosk.data import journal
 from kiosk.data.db import KioskSqliteDatabase, database, write_gate
 from kiosk.data.errors import KioskError, StorageError
-from kiosk.data.journal import Fact, HybridClock
+from kiosk.data.facts import Fact, HybridClock, new_fact, to_db_time, utcnow
 from kiosk.data.projection import Known
 from kiosk.data.text import printable
 
@@ -61,7 +61,7 @@ class Store:
         db: pw.Database,
         kiosk_id: str,
         *,
-        clock: Callable[[], datetime] = journal.utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.kiosk_id = kiosk_id
@@ -77,7 +77,7 @@ class Store:
 
     def now_stored(self) -> datetime:
         """Now, as the database stores times (naive UTC)."""
-        return journal.to_db_time(self.clock())
+        return to_db_time(self.clock())
 
     # -- transactions -----------------------------------------------------------------
 
@@ -156,7 +156,7 @@ class Store:
 
     def fact(self, kind: str, **kwargs: Any) -> Fact:
         """A new fact made here and now (``patron=``, ``copy=`` and the kind's data)."""
-        return journal.new_fact(self.hlc, self.kiosk_id, kind, self.clock(), **kwargs)
+        return new_fact(self.hlc, self.kiosk_id, kind, self.clock(), **kwargs)
 
     def record(self, kind: str, known: Known | None = None, **kwargs: Any) -> Known:
         """Make a fact and record it (journal row and projection) in the transaction."""

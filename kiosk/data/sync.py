@@ -53,8 +53,8 @@ from kiosk.data.db import (
     redact,
     write_gate,
 )
-from kiosk.data.journal import CANONICAL_ORDER, Fact
-from kiosk.data.network import DeskTimeouts
+from kiosk.data.facts import Fact, to_db_time, utcnow
+from kiosk.data.journal import CANONICAL_ORDER
 from kiosk.data.models import (
     Card,
     Copy,
@@ -68,6 +68,7 @@ from kiosk.data.models import (
     Setting,
     SyncCase,
 )
+from kiosk.data.network import DeskTimeouts
 from kiosk.data.prepared import Prepared, pipelined
 from kiosk.data.projection import Known
 
@@ -264,7 +265,7 @@ def join(
                 raise SyncError("sync.name_taken", kiosk=kiosk_id)
             KioskRegistration.create(
                 kiosk=kiosk_id, name=name or kiosk_id, token_hash=_token_hash(token),
-                registered_at=journal.to_db_time(journal.utcnow()),
+                registered_at=to_db_time(utcnow()),
             )
     finally:
         desk.close()
@@ -425,7 +426,7 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
     would have had to make, or a kind of master data (only the desk makes those),
     is refused and recorded as a case instead.
     """
-    now = journal.to_db_time(journal.utcnow())
+    now = to_db_time(utcnow())
     rendered = dict(zip((f.uuid for f in facts), journal.render_facts(facts, pushed_at=now)))
     journal.lock_journal()
     registration = _check_registration(ident)
@@ -512,7 +513,7 @@ def push(
         accept(facts, ident)
     # A crash here sends the batch again next time: the desk skips what it has.
     with database.using(local), write_gate.background(), local.atomic():
-        Journal.update(pushed_at=journal.to_db_time(journal.utcnow())).where(
+        Journal.update(pushed_at=to_db_time(utcnow())).where(
             Journal.pushed_at.is_null() & (Journal.seq <= last_seq)
         ).execute()
     return len(rows)
@@ -601,7 +602,7 @@ def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
         if getattr(_pulling, "active", False):
             _pulling.unplaced = tracker
     tracker.refresh()
-    now = journal.to_db_time(journal.utcnow())
+    now = to_db_time(utcnow())
     # Own facts come back with their place in the desk's order.
     placed = [(item.seq, now, item.fact.uuid) for item in batch if item.fact.uuid in mine]
     if placed:
@@ -804,7 +805,7 @@ def sync_once(
         if report.pushed or report.pulled:
             with database.using(desk), desk.atomic():
                 KioskRegistration.update(
-                    last_seen_at=journal.to_db_time(journal.utcnow()), cursor=report.cursor
+                    last_seen_at=to_db_time(utcnow()), cursor=report.cursor
                 ).where(KioskRegistration.kiosk == ident.kiosk).execute()
     report.seconds = time.perf_counter() - start
     return report
