@@ -43,7 +43,7 @@ from kiosk.data.models import (
     Title,
     shelf_area,
 )
-from kiosk.data.prepared import Prepared
+from kiosk.data.prepared import Prepared, pipelined
 from kiosk.data.projection import Known
 from kiosk.data.security import check_pin
 from kiosk.data.text import clean_code, printable
@@ -300,7 +300,9 @@ class Circulation:
         try:
             if isinstance(self.db, KioskSqliteDatabase):
                 self.db.check_file()
-            with write_gate.foreground(), self._connected(), self.db.atomic():
+            # (on PostgreSQL the fact's writes travel together: the journal lock is held
+            # for one round trip of writes, not one per statement)
+            with write_gate.foreground(), self._connected(), self.db.atomic(), pipelined(self.db):
                 yield
         except pw.OperationalError as error:
             log.exception("database write failed")
