@@ -163,7 +163,8 @@ class Returned:
     title: str
     destination: str
     shelf: str
-    item_kind: str
+    item_kind: str = ""
+    """The title's kind, where known (offline returns)."""
     borrower: str = ""
     hold_for: str = ""
     hold_name: str = ""
@@ -339,9 +340,22 @@ class Library:
         desk = self._desk(terminal)
         try:
             view = desk.open_card(identifier)
-            return self._patron(view)
         except KioskError as error:
             raise _refusal(error) from error
+        return self._patron(view)
+
+    def identify(self, terminal: str, identifier: str) -> tuple[str, int | None]:
+        """:meth:`open_patron` for a loan: only who it is (patron number, card serial),
+        without reading their holds.
+
+        Raises:
+            Refusal: the card's refusal (``card.*``, ``card=True``), or ``storage.*``.
+        """
+        try:
+            view = self._desk(terminal).open_card(identifier)
+        except KioskError as error:
+            raise _refusal(error) from error
+        return view.number, view.card
 
     def patron(self, terminal: str, number: str, card: int | None) -> PatronPage:
         """Patron ``number``'s page again (their card was read a moment ago)."""
@@ -422,17 +436,13 @@ class Library:
         except KioskError as error:
             raise _refusal(error) from error
         hold_for = hold_name = ""
-        with self._reading():
-            kind = (
-                Title.select(Title.kind).join(Copy).where(Copy.barcode == result.barcode)
-                .scalar() or "book"
-            )
-            if result.destination == "hold_shelf":
+        if result.destination == "hold_shelf":
+            with self._reading():
                 hold_for, hold_name = self._ready_hold(result.barcode)
         return Returned(
             barcode=result.barcode, title=result.title, destination=result.destination,
-            shelf=result.shelf, item_kind=kind, borrower=result.borrower,
-            hold_for=hold_for, hold_name=hold_name,
+            shelf=result.shelf, borrower=result.borrower, hold_for=hold_for,
+            hold_name=hold_name,
         )
 
     def _ready_hold(self, barcode: str) -> tuple[str, str]:

@@ -210,8 +210,12 @@ class Session:
             return page, None
         self.page = None
         assert self.terminal is not None
-        patron = self.library.open_patron(self.terminal.name, identifier)
         speak = language or self.patron_language or self.language
+        if not fresh:  # a loan, a renewal, a hold: who it is is enough
+            number_, card = self.library.identify(self.terminal.name, identifier)
+            self.page = Page(identifier, number_, card, speak, now)
+            return self.page, None
+        patron = self.library.open_patron(self.terminal.name, identifier)
         self.page = Page(identifier, patron.number, patron.card, speak, now)
         return self.page, patron
 
@@ -438,7 +442,9 @@ class Session:
         response.add("AO", request.get("AO")).add("AB", returned.barcode)
         response.add("AQ", returned.shelf).add("AJ", returned.title)
         bin_ = {"hold_shelf": "HOLD", "desk": "DESK"}.get(destination, returned.shelf)
-        response.add("CL", bin_).add("CK", MEDIA.get(returned.item_kind, "001"))
+        response.add("CL", bin_)
+        if returned.item_kind:
+            response.add("CK", MEDIA.get(returned.item_kind, "001"))
         if destination == "hold_shelf":
             response.add("CT", self.terminal.location if self.terminal else "")
             response.add("CV", "01").add("CY", returned.hold_for).add("DA", returned.hold_name)

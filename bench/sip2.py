@@ -1,0 +1,320 @@
+"""SIP2 terminals against a PostgreSQL desk: checkout/checkin pairs, transactions per
+second and latency; then the same loans at a kiosk after one sync.
+
+Goal (issue 17): 20 terminals each doing checkout/checkin pairs for a minute against a
+PostgreSQL desk: p99 <= 20 ms and >= 500 transactions/s on 2 cores; the loans visible
+at a kiosk after one sync.
+
+What it does: makes a fresh desk database on the PostgreSQL server (``--pg``, default
+``$KIOSK_TEST_PG_URL`` or ``postgresql://postgres@127.0.0.1:5432/test``; dropped
+afterwards) with a small school (``--terminals`` x 5 students with cards, 4 books each
+per terminal), adds the terminals, and starts the real server as its own process
+(``kiosk sip2 serve``, ``--workers`` database threads). Each terminal is a thread of
+this process with a plain socket (requests made from templates, so the terminals cost
+the 2 cores little): it logs in, then for ``--seconds`` serves its students in turn: a
+student's card is read (patron status, ``23``, not counted as a transaction), then five
+times one of the terminal's books is lent (``11``) and taken back (``09``). A transaction's latency is from sending the request to reading
+the whole answer. Afterwards a kiosk (an SQLite file) joins the desk and syncs once: it
+must hold every fact the terminals made, and the desk's loans.
+
+Prints the machine, the load average before and after, the server's and PostgreSQL's
+CPU seconds during the run, and the figures beside the goals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+from _common import Latency, machine
+
+PASSWORD = "bench-pass"
+STUDENTS = 5
+BOOKS = 4
+PAIRS = 5
+"""Checkout/checkin pairs of each student in turn (their card is read first: ``23``)."""
+
+
+def checksum(data: bytes) -> bytes:
+    return f"{(-sum(data)) & 0xFFFF:04X}".encode()
+
+
+def frame(body: str, sequence: int) -> bytes:
+    data = body.encode() + b"AY" + str(sequence).encode() + b"AZ"
+    return data + checksum(data) + b"\r"
+
+
+def sip_now() -> str:
+    return datetime.now().strftime("%Y%m%d    %H%M%S")
+
+
+@dataclass
+class Terminal:
+    """One terminal's thread: its requests and what it measured."""
+
+    name: str
+    cards: list[str]
+    books: list[str]
+    port: int
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"11": [], "09": []})
+    refused: list[bytes] = field(default_factory=list)
+    error: str = ""
+
+    def run(self, start: threading.Event, seconds: float) -> None:
+        try:
+            self._run(start, seconds)
+        except Exception as error:  # reported with the figures
+            self.error = f"{type(error).__name__}: {error}"
+
+    def _run(self, start: threading.Event, seconds: float) -> None:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = sock.makefile("rb")
+        sequence = 0
+
+        def ask(body: str) -> bytes:
+            nonlocal sequence
+            sock.sendall(frame(body, sequence))
+            sequence = (sequence + 1) % 10
+            answer = b""
+            while not answer.endswith(b"\r"):
+                chunk = reader.read1(4096)
+                if not chunk:
+                    raise ConnectionError("the server closed the connection")
+                answer += chunk
+            return answer
+
+        if not ask(f"9300CN{self.name}|CO{PASSWORD}|CPBENCH|").startswith(b"941"):
+            raise RuntimeError("login refused")
+        start.wait()
+        end = time.perf_counter() + seconds
+        turn = 0
+        while time.perf_counter() < end:
+            card = self.cards[(turn // PAIRS) % len(self.cards)]
+            book = self.books[turn % len(self.books)]
+            if turn % PAIRS == 0:  # the next student's card (not counted as a transaction)
+                ask(f"23001{sip_now()}AOLK|AA{card}|AC|AD|")
+            turn += 1
+            date = sip_now()
+            for command, body in (
+                ("11", f"11NN{date}{date}AOLK|AA{card}|AB{book}|AC|"),
+                ("09", f"09N{date}{date}APBENCH|AOLK|AB{book}|AC|"),
+            ):
+                began = time.perf_counter()
+                answer = ask(body)
+                self.latencies[command].append(time.perf_counter() - began)
+                if answer[2:3] != b"1":
+                    self.refused.append(answer[:200])
+        sock.close()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes ``pids`` so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def postgres_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def build_desk(url: str, terminals: int) -> list[tuple[str, list[str], list[str]]]:
+    """The desk's school: per terminal its name, its students' card codes, its books."""
+    from kiosk.data import journal, library, masterdata, sync
+    from kiosk.data.db import database
+    from kiosk.data.journal import HybridClock
+    from kiosk.sip2.adapter import add_terminal
+
+    desk = sync.init_desk(url)
+    plan = []
+    with database.session(desk), desk.atomic():
+        masterdata.save("class_saved", name="3A", grade=3)
+        masterdata.save_many("patron_saved", [
+            {"patron": f"S{t:02d}{s}", "name": f"Student {t}-{s}", "kind": "student",
+             "class": "3A"}
+            for t in range(terminals) for s in range(STUDENTS)
+        ])
+        masterdata.save_many("title_saved", [
+            {"key": f"T{t:02d}{b}", "title": f"Book {t}-{b}", "author": "An Author",
+             "classification": "I247", "kind": "book"}
+            for t in range(terminals) for b in range(BOOKS)
+        ])
+        masterdata.save_many("copy_saved", [
+            {"copy": f"B{t:02d}{b}", "title": f"T{t:02d}{b}", "shelf": "I"}
+            for t in range(terminals) for b in range(BOOKS)
+        ])
+        clock = HybridClock("desk", journal.last_hlc())
+        for t in range(terminals):
+            cards = [library.issue_card(f"S{t:02d}{s}", clock=clock) for s in range(STUDENTS)]
+            plan.append((f"gate{t:02d}", cards, [f"B{t:02d}{b}" for b in range(BOOKS)]))
+    for name, _, _ in plan:
+        add_terminal(desk, name, PASSWORD, location="BENCH", language="en")
+    desk.close()
+    return plan
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the SIP2 server stopped: " + process.stderr.read().decode())  # type: ignore[union-attr]
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the SIP2 server did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def kiosk_check(url: str, folder: Path) -> str:
+    """A kiosk joins and syncs once: does it hold the terminals' facts and the loans?"""
+    import peewee as pw
+
+    from kiosk.data import library, sync
+    from kiosk.data.db import database
+    from kiosk.data.models import Journal, Loan
+
+    kiosk = library.open_library(f"sqlite:///{folder / 'kiosk.sqlite'}", create=True)
+    ident = sync.join(kiosk, url, "bench-kiosk")
+    desk = sync.open_desk(url)
+    began = time.perf_counter()
+    report = sync.sync_once(kiosk, desk, ident)
+    took = time.perf_counter() - began
+
+    def figures(db: pw.Database) -> tuple[int, int, int]:
+        with database.session(db):
+            made = Journal.select().where(
+                Journal.kind.in_(["checkout", "checkin"]) & Journal.kiosk.startswith("gate")
+            ).count()
+            return made, Loan.select().count(), Loan.select().where(Loan.returned_at.is_null()).count()
+
+    at_desk, at_kiosk = figures(desk), figures(kiosk)
+    desk.close()
+    kiosk.close()
+    verdict = "OK" if at_desk == at_kiosk else "MISSED"
+    return (f"kiosk after one sync ({report.pulled:,} facts pulled in {took:.1f} s): "
+            f"terminals' facts / loans / open loans at the desk {at_desk}, at the kiosk "
+            f"{at_kiosk}  {verdict}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=os.environ.get("KIOSK_TEST_PG_URL")
+                        or "postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--terminals", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the server under cProfile and write its stats to FILE")
+    args = parser.parse_args()
+
+    import psycopg2  # type: ignore[import-untyped]
+
+    name = f"kiosk_bench_sip2_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(args.pg)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    url = urlparse(args.pg)._replace(path="/" + name).geturl()
+    folder = Path(tempfile.mkdtemp(prefix="bench-sip2-"))
+    print("Library Kiosk - SIP2 benchmark (checkout/checkin pairs against a PostgreSQL desk)")
+    print(f"machine: {machine()}; run {datetime.now():%Y-%m-%d %H:%M}")
+    server = None
+    try:
+        plan = build_desk(url, args.terminals)
+        port = free_port()
+        env = {**os.environ, "KIOSK_CONFIG": str(folder / "none.toml")}
+        command = [sys.executable, "-m", "kiosk", "sip2", "serve", "--db", url,
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
+        if args.profile:
+            command = [sys.executable, "-m", "cProfile", "-o", args.profile, *command[1:]]
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+        wait_for_port(port, server)
+        terminals = [Terminal(name, cards, books, port) for name, cards, books in plan]
+        start = threading.Event()
+        threads = [threading.Thread(target=t.run, args=(start, args.seconds)) for t in terminals]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # every terminal logged in and waiting
+        before_load = load()
+        pg = postgres_pids()
+        cpu_server, cpu_pg = cpu_seconds([server.pid]), cpu_seconds(pg)
+        began = time.perf_counter()
+        start.set()
+        for thread in threads:
+            thread.join()
+        took = time.perf_counter() - began
+        cpu_server = cpu_seconds([server.pid]) - cpu_server
+        cpu_pg = cpu_seconds(pg) - cpu_pg
+        after_load = load()
+        server.send_signal(2)
+        server.wait(30)
+        errors = [f"{t.name}: {t.error}" for t in terminals if t.error]
+        every = [x for t in terminals for kind in ("11", "09") for x in t.latencies[kind]]
+        checkouts = [x for t in terminals for x in t.latencies["11"]]
+        checkins = [x for t in terminals for x in t.latencies["09"]]
+        refused = [r for t in terminals for r in t.refused]
+        rate = len(every) / took
+        overall = Latency.of(every)
+        print(f"  {args.terminals} terminals, {args.seconds:.0f} s, server with {args.workers} "
+              f"database threads; load average before {before_load}, after {after_load}")
+        print(f"  transactions: {len(every):,} in {took:.1f} s = {rate:,.0f}/s "
+              f"(goal >= 500/s)  {'OK' if rate >= 500 else 'MISSED'}")
+        print(f"  latency ms      p50    p99   mean    max")
+        for label, values in (("all", every), ("checkout", checkouts), ("checkin", checkins)):
+            summary = Latency.of(values)
+            print(f"    {label:<10} {summary.p50:6.2f} {summary.p99:6.2f} {summary.mean:6.2f} "
+                  f"{summary.worst:6.1f}")
+        print(f"  p99 {overall.p99:.1f} ms (goal <= 20 ms)  {'OK' if overall.p99 <= 20 else 'MISSED'}")
+        print(f"  CPU during the run: SIP2 server process {cpu_server:.1f} s, PostgreSQL "
+              f"{cpu_pg:.1f} s (of {2 * took:.0f} s on 2 cores); "
+              f"{(cpu_server + cpu_pg) / max(1, len(every)) * 1000:.2f} ms per transaction")
+        if refused or errors:
+            print(f"  refused: {len(refused)} {refused[:3]}; errors: {errors[:3]}")
+        print("  " + kiosk_check(url, folder))
+    finally:
+        if server is not None and server.poll() is None:
+            server.kill()
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
