@@ -243,9 +243,10 @@ class Library:
             log.warning("cannot open the database: %s", error)
             raise TerminalError("import.no_connection", reason=mask(str(error)).strip()[:200]) from error
         with database.session(db):
-            if sync.local_get("role") == "kiosk":
-                db.close()
-                raise TerminalError("sip2.cli.is_kiosk")
+            role = sync.local_get("role")
+        if role == "kiosk":
+            db.close()
+            raise TerminalError("sip2.cli.is_kiosk")
         return cls(db, allow_plain_cards=allow_plain_cards)
 
     # -- connections --------------------------------------------------------------

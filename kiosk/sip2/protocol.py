@@ -170,9 +170,11 @@ def parse(frame: bytes, encoding: str = "utf-8") -> Request:
 
 def _trailer(frame: bytes) -> tuple[bytes, str | None, bool]:
     """Split off (and check) ``AYnAZxxxx``; the body keeps the last ``|`` before it."""
-    at = frame.rfind(b"AZ")
-    if at >= 0 and len(frame) - at == 6 and _is_trailer_start(frame, at):
+    at = _trailer_at(frame, b"AZ")
+    if at >= 0:
         digits = frame[at + 2 :]
+        if len(digits) != 4:
+            raise MessageError("checksum is not four hex digits")
         try:
             value = int(digits, 16)
         except ValueError as error:
@@ -184,10 +186,22 @@ def _trailer(frame: bytes) -> tuple[bytes, str | None, bool]:
         if len(body) >= 3 and body[-3:-1] == b"AY" and body[-1:].isdigit():
             sequence, body = body[-1:].decode(), body[:-3]
         return body, sequence, True
-    at = frame.rfind(b"AY")
-    if at >= 0 and len(frame) - at == 3 and frame[-1:].isdigit() and _is_trailer_start(frame, at):
+    at = _trailer_at(frame, b"AY")
+    if at >= 0 and len(frame) - at == 3 and frame[-1:].isdigit():
         return frame[:at], frame[-1:].decode(), False
     return frame, None, False
+
+
+def _trailer_at(frame: bytes, name: bytes) -> int:
+    """Where the trailer's ``AY`` or ``AZ`` starts (-1: none): the last occurrence that
+    follows a field's ``|``, a sequence digit or the fixed fields, within 6 bytes of
+    the end (so an ``AZ`` inside a value is a value)."""
+    at = frame.rfind(name)
+    while at >= 0 and len(frame) - at <= 6:
+        if _is_trailer_start(frame, at):
+            return at
+        at = frame.rfind(name, 0, at)
+    return -1
 
 
 def _is_trailer_start(frame: bytes, at: int) -> bool:
