@@ -416,3 +416,35 @@ def test_plain_cards_where_the_library_allows_them(tmp_path: Path) -> None:
         save(desk, "patron_saved", patron="20240001", name="Plain Card", kind="student")
         refused = desk.connected().status("20240001")
         assert refused.valid_patron == "N"
+
+
+def test_what_this_desk_does_not_do_is_answered_no(desk: Desk) -> None:
+    from pysip2 import (
+        BlockPatronRequest,
+        FeePaidRequest,
+        ItemStatusUpdateRequest,
+        PatronEnableRequest,
+    )
+
+    terminal = desk.connected()
+    card = desk.card("S0001")
+    paid = terminal.send(FeePaidRequest(
+        transaction_date=now(), fee_type="01", payment_type="00", currency_type="CNY",
+        fee_amount="1.00", institution_id="LK", patron_identifier=card,
+    ))
+    assert paid.payment_accepted == "N"
+    assert paid.screen_message == ("This cannot be done here. Please ask the librarian.",)
+    update = terminal.send(ItemStatusUpdateRequest(
+        transaction_date=now(), institution_id="LK", item_identifier="B00001", item_properties="x",
+    ))
+    assert update.item_properties_ok == "0"
+    enabled = terminal.send(PatronEnableRequest(
+        transaction_date=now(), institution_id="LK", patron_identifier=card,
+    ))
+    assert enabled.patron_status == " " * 14
+    blocked = terminal.send(BlockPatronRequest(
+        card_retained="N", transaction_date=now(), institution_id="LK",
+        blocked_card_message="lost", patron_identifier=card, terminal_password="",
+    ))
+    assert blocked.valid_patron is None and blocked.screen_message
+    assert terminal.checkout(card, "B00001").ok == "1"  # the session goes on

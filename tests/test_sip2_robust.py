@@ -235,3 +235,17 @@ def test_tls(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
         terminal.close()
         again = desk.connected(tls=client)
         assert again.status(desk.card("S0001")).valid_patron == "Y"
+
+
+def test_a_desk_that_cannot_write_says_so_and_records_nothing(desk: Desk, tmp_path: Path) -> None:
+    terminal = desk.connected()
+    card = desk.card("S0001")
+    assert terminal.status(card).valid_patron == "Y"
+    (tmp_path / "desk.sqlite").rename(tmp_path / "moved.sqlite")  # the file is gone
+    refused = terminal.checkout(card, "B00001")
+    assert refused.ok == "0"
+    assert refused.screen_message == (
+        "The kiosk cannot save right now, so nothing was recorded. Please tell the librarian.",
+    )
+    (tmp_path / "moved.sqlite").rename(tmp_path / "desk.sqlite")
+    assert terminal.checkout(card, "B00001").ok == "1"  # back: the same terminal goes on
