@@ -121,6 +121,9 @@ def test_the_journal_lock_travels_with_the_writes(pg: pw.Database, pg_url: str) 
 
     try:
         with database.session(pg):
+            with pg.atomic():  # prepared on this connection already (see the next test)
+                _ADD_CLASS.execute("warm")
+                _CLASS_BY_NAME.first("warm")
             with pg.atomic(), pipelined(pg):
                 execute_held(pg, "LOCK TABLE journal IN EXCLUSIVE MODE")
                 _ADD_CLASS.execute("3A")
@@ -133,3 +136,38 @@ def test_the_journal_lock_travels_with_the_writes(pg: pw.Database, pg_url: str) 
                 assert locked()
     finally:
         watcher.close()
+
+
+def test_preparing_a_write_never_takes_its_table_before_the_journal_lock(pg: pw.Database) -> None:
+    """Two writers each prepare a journal insert for the first time on their connection
+    inside a block that holds the journal lock: the lock must be taken first, or each
+    holds a row lock on the journal the other's exclusive lock waits for (deadlock)."""
+    from kiosk.data.models import Journal, new_id
+
+    insert = Prepared(lambda uuid: Journal.insert(
+        uuid=uuid, kind="refusal", kiosk="t", wall_time=journal.to_db_time(journal.utcnow()),
+        hlc="0", data="{}",
+    ))
+    both_prepared = threading.Barrier(2, timeout=1.5)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with database.session(pg), pg.atomic(), pipelined(pg):
+                execute_held(pg, "LOCK TABLE journal IN EXCLUSIVE MODE")
+                insert.execute(new_id())
+                try:
+                    both_prepared.wait()  # (with the lock taken first, the other waits for it)
+                except threading.BrokenBarrierError:
+                    pass
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with database.session(pg):
+        assert Journal.select().where(Journal.kiosk == "t").count() == 2

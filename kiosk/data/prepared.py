@@ -229,6 +229,12 @@ def _server_side(db: pw.PostgresqlDatabase, statement: Prepared, sql: str, count
         done = _prepared_on.setdefault(connection, set())
     if name not in done:
         text = statement._pg_text  # type: ignore[attr-defined]
+        # Preparing a write locks its table (as the write would): the held statements (the
+        # journal lock first of all) go before it, or two writers could each take a
+        # row lock on the journal before its exclusive lock and wait for each other.
+        pipe = getattr(_pipeline, "current", None)
+        if pipe is not None and pipe.db is db:
+            pipe.flush()
         cursor = connection.cursor()
         try:
             if db.in_transaction():
