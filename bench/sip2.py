@@ -11,11 +11,21 @@ afterwards) with a small school (``--terminals`` x 5 students with cards, 4 book
 per terminal), adds the terminals, and starts the real server as its own process
 (``kiosk sip2 serve``, ``--workers`` database threads). Each terminal is a thread of
 this process with a plain socket (requests made from templates, so the terminals cost
-the 2 cores little): it logs in, then for ``--seconds`` serves its students in turn: a
-student's card is read (patron status, ``23``, not counted as a transaction), then five
-times one of the terminal's books is lent (``11``) and taken back (``09``). A transaction's latency is from sending the request to reading
-the whole answer. Afterwards a kiosk (an SQLite file) joins the desk and syncs once: it
-must hold every fact the terminals made, and the desk's loans.
+the 2 cores little): it logs in, then serves its students in turn: a student's card is
+read (patron status, ``23``, not counted as a transaction), then five times one of the
+terminal's books is lent (``11``) and taken back (``09``). Two runs:
+
+1. flat out (``--seconds``): each terminal sends its next request as soon as it has
+   the answer: the transactions per second the desk can serve;
+2. paced (``--paced-seconds``): the terminals together offer ``--rate`` transactions
+   per second (500, the goal), evenly spread; a request's latency is counted from when
+   it was due, so a desk that falls behind shows it.
+
+Twenty terminals that never pause cannot see a p99 of 20 ms at 500 transactions/s: a
+request waits for the others in the queue (Little's law: 20 requests in flight at
+500/s is 40 ms each on average). The flat run measures the throughput; the paced run
+the latency at the goal's rate. Afterwards a kiosk (an SQLite file) joins the desk
+and syncs once: it must hold every fact the terminals made, and the desk's loans.
 
 Prints the machine, the load average before and after, the server's and PostgreSQL's
 CPU seconds during the run, and the figures beside the goals.
@@ -71,13 +81,13 @@ class Terminal:
     refused: list[bytes] = field(default_factory=list)
     error: str = ""
 
-    def run(self, start: threading.Event, seconds: float) -> None:
+    def run(self, start: threading.Event, seconds: float, rate: float = 0.0) -> None:
         try:
-            self._run(start, seconds)
+            self._run(start, seconds, rate)
         except Exception as error:  # reported with the figures
             self.error = f"{type(error).__name__}: {error}"
 
-    def _run(self, start: threading.Event, seconds: float) -> None:
+    def _run(self, start: threading.Event, seconds: float, rate: float) -> None:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         reader = sock.makefile("rb")
@@ -98,8 +108,10 @@ class Terminal:
         if not ask(f"9300CN{self.name}|CO{PASSWORD}|CPBENCH|").startswith(b"941"):
             raise RuntimeError("login refused")
         start.wait()
-        end = time.perf_counter() + seconds
+        began = time.perf_counter()
+        end = began + seconds
         turn = 0
+        sent = 0
         while time.perf_counter() < end:
             card = self.cards[(turn // PAIRS) % len(self.cards)]
             book = self.books[turn % len(self.books)]
@@ -111,9 +123,17 @@ class Terminal:
                 ("11", f"11NN{date}{date}AOLK|AA{card}|AB{book}|AC|"),
                 ("09", f"09N{date}{date}APBENCH|AOLK|AB{book}|AC|"),
             ):
-                began = time.perf_counter()
+                if rate:  # paced: the clock starts when the request was due, not when sent
+                    due = began + sent / rate
+                    pause = due - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    asked = due
+                else:
+                    asked = time.perf_counter()
+                sent += 1
                 answer = ask(body)
-                self.latencies[command].append(time.perf_counter() - began)
+                self.latencies[command].append(time.perf_counter() - asked)
                 if answer[2:3] != b"1":
                     self.refused.append(answer[:200])
         sock.close()
@@ -233,6 +253,71 @@ def kiosk_check(url: str, folder: Path) -> str:
             f"{at_kiosk}  {verdict}")
 
 
+@dataclass
+class Run:
+    """What one phase measured."""
+
+    terminals: list[Terminal]
+    seconds: float
+    cpu_server: float
+    cpu_pg: float
+    load_before: str
+    load_after: str
+
+
+def run_terminals(
+    plan: list[tuple[str, list[str], list[str]]], port: int, server_pid: int, seconds: float,
+    rate: float,
+) -> Run:
+    """Every terminal for ``seconds`` (``rate``: its requests per second; 0: flat out)."""
+    terminals = [Terminal(name, cards, books, port) for name, cards, books in plan]
+    start = threading.Event()
+    threads = [
+        threading.Thread(target=t.run, args=(start, seconds, rate)) for t in terminals
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # every terminal logged in and waiting
+    before = load()
+    pg = postgres_pids()
+    cpu_server, cpu_pg = cpu_seconds([server_pid]), cpu_seconds(pg)
+    began = time.perf_counter()
+    start.set()
+    for thread in threads:
+        thread.join()
+    took = time.perf_counter() - began
+    return Run(terminals, took, cpu_seconds([server_pid]) - cpu_server, cpu_seconds(pg) - cpu_pg,
+               before, load())
+
+
+def report(title: str, run: Run, *, throughput_goal: bool) -> None:
+    """Print one phase's figures beside the goals."""
+    every = [x for t in run.terminals for kind in ("11", "09") for x in t.latencies[kind]]
+    checkouts = [x for t in run.terminals for x in t.latencies["11"]]
+    checkins = [x for t in run.terminals for x in t.latencies["09"]]
+    refused = [r for t in run.terminals for r in t.refused]
+    errors = [f"{t.name}: {t.error}" for t in run.terminals if t.error]
+    rate = len(every) / run.seconds
+    overall = Latency.of(every)
+    per = (run.cpu_server + run.cpu_pg) / max(1, len(every)) * 1000
+    print(f"  {title}")
+    print(f"    load average before {run.load_before}, after {run.load_after}")
+    verdict = ("OK" if rate >= 500 else "MISSED") if throughput_goal else ""
+    goal = " (goal >= 500/s)" if throughput_goal else ""
+    print(f"    transactions: {len(every):,} in {run.seconds:.1f} s = {rate:,.0f}/s{goal}  {verdict}")
+    print("    latency ms      p50    p99   mean    max")
+    for label, values in (("all", every), ("checkout", checkouts), ("checkin", checkins)):
+        summary = Latency.of(values)
+        print(f"      {label:<10} {summary.p50:6.2f} {summary.p99:6.2f} {summary.mean:6.2f} "
+              f"{summary.worst:6.1f}")
+    print(f"    p99 {overall.p99:.1f} ms (goal <= 20 ms)  {'OK' if overall.p99 <= 20 else 'MISSED'}")
+    print(f"    CPU: SIP2 server process {run.cpu_server:.1f} s, PostgreSQL {run.cpu_pg:.1f} s "
+          f"(of {2 * run.seconds:.0f} s on 2 cores): {per:.2f} ms per transaction, so 2 free "
+          f"cores serve at most {2000 / per:,.0f}/s")
+    if refused or errors:
+        print(f"    refused: {len(refused)} {refused[:3]}; errors: {errors[:3]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=os.environ.get("KIOSK_TEST_PG_URL")
@@ -240,8 +325,10 @@ def main() -> int:
     parser.add_argument("--terminals", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--profile", metavar="FILE",
-                        help="run the server under cProfile and write its stats to FILE")
+    parser.add_argument("--rate", type=float, default=500.0,
+                        help="transactions/s the terminals offer together in the paced run")
+    parser.add_argument("--paced-seconds", type=float, default=60.0,
+                        help="length of the paced run (0: none)")
     args = parser.parse_args()
 
     import psycopg2  # type: ignore[import-untyped]
@@ -261,52 +348,21 @@ def main() -> int:
         env = {**os.environ, "KIOSK_CONFIG": str(folder / "none.toml")}
         command = [sys.executable, "-m", "kiosk", "sip2", "serve", "--db", url,
                    "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
-        if args.profile:
-            command = [sys.executable, "-m", "cProfile", "-o", args.profile, *command[1:]]
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
         wait_for_port(port, server)
-        terminals = [Terminal(name, cards, books, port) for name, cards, books in plan]
-        start = threading.Event()
-        threads = [threading.Thread(target=t.run, args=(start, args.seconds)) for t in terminals]
-        for thread in threads:
-            thread.start()
-        time.sleep(1.0)  # every terminal logged in and waiting
-        before_load = load()
-        pg = postgres_pids()
-        cpu_server, cpu_pg = cpu_seconds([server.pid]), cpu_seconds(pg)
-        began = time.perf_counter()
-        start.set()
-        for thread in threads:
-            thread.join()
-        took = time.perf_counter() - began
-        cpu_server = cpu_seconds([server.pid]) - cpu_server
-        cpu_pg = cpu_seconds(pg) - cpu_pg
-        after_load = load()
+        flat = run_terminals(plan, port, server.pid, args.seconds, 0.0)
+        paced = run_terminals(plan, port, server.pid, args.paced_seconds, args.rate / len(plan)) \
+            if args.paced_seconds > 0 else None
         server.send_signal(2)
         server.wait(30)
-        errors = [f"{t.name}: {t.error}" for t in terminals if t.error]
-        every = [x for t in terminals for kind in ("11", "09") for x in t.latencies[kind]]
-        checkouts = [x for t in terminals for x in t.latencies["11"]]
-        checkins = [x for t in terminals for x in t.latencies["09"]]
-        refused = [r for t in terminals for r in t.refused]
-        rate = len(every) / took
-        overall = Latency.of(every)
-        print(f"  {args.terminals} terminals, {args.seconds:.0f} s, server with {args.workers} "
-              f"database threads; load average before {before_load}, after {after_load}")
-        print(f"  transactions: {len(every):,} in {took:.1f} s = {rate:,.0f}/s "
-              f"(goal >= 500/s)  {'OK' if rate >= 500 else 'MISSED'}")
-        print(f"  latency ms      p50    p99   mean    max")
-        for label, values in (("all", every), ("checkout", checkouts), ("checkin", checkins)):
-            summary = Latency.of(values)
-            print(f"    {label:<10} {summary.p50:6.2f} {summary.p99:6.2f} {summary.mean:6.2f} "
-                  f"{summary.worst:6.1f}")
-        print(f"  p99 {overall.p99:.1f} ms (goal <= 20 ms)  {'OK' if overall.p99 <= 20 else 'MISSED'}")
-        print(f"  CPU during the run: SIP2 server process {cpu_server:.1f} s, PostgreSQL "
-              f"{cpu_pg:.1f} s (of {2 * took:.0f} s on 2 cores); "
-              f"{(cpu_server + cpu_pg) / max(1, len(every)) * 1000:.2f} ms per transaction")
-        if refused or errors:
-            print(f"  refused: {len(refused)} {refused[:3]}; errors: {errors[:3]}")
+        print(f"  {args.terminals} terminals, server with {args.workers} database threads")
+        report("flat out: each terminal sends its next request as soon as it has the answer",
+               flat, throughput_goal=True)
+        if paced is not None:
+            report(f"paced: the terminals together offer {args.rate:.0f} transactions/s "
+                   "(latency counted from when a request was due)", paced,
+                   throughput_goal=False)
         print("  " + kiosk_check(url, folder))
     finally:
         if server is not None and server.poll() is None:
