@@ -84,7 +84,7 @@ class Terminal:
     def run(self, start: threading.Event, seconds: float, rate: float = 0.0) -> None:
         try:
             self._run(start, seconds, rate)
-        except Exception as error:  # reported with the figures
+        except Exception as error:  # noqa: BLE001 (reported with the figures)
             self.error = f"{type(error).__name__}: {error}"
 
     def _run(self, start: threading.Event, seconds: float, rate: float) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import peewee as pw
+import synckit
 from pysip2 import (
     CheckinRequest,
     CheckoutRequest,
@@ -30,7 +31,6 @@ from pysip2 import (
     encode_message,
 )
 
-import synckit
 from kiosk.sip2.adapter import Library, add_terminal
 from kiosk.sip2.server import Limits, ServerThread, Sip2Server
 

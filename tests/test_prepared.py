@@ -78,7 +78,7 @@ def test_each_thread_holds_its_own_writes(pg: pw.Database) -> None:
                 raise _GiveUp  # A changes its mind: its held write must go nowhere
         except _GiveUp:
             pass
-        except BaseException as error:  # reported below
+        except BaseException as error:  # noqa: BLE001 (reported below)
             errors.append(error)
 
     def b() -> None:
@@ -88,7 +88,7 @@ def test_each_thread_holds_its_own_writes(pg: pw.Database) -> None:
                 _ADD_CLASS.execute("from B")
                 assert _CLASS_BY_NAME.first("from B") is not None
             read.set()
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 (reported below)
             errors.append(error)
             read.set()
 
@@ -160,7 +160,7 @@ def test_preparing_a_write_never_takes_its_table_before_the_journal_lock(pg: pw.
                     both_prepared.wait()  # (with the lock taken first, the other waits for it)
                 except threading.BrokenBarrierError:
                     pass
-        except BaseException as error:  # reported below
+        except BaseException as error:  # noqa: BLE001 (reported below)
             errors.append(error)
 
     threads = [threading.Thread(target=writer) for _ in range(2)]

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import synckit
 from pysip2 import (
     HoldRequest,
     ItemInformationRequest,
@@ -23,14 +24,13 @@ from pysip2 import (
     RenewRequest,
     SCStatusRequest,
 )
+from sip2kit import LOCATION, TERMINAL, Desk, now, running_desk
 
-import synckit
 from kiosk.data import journal, library, masterdata, reports
 from kiosk.data.circulation import Circulation
 from kiosk.data.daybook import DayBook
 from kiosk.data.models import Journal, Loan, SyncCase
 from kiosk.sip2.adapter import add_terminal
-from sip2kit import LOCATION, TERMINAL, Desk, now, running_desk
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -249,7 +249,7 @@ def test_checkin_says_where_the_book_goes(desk: Desk) -> None:
     assert (held.ok, held.queue_position, held.title_identifier) == ("1", "1", "Book 0")
     back = terminal.checkin("B00001")
     assert (back.ok, back.alert, back.sort_bin) == ("1", "Y", "HOLD")
-    fields = dict((part[:2], part[2:]) for part in back_fields(terminal.last))
+    fields = {part[:2]: part[2:] for part in back_fields(terminal.last)}
     assert (fields["CV"], fields["CY"], fields["DA"], fields["CT"]) == (
         "01", "S0003", "Student S0003", LOCATION
     )

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 import synckit
+from sip2kit import Terminal
+
 from kiosk.cli import main
 from kiosk.data import journal
 from kiosk.data.db import database
 from kiosk.locale import language, set_language
 from kiosk.sip2.adapter import Library, terminals
-from sip2kit import Terminal
 
 
 @pytest.fixture(autouse=True)

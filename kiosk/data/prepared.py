@@ -241,7 +241,7 @@ def _server_side(db: pw.PostgresqlDatabase, statement: Prepared, sql: str, count
                 cursor.execute(f"SAVEPOINT {name}; PREPARE {name} AS {text}; RELEASE SAVEPOINT {name}")
             else:
                 cursor.execute(f"PREPARE {name} AS {text}")
-        except Exception:  # (the driver's error: this statement stays plain SQL)
+        except Exception:  # noqa: BLE001 (any driver error: this statement stays plain SQL)
             if db.in_transaction():
                 cursor.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
             _not_preparable.add(name)

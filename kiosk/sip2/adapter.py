@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import peewee as pw
@@ -33,34 +32,32 @@ import peewee as pw
 from kiosk.data import cards, journal, settings, sync
 from kiosk.data.circulation import Circulation, LoanView, PatronView
 from kiosk.data.db import DatabaseMissing, database, mask, redact
-from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, NotFound, StorageError
+from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, StorageError
 from kiosk.data.journal import Fact
 from kiosk.data.library import open_library
 from kiosk.data.models import (
     Copy,
     Hold,
-    KioskRegistration,
     Loan,
     LoanRule,
     Patron,
-    Sip2Terminal,
     Title,
     shelf_area,
 )
-from kiosk.data.security import check_pin, hash_pin
+from kiosk.data.terminals import (
+    UNKNOWN,
+    Terminal,
+    TerminalError,
+    add_terminal,
+    check_password,
+    exists,
+    remove_terminal,
+    signed_in,
+    terminals,
+)
 from kiosk.data.text import clean_code, printable
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_TERMINAL = "sip2"
-"""The kiosk id of a refused login naming no terminal (the name tried is in the fact)."""
-
-ENCODINGS = ("utf-8", "gb18030")
-"""How a terminal's text may travel."""
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
-_DUMMY_HASH = hash_pin("no terminal has this password")
-
 
 class Refusal(Exception):
     """The library says no (or cannot answer): ``key`` names the message, ``params`` its
@@ -79,27 +76,6 @@ class AlreadyYours(Exception):
     def __init__(self, title: str) -> None:
         super().__init__(title)
         self.title = title
-
-
-class TerminalError(Exception):
-    """A terminal cannot be added or removed; ``key`` says why (``sip2.cli.*``)."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
-
-
-@dataclass(frozen=True)
-class Terminal:
-    """A SIP2 terminal as the desk knows it."""
-
-    name: str
-    location: str
-    encoding: str
-    language: str
-    created_at: datetime | None = None
-    last_login_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -311,23 +287,20 @@ class Library:
     def login(self, name: str, password: str) -> Terminal | None:
         """The terminal ``name`` if ``password`` is its password; else record the
         refused login (a ``refusal`` fact, in the day log and the cases to review)."""
-        with self._reading():
-            row = Sip2Terminal.get_or_none(Sip2Terminal.name == name) if _NAME.fullmatch(name) else None
-        ok = check_pin(password, row.password_hash if row else _DUMMY_HASH) and row is not None
-        if not ok or row is None:
-            source = row.name if row else UNKNOWN_TERMINAL
-            desk = self._desk(source)
+        with self._reading():  # (no write lock is held while the slow hash is checked)
+            terminal = check_password(name, password)
+            known = terminal is not None or exists(name)
+        if terminal is not None:
+            with self._writing():
+                signed_in(terminal.name, self.clock())
+        else:
+            source = name if known else UNKNOWN
             with self._writing():
                 journal.record(journal.new_fact(
-                    desk.hlc, source, "refusal", self.clock(), reason="sip2.login_refused",
-                    params={"terminal": printable(name, 40)},
+                    self._desk(source).hlc, source, "refusal", self.clock(),
+                    reason="sip2.login_refused", params={"terminal": printable(name, 40)},
                 ))
-            return None
-        with self._writing():
-            Sip2Terminal.update(last_login_at=journal.to_db_time(self.clock())).where(
-                Sip2Terminal.name == row.name
-            ).execute()
-        return _terminal(row)
+        return terminal
 
     # -- patrons ------------------------------------------------------------------
 
@@ -639,68 +612,22 @@ def _refusal(error: KioskError) -> Refusal:
     return Refusal(error.key, params, card=isinstance(error, CardRefused))
 
 
-def _terminal(row: Sip2Terminal) -> Terminal:
-    return Terminal(row.name, row.location, row.encoding, row.language, row.created_at,
-                    row.last_login_at)
-
-
-# -- terminals at the desk (the command line) ---------------------------------------------
-
-
-def add_terminal(
-    db: pw.Database, name: str, password: str, *, location: str = "", encoding: str = "utf-8",
-    language: str = "",
-) -> Terminal:
-    """Allow the SIP2 terminal ``name`` with ``password`` (only its hash is kept).
-
-    Raises:
-        TerminalError: ``sip2.cli.bad_name``, ``sip2.cli.name_taken`` (a terminal or a
-            kiosk has it), ``sip2.cli.bad_encoding``, ``sip2.cli.bad_password``.
-    """
-    if not _NAME.fullmatch(name) or name in ("desk", UNKNOWN_TERMINAL):
-        raise TerminalError("sip2.cli.bad_name", name=printable(name, 40))
-    if encoding.lower() not in ENCODINGS:
-        raise TerminalError("sip2.cli.bad_encoding", encoding=printable(encoding, 20))
-    if not password or "|" in password or not password.isprintable() or len(password) > 64:
-        raise TerminalError("sip2.cli.bad_password")
-    with database.session(db), db.atomic():
-        if Sip2Terminal.get_or_none(Sip2Terminal.name == name) or (
-            KioskRegistration.get_or_none(KioskRegistration.kiosk == name)
-        ):
-            raise TerminalError("sip2.cli.name_taken", name=name)
-        row = Sip2Terminal.create(
-            name=name, password_hash=hash_pin(password), location=printable(location, 40),
-            encoding=encoding.lower(), language=language,
-            created_at=journal.to_db_time(journal.utcnow()),
-        )
-    return _terminal(row)
-
-
-def terminals(db: pw.Database) -> list[Terminal]:
-    """Every SIP2 terminal of the desk, by name."""
-    with database.session(db):
-        return [_terminal(row) for row in Sip2Terminal.select().order_by(Sip2Terminal.name)]
-
-
-def remove_terminal(db: pw.Database, name: str) -> None:
-    """Stop answering terminal ``name`` (its facts stay).
-
-    Raises:
-        TerminalError: ``sip2.cli.unknown``.
-    """
-    with database.session(db), db.atomic():
-        if not Sip2Terminal.delete().where(Sip2Terminal.name == name).execute():
-            raise TerminalError("sip2.cli.unknown", name=printable(name, 40))
-
-
-def utc(moment: datetime) -> datetime:
-    """``moment`` made aware (a naive time is the desk's local time)."""
-    return moment if moment.tzinfo else moment.astimezone(UTC)
-
-
 __all__ = [
+    "AlreadyYours",
+    "HoldLine",
+    "Item",
+    "Lent",
+    "Library",
+    "LoanLine",
+    "PatronPage",
+    "Placed",
+    "Refusal",
+    "Returned",
+    "Terminal",
+    "TerminalError",
+    "add_terminal",
+    "offline_id",
     "redact",
-    "AlreadyYours", "HoldLine", "Item", "Lent", "Library", "LoanLine", "PatronPage", "Placed",
-    "Refusal", "Returned", "Terminal", "TerminalError", "add_terminal", "offline_id",
-    "remove_terminal", "terminals",
+    "remove_terminal",
+    "terminals",
 ]
