@@ -327,8 +327,8 @@ class Session:
             lent = self.library.checkout(self.terminal.name, page.number, page.card, barcode)
         except AlreadyYours as mine:
             if request.flag(0) != "Y":
-                refusal = Refusal("copy.already_yours", {"title": mine.title})
-                return self._not_lent("12", request, refusal, page)
+                already = Refusal("copy.already_yours", {"title": mine.title})
+                return self._not_lent("12", request, already, page)
             try:
                 lent = self.library.renew(self.terminal.name, page.number, page.card, barcode)
             except Refusal as refusal:
