@@ -329,7 +329,7 @@ def main() -> int:
                         or "postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--terminals", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rates", default="100,500",
                         help="transactions/s the terminals offer together, one paced run "
                         "each (default: 100,500)")

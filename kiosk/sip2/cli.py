@@ -181,8 +181,8 @@ def add_commands(sub: Any) -> None:
                        help=f"TCP port (default: {DEFAULT_PORT})")
     serve.add_argument("--tls-cert", metavar="PEM", help="TLS certificate chain (with --tls-key)")
     serve.add_argument("--tls-key", metavar="PEM", help="TLS private key")
-    serve.add_argument("--workers", type=int, default=4,
-                       help="database connections working at once (default: 4)")
+    serve.add_argument("--workers", type=int, default=2,
+                       help="database connections working at once (default: 2)")
     serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
                        help="close a terminal's connection after this long without a "
                        "message (default: 600)")
