@@ -171,3 +171,77 @@ def test_preparing_a_write_never_takes_its_table_before_the_journal_lock(pg: pw.
     assert errors == []
     with database.session(pg):
         assert Journal.select().where(Journal.kiosk == "t").count() == 2
+
+
+class _Counting:
+    """Counts the statements batches this thread's connection sends (round trips)."""
+
+    def __init__(self, db: pw.Database) -> None:
+        self.db, self.sent = db, []
+        self._cursor = db.cursor
+
+    def __enter__(self) -> list[str]:
+        def cursor(*args: object, **kwargs: object) -> object:
+            real = self._cursor(*args, **kwargs)
+            sent = self.sent
+
+            class Recording:
+                def __getattr__(self, name: str) -> object:
+                    return getattr(real, name)
+
+                def execute(self, sql: object, *rest: object) -> object:
+                    text = sql.decode() if isinstance(sql, bytes) else str(sql)
+                    sent.append(" ".join(text.split())[:60])
+                    return real.execute(sql, *rest)
+
+                def __iter__(self):  # type: ignore[no-untyped-def]
+                    return iter(real)
+
+            return Recording()
+
+        self.db.cursor = cursor  # type: ignore[method-assign]
+        return self.sent
+
+    def __exit__(self, *exc: object) -> None:
+        del self.db.cursor
+
+
+def committed(pg_url: str) -> list[str]:
+    """The classes another connection sees (what was committed)."""
+    import psycopg2  # type: ignore[import-untyped]
+
+    other = psycopg2.connect(pg_url)
+    try:
+        cursor = other.cursor()
+        cursor.execute('SELECT "name" FROM "school_class" ORDER BY 1')
+        return [name for (name,) in cursor.fetchall()]
+    finally:
+        other.close()
+
+
+def test_begin_rides_with_the_first_statement_and_commit_with_the_last_writes(
+    pg: pw.Database, pg_url: str
+) -> None:
+    with database.session(pg):
+        with pg.atomic():  # prepared on this connection first (counted apart)
+            _ADD_CLASS.execute("warm")
+            _CLASS_BY_NAME.first("warm")
+        with _Counting(pg) as sent, pg.atomic():
+            pass
+        assert sent == []  # a transaction that says nothing sends nothing
+        with _Counting(pg) as sent, pg.atomic(), pipelined(pg, commit=True):
+            assert _CLASS_BY_NAME.first("3A") is None
+            _ADD_CLASS.execute("3A")
+        assert len(sent) == 2  # BEGIN + the read; the write + COMMIT
+        assert sent[0].startswith("BEGIN; EXECUTE kiosk_") and sent[1].endswith("COMMIT")
+        assert committed(pg_url) == ["3A", "warm"]
+        with pytest.raises(_GiveUp), _Counting(pg) as sent, pg.atomic(), pipelined(pg, commit=True):
+            _ADD_CLASS.execute("never")
+            raise _GiveUp
+        assert sent == []  # nothing was sent, so nothing to roll back
+        with pg.atomic() as outer:  # a block inside a savepoint: the outer one commits
+            with pg.atomic(), pipelined(pg, commit=True):
+                _ADD_CLASS.execute("inner")
+            assert _CLASS_BY_NAME.first("inner") is not None
+            outer.rollback()
+        assert committed(pg_url) == ["3A", "warm"]

@@ -300,9 +300,12 @@ class Circulation:
         try:
             if isinstance(self.db, KioskSqliteDatabase):
                 self.db.check_file()
-            # (on PostgreSQL the fact's writes travel together: the journal lock is held
-            # for one round trip of writes, not one per statement)
-            with write_gate.foreground(), self._connected(), self.db.atomic(), pipelined(self.db):
+            # (on PostgreSQL the fact's writes travel together, with the COMMIT: the
+            # journal lock is held for one round trip, not one per statement)
+            with (
+                write_gate.foreground(), self._connected(), self.db.atomic(),
+                pipelined(self.db, commit=True),
+            ):
                 yield
         except pw.OperationalError as error:
             log.exception("database write failed")

@@ -46,7 +46,7 @@ class _Pipeline:
         if self.statements:
             statements, self.statements = self.statements, []
             with pw.__exception_wrapper__:
-                self.db.cursor().execute(b";\n".join(statements))
+                self.db.cursor().execute(_begin(self.db) + b";\n".join(statements))
 
     def flush_with(self, sql: str, params: Any) -> Any:
         """Send the held writes and then ``sql`` in one round trip; return the cursor
@@ -55,12 +55,19 @@ class _Pipeline:
         statements.append(self._cursor.mogrify(sql, params or ()))
         with pw.__exception_wrapper__:
             cursor = self.db.cursor()
-            cursor.execute(b";\n".join(statements))
+            cursor.execute(_begin(self.db) + b";\n".join(statements))
         return cursor
 
 
+def _begin(db: pw.Database) -> bytes:
+    """The ``BEGIN`` a :class:`~kiosk.data.db.KioskPostgresqlDatabase` still owes the
+    server, to send first (nothing for any other database)."""
+    pending = getattr(db, "pending_begin", None)
+    return pending() if pending is not None else b""
+
+
 @contextmanager
-def pipelined(db: pw.Database) -> Iterator[None]:
+def pipelined(db: pw.Database, *, commit: bool = False) -> Iterator[None]:
     """Send the prepared writes made in this block to PostgreSQL in few round trips.
 
     Applying a batch of facts at the desk is mostly small writes (a loan inserted, a
@@ -73,6 +80,10 @@ def pipelined(db: pw.Database) -> Iterator[None]:
 
     Each thread has its own block: several threads may share one database object (the
     SIP2 server's database threads), each with its own connection and its own writes.
+
+    With ``commit`` (the block ends its transaction: ``with db.atomic(), pipelined(db,
+    commit=True)``), the last writes travel with the ``COMMIT`` where the database can
+    (:meth:`kiosk.data.db.KioskPostgresqlDatabase.commit_with`).
     """
     if not isinstance(db, pw.PostgresqlDatabase):
         yield
@@ -85,7 +96,10 @@ def pipelined(db: pw.Database) -> Iterator[None]:
     _pipeline.current = pipe
     try:
         yield
-        pipe.flush()
+        commit_with = getattr(db, "commit_with", None)
+        if not (commit and commit_with is not None and commit_with(pipe.statements)):
+            pipe.flush()
+        pipe.statements = []
     finally:
         _pipeline.current = outer
 
@@ -238,7 +252,9 @@ def _server_side(db: pw.PostgresqlDatabase, statement: Prepared, sql: str, count
         cursor = connection.cursor()
         try:
             if db.in_transaction():
-                cursor.execute(f"SAVEPOINT {name}; PREPARE {name} AS {text}; RELEASE SAVEPOINT {name}")
+                cursor.execute(_begin(db) + (
+                    f"SAVEPOINT {name}; PREPARE {name} AS {text}; RELEASE SAVEPOINT {name}"
+                ).encode())
             else:
                 cursor.execute(f"PREPARE {name} AS {text}")
         except Exception:  # noqa: BLE001 (any driver error: this statement stays plain SQL)
