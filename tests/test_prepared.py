@@ -245,3 +245,13 @@ def test_begin_rides_with_the_first_statement_and_commit_with_the_last_writes(
             assert _CLASS_BY_NAME.first("inner") is not None
             outer.rollback()
         assert committed(pg_url) == ["3A", "warm"]
+
+
+def test_a_transaction_on_a_closed_connection_connects_first(pg: pw.Database) -> None:
+    """peewee connects as it begins; connecting resets the thread's transactions, so a
+    deferred BEGIN must connect at once, not with the first statement."""
+    assert pg.is_closed()
+    with database.using(pg), pg.atomic():
+        SchoolClass.create(name="3A")
+    with database.session(pg):
+        assert [c.name for c in SchoolClass.select()] == ["3A"]

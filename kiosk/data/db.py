@@ -173,6 +173,8 @@ class KioskPostgresqlDatabase(peewee.PostgresqlDatabase):
         if isolation_level or self._isolation_level:
             super().begin(isolation_level)
             return
+        if self.is_closed():  # (connect now, as BEGIN would: connecting resets the state)
+            self.connect()
         self._state.begin_pending = True
 
     def pending_begin(self) -> bytes:
@@ -235,7 +237,7 @@ class _CountedSavepoint:
         self._state.savepoints = getattr(self._state, "savepoints", 0) + 1
         return entered
 
-    def __exit__(self, *exc: Any) -> Any:
+    def __exit__(self, *exc: object) -> Any:
         self._state.savepoints -= 1
         return self._savepoint.__exit__(*exc)
 
