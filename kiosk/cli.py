@@ -271,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.import_cli import add_commands as add_import_commands  # import patrons|catalogue
 
     add_import_commands(sub)
+
+    from kiosk.sip2.cli import add_commands as add_sip2_commands  # sip2 serve|terminal
+
+    add_sip2_commands(sub)
     return parser
 
 

@@ -2,7 +2,8 @@
 
 * Every test runs with ``KIOSK_CONFIG`` pointing at a file that does not exist, the
   XDG folders inside its ``tmp_path``, no other ``KIOSK_*`` variable and ``TZ=UTC``, so
-  a developer's own settings, database or time zone never leak into a result.
+  neither a developer's own settings, database or time zone nor another test's language
+  leaks into a result.
 * ``library`` is a real, migrated SQLite file in ``tmp_path`` (the models are bound to
   it); ``clock`` is a clock the test sets and moves; ``circulation`` is the real
   service on both; ``make`` adds classes, patrons, titles, copies, cards, rules, closed
@@ -41,6 +42,7 @@ from kiosk.data.models import (
     Title,
 )
 from kiosk.data.store import Store
+from kiosk.locale import LANGUAGES, set_language
 
 KIOSK_ID = "kiosk-test"
 """The kiosk identity the ``circulation`` fixture writes into every fact."""
@@ -69,6 +71,7 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         ("XDG_STATE_HOME", "state"),
     ):
         monkeypatch.setenv(name, str(xdg / folder))
+    set_language(LANGUAGES[0])  # a test that switched the language leaves it for no other
     old_tz = os.environ.get("TZ")
     os.environ["TZ"] = "UTC"
     time.tzset()
@@ -88,7 +91,7 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 class FakeClock:
     """A clock that stands still until the test moves it; call it for the time.
 
-    It returns aware UTC datetimes, as :func:`kiosk.data.journal.utcnow` does, so it
+    It returns aware UTC datetimes, as :func:`kiosk.data.facts.utcnow` does, so it
     can be given to :class:`~kiosk.data.circulation.Circulation` as its ``clock``.
     """
 

@@ -112,6 +112,27 @@ def test_subpackage_respects_its_import_rules(subpackage):
     assert broken == {}
 
 
+SIP2_DOOR = "adapter.py"
+"""The one module of ``kiosk/sip2`` that reaches the library's data (issue 13 moves
+``kiosk/data`` into subpackages: only this module follows it)."""
+
+
+def test_only_the_sip2_adapter_touches_the_data():
+    broken = {}
+    for path in files_of("sip2"):
+        forbidden = ("textual", "rich") if path.name == SIP2_DOOR else (
+            "textual", "rich", "kiosk.data", "peewee",
+        )
+        if path.name == "protocol.py":  # pure: the standard library only
+            forbidden = (*forbidden, "kiosk")
+        found = violations(path.read_text(encoding="utf-8"), module_name(path), forbidden,
+                           is_package=path.name == "__init__.py")
+        if found:
+            broken[path.name] = found
+    assert len(files_of("sip2")) >= 5
+    assert broken == {}
+
+
 def test_importing_all_of_the_data_layer_leaves_textual_unloaded():
     modules = [module_name(path) for path in files_of("data")]
     code = (

@@ -166,7 +166,7 @@ def apply_both(desk_urls: tuple[str, str], folder: Path, prefix: list[tuple[Any,
     try:
         reference, batched = outcome(desks[0]), outcome(desks[1])
         assert batched == reference
-        if desks[1].__class__ is not pw.PostgresqlDatabase:
+        if not isinstance(desks[1], pw.PostgresqlDatabase):
             assert sk.rebuilt(desks[1], folder) == sk.state(desks[1])
         else:
             with sk.on(desks[1]), desks[1].atomic():

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 import peewee
@@ -245,6 +246,92 @@ class KioskSqliteDatabase(peewee.SqliteDatabase):
             raise peewee.OperationalError(f"the database file {self.path} is gone")
 
 
+class KioskPostgresqlDatabase(peewee.PostgresqlDatabase):
+    """A PostgreSQL library whose ``BEGIN`` travels with the transaction's first statement.
+
+    peewee sends ``BEGIN`` and ``COMMIT`` as round trips of their own; a circulation
+    transaction at the desk is about ten short statements, so those two were a fifth of
+    its round trips (bench/sip2.py). Here ``BEGIN`` waits for the first statement, a
+    transaction that sends nothing sends neither, and :func:`kiosk.data.prepared.pipelined`
+    may send its held writes with the ``COMMIT`` (:meth:`commit_with`).
+    """
+
+    def begin(self, isolation_level: str | None = None) -> None:
+        if isolation_level or self._isolation_level:
+            super().begin(isolation_level)
+            return
+        if self.is_closed():  # (connect now, as BEGIN would: connecting resets the state)
+            self.connect()
+        self._state.begin_pending = True
+
+    def pending_begin(self) -> bytes:
+        """``BEGIN;`` if this thread's transaction has not been begun on the server yet
+        (it is then: the caller sends it first), else nothing."""
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            return b"BEGIN;\n"
+        return b""
+
+    def execute_sql(self, sql: str, params: object = None, *args: object, **kwargs: object) -> object:
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            sql = "BEGIN;\n" + sql
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+    def savepoint(self) -> Any:
+        return _CountedSavepoint(super().savepoint(), self._state)
+
+    def commit_with(self, statements: list[bytes]) -> bool:
+        """Send ``statements`` and ``COMMIT`` together, if this thread is in its outermost
+        transaction, not in a savepoint (whose writes wait for their transaction); return
+        whether they were sent. The transaction's own commit then sends nothing."""
+        if len(self._state.transactions) != 1 or getattr(self._state, "savepoints", 0):
+            return False
+        begin = self.pending_begin()
+        if statements:
+            with peewee.__exception_wrapper__:
+                self.cursor().execute(begin + b";\n".join(statements) + b";\nCOMMIT")
+            self._state.commit_sent = True
+        return True
+
+    def commit(self) -> None:
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False  # nothing was sent: nothing to commit
+            return
+        if getattr(self._state, "commit_sent", False):
+            self._state.commit_sent = False
+            return
+        super().commit()
+
+    def rollback(self) -> None:
+        self._state.commit_sent = False
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            return
+        super().rollback()
+
+
+class _CountedSavepoint:
+    """A peewee savepoint that keeps count of this thread's open savepoints (peewee
+    counts transactions only), so :meth:`KioskPostgresqlDatabase.commit_with` knows a
+    block inside a savepoint from one that ends the transaction."""
+
+    def __init__(self, savepoint: Any, state: Any) -> None:
+        self._savepoint, self._state = savepoint, state
+
+    def __enter__(self) -> Any:
+        entered = self._savepoint.__enter__()
+        self._state.savepoints = getattr(self._state, "savepoints", 0) + 1
+        return entered
+
+    def __exit__(self, *exc: object) -> Any:
+        self._state.savepoints -= 1
+        return self._savepoint.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._savepoint, name)
+
+
 class WriteGate:
     """Lets the kiosk's scans write before the background sync, in one process.
 
@@ -358,7 +445,7 @@ def open_database(
             if key not in LIBPQ_QUERY:
                 raise ValueError(f"unsupported database URL parameter {key!r} in {redact(url)}")
             params[key] = value
-        db = peewee.PostgresqlDatabase(
+        db = KioskPostgresqlDatabase(
             unquote(parts.path.lstrip("/")),
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,

@@ -19,7 +19,7 @@ from kiosk.data import projection
 from kiosk.data.db import database, is_postgres
 from kiosk.data.facts import Fact
 from kiosk.data.models import Copy, Hold, Journal, Loan
-from kiosk.data.prepared import Prepared
+from kiosk.data.prepared import Prepared, execute_held
 
 _INSERT_FACT = Prepared(
     lambda uuid, kind, kiosk, wall_time, hlc, patron, copy, data: Journal.insert(
@@ -37,8 +37,9 @@ def lock_journal() -> None:
     committed a moment later. Holding this lock until commit makes the desk's
     journal numbers follow commit order. SQLite's writers are one at a time already.
     """
-    if is_postgres(database.obj):
-        database.execute_sql("LOCK TABLE journal IN EXCLUSIVE MODE")
+    db = database.obj
+    if is_postgres(db):
+        execute_held(db, "LOCK TABLE journal IN EXCLUSIVE MODE")
 
 
 def record(fact: Fact, known: projection.Known | None = None) -> projection.Known:

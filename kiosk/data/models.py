@@ -269,6 +269,24 @@ class KioskRegistration(BaseModel):
     facts_pushed = pw.BigIntegerField(default=0)
 
 
+class Sip2Terminal(BaseModel):
+    """At the desk: a self-service machine allowed to speak SIP2 to it (``kiosk sip2``).
+
+    ``name`` is its login (SIP2 field CN) and the kiosk id its facts carry; only the
+    password's scrypt hash is kept. ``encoding`` is how the machine's text travels
+    (``utf-8``, or ``gb18030`` for older units); ``language`` the screen messages' language
+    when the machine does not say one (empty: the library's default).
+    """
+
+    name = pw.CharField(primary_key=True)
+    password_hash = pw.CharField()
+    location = pw.CharField(default="")
+    encoding = pw.CharField(default="utf-8")
+    language = pw.CharField(default="")
+    created_at = pw.DateTimeField()
+    last_login_at = pw.DateTimeField(null=True)
+
+
 class SyncCase(BaseModel):
     """At the desk: a conflict the sync resolved by its rule, for the librarian to review."""
 
@@ -378,6 +396,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     Journal,
     LocalState,
     KioskRegistration,
+    Sip2Terminal,
     SyncCase,
     ClassVisit,
     VisitAttendee,

@@ -26,6 +26,7 @@ from kiosk.data import journal
 from kiosk.data.db import KioskSqliteDatabase, database, write_gate
 from kiosk.data.errors import KioskError, StorageError
 from kiosk.data.facts import Fact, HybridClock, new_fact, to_db_time, utcnow
+from kiosk.data.prepared import pipelined
 from kiosk.data.projection import Known
 from kiosk.data.text import printable
 
@@ -107,7 +108,12 @@ class Store:
         try:
             if isinstance(self.db, KioskSqliteDatabase):
                 self.db.check_file()
-            with write_gate.foreground(), self.connected(), self.db.atomic():
+            # (on PostgreSQL the lock travels with the first read, and the fact's writes
+            # with the COMMIT: one round trip where there were several)
+            with (
+                write_gate.foreground(), self.connected(), self.db.atomic(),
+                pipelined(self.db, commit=True),
+            ):
                 journal.lock_journal()
                 yield
         except pw.OperationalError as error:

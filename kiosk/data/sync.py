@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 
 import peewee as pw
 
+from kiosk.data.facts import to_db_time, utcnow
 from kiosk.data import (
     cards,
     journal,
@@ -53,7 +54,7 @@ from kiosk.data.db import (
     redact,
     write_gate,
 )
-from kiosk.data.facts import Fact, to_db_time, utcnow
+from kiosk.data.facts import Fact
 from kiosk.data.journal import CANONICAL_ORDER
 from kiosk.data.models import (
     Card,
@@ -66,6 +67,7 @@ from kiosk.data.models import (
     LocalState,
     Patron,
     Setting,
+    Sip2Terminal,
     SyncCase,
 )
 from kiosk.data.network import DeskTimeouts
@@ -261,7 +263,10 @@ def join(
             raise SyncError("sync.not_fresh")
     try:
         with database.using(desk), desk.connection_context(), desk.atomic():
-            if KioskRegistration.get_or_none(KioskRegistration.kiosk == kiosk_id):
+            # a SIP2 terminal's facts carry its name as their kiosk: one name, one machine
+            if KioskRegistration.get_or_none(KioskRegistration.kiosk == kiosk_id) or (
+                Sip2Terminal.get_or_none(Sip2Terminal.name == kiosk_id)
+            ):
                 raise SyncError("sync.name_taken", kiosk=kiosk_id)
             KioskRegistration.create(
                 kiosk=kiosk_id, name=name or kiosk_id, token_hash=_token_hash(token),
@@ -430,6 +435,32 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
     rendered = dict(zip((f.uuid for f in facts), journal.render_facts(facts, pushed_at=now)))
     journal.lock_journal()
     registration = _check_registration(ident)
+    fresh = _take(facts, rendered, ident.kiosk, now)
+    KioskRegistration.update(
+        last_seen_at=now, facts_pushed=KioskRegistration.facts_pushed + len(fresh)
+    ).where(KioskRegistration.kiosk == registration.kiosk).execute()
+    return len(fresh)
+
+
+def accept_made_elsewhere(facts: Sequence[Fact], source: str) -> int:
+    """At the desk (models pointed at it, inside its transaction): facts that ``source``,
+    a machine the desk serves itself, made while it could not reach the desk.
+
+    A SIP2 terminal's offline loans and returns (``kiosk/sip2``) are such facts: they
+    happened at their own time, the book has already left or come back, so they are
+    taken exactly as a kiosk's pushed facts are (numbered in the desk's order under the
+    journal lock, a repeat skipped by UUID, the conflict rules applied and their cases
+    recorded), only without a kiosk's registration and token. Returns how many were new.
+    """
+    now = to_db_time(utcnow())
+    rendered = dict(zip((f.uuid for f in facts), journal.render_facts(facts, pushed_at=now)))
+    journal.lock_journal()
+    return len(_take(facts, rendered, source, now))
+
+
+def _take(facts: Sequence[Fact], rendered: dict[str, Any], source: str, now: datetime) -> list[Fact]:
+    """Store and apply the facts of ``source`` the desk has not seen (under the journal
+    lock); refuse, as a case, a fact naming another source or a kind of master data."""
     uuids = [fact.uuid for fact in facts]
     seen = set(Journal.select(Journal.uuid).where(Journal.uuid.in_(uuids)).tuples())
     seen = {uuid for (uuid,) in seen}
@@ -438,40 +469,37 @@ def accept(facts: Sequence[Fact], ident: Identity) -> int:
         if fact.uuid in seen:
             continue
         seen.add(fact.uuid)
-        if fact.kiosk != ident.kiosk or fact.kind in masterdata.KINDS:
-            _record_case(_Case("refused_fact", data={"kind": fact.kind, "from": fact.kiosk}), fact, ident, now)
+        if fact.kiosk != source or fact.kind in masterdata.KINDS:
+            _record_case(_Case("refused_fact", data={"kind": fact.kind, "from": fact.kiosk}), fact, source, now)
             continue
         fresh.append(fact)
     journal.insert_rendered([rendered[fact.uuid] for fact in fresh])
     with pipelined(database.obj):
         apply_facts(
             [fact for fact in fresh if fact.kind in projection.APPLY],
-            lambda run: _apply_accepted(run, Preloaded(run), ident, now),
+            lambda run: _apply_accepted(run, Preloaded(run), source, now),
             now=now,
         )
     for fact in fresh:
         if fact.kind not in projection.APPLY:
             log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
-    KioskRegistration.update(
-        last_seen_at=now, facts_pushed=KioskRegistration.facts_pushed + len(fresh)
-    ).where(KioskRegistration.kiosk == registration.kiosk).execute()
-    return len(fresh)
+    return fresh
 
 
-def _apply_accepted(fresh: list[Fact], rows: Preloaded, ident: Identity, now: datetime) -> None:
+def _apply_accepted(fresh: list[Fact], rows: Preloaded, source: str, now: datetime) -> None:
     for fact in fresh:
         if fact.kind not in projection.APPLY:
             log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
             continue
         known = rows.known(fact)
         for case in conflicts(fact, known):
-            _record_case(case, fact, ident, now)
+            _record_case(case, fact, source, now)
         projection.apply(fact, known)
         rows.applied(known)
 
 
-def _record_case(case: _Case, fact: Fact, ident: Identity, now: datetime) -> None:
-    log.info("sync case %s: fact %s from %s", case.kind, fact.uuid, ident.kiosk)
+def _record_case(case: _Case, fact: Fact, source: str, now: datetime) -> None:
+    log.info("sync case %s: fact %s from %s", case.kind, fact.uuid, source)
     SyncCase.insert(
         kind=case.kind, fact=fact.uuid, other=case.other, kiosk=fact.kiosk,
         patron=fact.patron, copy=fact.copy, created_at=now,

@@ -70,8 +70,14 @@ def t(key: str, **params: Any) -> str:
 
 
 def translate(language: str, key: str, **params: Any) -> str:
-    """The message ``key`` in ``language`` (for a message said before the language is
-    known, such as a broken settings file: it is said in every language)."""
+    """The message ``key`` in ``language`` (one of :data:`LANGUAGES`), as :func:`t` says it.
+
+    For a message said before the language is known (a broken settings file: it is
+    said in every language), and for the services that speak to many people at once,
+    each in their own language (the SIP2 server's screen messages).
+    """
+    if language not in LANGUAGES:
+        language = LANGUAGES[0]
     text = catalogue(language).get(key)
     if text is None:
         log.error("missing translation %s for %s", key, language)
@@ -83,8 +89,10 @@ def translate(language: str, key: str, **params: Any) -> str:
         return text
 
 
-def format_date(day: date) -> str:
-    """A due date as a child reads it: ``12月9日（周三）`` or ``Wed 9 Dec``."""
-    weekday = t("date.weekdays").split(",")[day.weekday()]
-    month = t("date.months").split(",")[day.month - 1]
-    return t("date.format", day=day.day, month=month, weekday=weekday)
+def format_date(day: date, language: str | None = None) -> str:
+    """A due date as a child reads it: ``12月9日（周三）`` or ``Wed 9 Dec`` (in ``language``,
+    else the current one)."""
+    speak = language or _current
+    weekday = translate(speak, "date.weekdays").split(",")[day.weekday()]
+    month = translate(speak, "date.months").split(",")[day.month - 1]
+    return translate(speak, "date.format", day=day.day, month=month, weekday=weekday)
