@@ -56,7 +56,7 @@ MASTER = (
     "class_saved", "patron_saved", "teacher_classes", "title_saved", "copy_saved",
     "rule_saved", "rule_deleted", "closed_day_saved", "closed_day_deleted", "setting_saved",
 )
-"""The kinds of master fact (``masterdata.KINDS``), which kiosks apply but do not keep."""
+"""The kinds of master fact (``kinds.MASTER``), which kiosks apply but do not keep."""
 _MASTER_SQL = "(" + ", ".join(f"'{k}'" for k in MASTER) + ")"
 
 

@@ -20,7 +20,17 @@ from typing import Any
 import peewee as pw
 import psycopg2  # type: ignore[import-untyped]
 
-from kiosk.data import cards, catalogue, journal, library, masterdata, migrations, roster, sync
+from kiosk.data import (
+    cards,
+    catalogue,
+    journal,
+    kinds,
+    library,
+    masterdata,
+    migrations,
+    roster,
+    sync,
+)
 from kiosk.data.circulation import Circulation
 from kiosk.data.daybook import DayBook
 from kiosk.data.db import database
@@ -174,9 +184,9 @@ def replay_desk(desk_url: str, scratch: Path) -> int:
     fresh = library.open_library(f"sqlite:///{scratch}", create=True)
     try:
         with database.session(fresh), fresh.atomic():
-            masterdata.apply_many([f for f in facts if f.kind in masterdata.KINDS])
+            masterdata.apply_many([f for f in facts if f.kind in kinds.MASTER])
             for fact in facts:
-                if fact.kind not in masterdata.KINDS:
+                if fact.kind not in kinds.MASTER:
                     journal.record(fact)
     finally:
         fresh.close()

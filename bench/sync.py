@@ -111,7 +111,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peewee as pw
 from _common import OUT, human_bytes, machine, percentile
 
-from kiosk.data import library, masterdata, migrations, sync
+from kiosk.data import kinds, library, masterdata, migrations, sync
 from kiosk.data.circulation import Circulation
 from kiosk.data.db import database, open_database
 from kiosk.data.errors import AlreadyBorrowed, KioskError
@@ -316,7 +316,7 @@ def file_size(path: Path) -> int:
     )
 
 
-MASTER = sorted(masterdata.KINDS)
+MASTER = sorted(kinds.MASTER)
 
 
 def loans_fingerprint(db: pw.Database) -> tuple[int, int, str]:

@@ -45,6 +45,7 @@ def cmd_desk_init(args: argparse.Namespace, config: Config) -> int:
     """``kiosk desk init URL``: create the desk's database, with a librarian who can sign in."""
     from kiosk.data import library, masterdata, sync
     from kiosk.data.db import database, redact
+    from kiosk.data.kinds import Kind
     from kiosk.data.security import hash_pin
 
     url = _desk_url(args)
@@ -56,9 +57,9 @@ def cmd_desk_init(args: argparse.Namespace, config: Config) -> int:
         return 2
     desk = sync.init_desk(url)
     with database.using(desk), desk.connection_context(), desk.atomic():
-        masterdata.save("setting_saved", key="library_name", value=args.library_name)
+        masterdata.save(Kind.SETTING_SAVED, key="library_name", value=args.library_name)
         masterdata.save(
-            "patron_saved", patron=args.librarian_number, name=args.librarian_name,
+            Kind.PATRON_SAVED, patron=args.librarian_number, name=args.librarian_name,
             kind="librarian", pin_hash=hash_pin(pin),
         )
         code = library.issue_card(args.librarian_number)

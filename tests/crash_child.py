@@ -25,7 +25,7 @@ import signal
 import sys
 from typing import Any
 
-from kiosk.data import projection
+from kiosk.data import kinds, projection
 from kiosk.data.circulation import Circulation
 from kiosk.data.db import open_database
 from kiosk.data.errors import KioskError
@@ -42,7 +42,7 @@ def die(fact_uuid: str) -> None:
 
 def install_killer(kind: str, point: str) -> None:
     """Make the next ``kind`` fact kill the process at ``point`` of its transaction."""
-    original_apply = projection.apply
+    original_apply = kinds.apply
     current: dict[str, Any] = {}
 
     def apply(fact: Any, known: Any = None) -> Any:
@@ -56,7 +56,7 @@ def install_killer(kind: str, point: str) -> None:
             die(fact.uuid)
         return result
 
-    projection.apply = apply
+    kinds.apply = apply
     if point == "loan-created":
         insert_loan = projection._INSERT_LOAN
         original_execute = insert_loan.execute

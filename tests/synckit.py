@@ -19,7 +19,7 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import journal, library, masterdata, sync
+from kiosk.data import journal, kinds, library, masterdata, sync
 from kiosk.data.circulation import Circulation
 from kiosk.data.db import database
 from kiosk.data.facts import Fact, HybridClock
@@ -165,7 +165,7 @@ def circulation_facts(db: pw.Database) -> list[str]:
         return sorted(
             uuid
             for (uuid,) in Journal.select(Journal.uuid)
-            .where(Journal.kind.not_in(list(masterdata.KINDS)))
+            .where(Journal.kind.not_in(list(kinds.MASTER)))
             .tuples()
         )
 
@@ -188,10 +188,10 @@ def replay(db: pw.Database, folder: Path, name: str = "replay") -> dict[str, Any
         rows = list(Journal.select().order_by(*journal.CANONICAL_ORDER))
     facts = [Fact.from_row(row) for row in rows]
     with on(fresh), fresh.atomic():
-        master = [f for f in facts if f.kind in masterdata.KINDS]
+        master = [f for f in facts if f.kind in kinds.MASTER]
         masterdata.apply_many(master)
         for fact in facts:
-            if fact.kind not in masterdata.KINDS:
+            if fact.kind not in kinds.MASTER:
                 journal.record(fact)
     result = state(fresh)
     fresh.close()

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import peewee as pw
 import pytest
 
-from kiosk.data.facts import to_db_time, utcnow
 from kiosk.data import journal
 from kiosk.data.db import database, open_database
+from kiosk.data.facts import to_db_time, utcnow
 from kiosk.data.library import open_library
 from kiosk.data.models import SchoolClass, Setting
 from kiosk.data.prepared import Prepared, execute_held, pipelined

@@ -15,7 +15,7 @@ import pytest
 import synckit as sk
 from conftest import FakeClock
 
-from kiosk.data import journal, masterdata, projection, sync
+from kiosk.data import journal, kinds, masterdata, sync
 from kiosk.data.circulation import Circulation
 from kiosk.data.daybook import DayBook
 from kiosk.data.errors import NotFound
@@ -288,7 +288,7 @@ def test_rebuild_reproduces_the_roles_tables(circulation, school, make, clock, l
             model.delete().execute()
         journal.rebuild()
         for fact in [f for f in facts_of(library) if f.kind in ("checkin", "shelf_scan")]:
-            projection.apply(fact)
+            kinds.apply(fact)
     assert roles_state(library) == before
 
 

@@ -15,9 +15,9 @@ import pytest
 import synckit
 from sip2kit import Terminal
 
-from kiosk.data.facts import utcnow
 from kiosk.cli import main
 from kiosk.data.db import database
+from kiosk.data.facts import utcnow
 from kiosk.locale import language, set_language
 from kiosk.sip2.adapter import Library, terminals
 

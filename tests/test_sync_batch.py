@@ -24,7 +24,7 @@ from conftest import FakeClock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.data import batch, journal, projection, sync
+from kiosk.data import batch, journal, kinds, sync
 from kiosk.data.db import write_gate
 from kiosk.data.facts import Fact
 from kiosk.data.models import HelperShift, SyncCase
@@ -121,9 +121,9 @@ def one_by_one(facts: list[Fact], ident: sync.Identity) -> None:
     """The reference: each fact's rows read fresh, its cases recorded, then applied."""
     for fact in facts:
         known = sync.Preloaded([fact]).known(fact)
-        for case in sync.conflicts(fact, known):
+        for case in kinds.cases(fact, known):
             sync._record_case(case, fact, ident, NOW)
-        projection.apply(fact, known)
+        kinds.apply(fact, known)
 
 
 def outcome(db: pw.Database) -> dict[str, Any]:
@@ -142,8 +142,8 @@ def outcome(db: pw.Database) -> dict[str, Any]:
 def apply_both(desk_urls: tuple[str, str], folder: Path, prefix: list[tuple[Any, ...]],
                steps: list[tuple[Any, ...]]) -> None:
     maker = Maker()
-    before = [f for f in maker.make(prefix) if f.kind in projection.APPLY]
-    facts = [f for f in maker.make(steps) if f.kind in projection.APPLY]
+    before = [f for f in maker.make(prefix) if kinds.applies(f.kind)]
+    facts = [f for f in maker.make(steps) if kinds.applies(f.kind)]
     ident = sync.Identity("k1", "token", "")
     desks = []
     slow = []
@@ -224,8 +224,8 @@ def test_a_busy_batch_goes_the_fast_way(tmp_path: Path) -> None:
         slow = batch.apply_facts(facts, lambda run: sync._apply_accepted(
             run, sync.Preloaded(run), ident, NOW), now=NOW)
     assert slow == 0
-    kinds = {case[0] for case in sk.cases(desk)}
-    assert {"lent_twice", "returned_twice"} <= kinds
+    found = {case[0] for case in sk.cases(desk)}
+    assert {"lent_twice", "returned_twice"} <= found
     assert sk.rebuilt(desk, tmp_path) == sk.state(desk)
     desk.close()
 
@@ -234,9 +234,9 @@ def test_the_roles_checkin_is_plain_only_without_a_shift() -> None:
     """A helper's return is counted by the roles' projection: it goes the per-fact way."""
     maker = Maker()
     plain, helper = maker.make([("checkin", "B00001", 1, False, "none"), ("helper_checkin", "B00001", 2)])
-    assert projection.plain(plain)
-    assert not projection.plain(helper)
-    assert not projection.plain(maker.fact("shift_started", 3, patron=PATRONS[0], shift=SHIFT))
+    assert kinds.in_memory(plain)
+    assert not kinds.in_memory(helper)
+    assert not kinds.in_memory(maker.fact("shift_started", 3, patron=PATRONS[0], shift=SHIFT))
 
 
 def test_a_kiosk_in_use_pulls_in_small_transactions() -> None:

@@ -42,7 +42,7 @@ import pytest
 import synckit as sk
 from conftest import FakeClock
 
-from kiosk.data import journal, masterdata, sync
+from kiosk.data import journal, kinds, masterdata, sync
 from kiosk.data.db import is_postgres
 from kiosk.data.errors import KioskError
 from kiosk.data.models import Copy, Hold, Journal, KioskRegistration, Loan, Title
@@ -365,7 +365,7 @@ def check_pull(site: sk.Site, kiosk: sk.Kiosk) -> int:
             Journal.select(Journal.uuid, Journal.seq).where(Journal.kiosk == kiosk.name).tuples()
         )
     expected = {
-        uuid for _, uuid, kind, who, _, _ in upto if who != kiosk.name and kind not in masterdata.KINDS
+        uuid for _, uuid, kind, who, _, _ in upto if who != kiosk.name and kind not in kinds.MASTER
     }
     assert foreign == expected, "the kiosk's facts from elsewhere are not the desk's up to its cursor"
     copies: dict[str, tuple[str, str]] = {}

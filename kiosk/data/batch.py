@@ -1,7 +1,7 @@
 """Applying a batch of circulation facts at once, with the state one fact at a time gives.
 
 The sync applies facts by the hundred: the desk a kiosk's push, a kiosk the other
-kiosks' facts it pulls. Applied one by one (:func:`kiosk.data.projection.apply`),
+kiosks' facts it pulls. Applied one by one (:func:`kiosk.data.kinds.apply`),
 every checkout, return and renewal costs a few statements, and on a busy desk the
 server's work on those small statements, or at a kiosk the Python around them, is
 most of a sync. Here the common facts -- ``checkout``, ``checkin``, ``renew`` and
@@ -12,8 +12,8 @@ table (new loans, changed loans, copy statuses, the desk's cases).
 Exactness comes first. A fact is played here only where its effect is known to be
 the projection's, written out below rule by rule:
 
-- its kind's projection is the plain one (:func:`kiosk.data.projection.plain`); a
-  kind this module does not know, or one whose projection was replaced, is not;
+- its kind's row says the batch may play it in memory (``Batch.MEMORY`` in
+  :mod:`kiosk.data.kinds`) and no extra of the kind concerns it;
 - its title has no waiting or ready hold and gets none in the batch (the hold rules
   read and write holds: those facts go the per-fact way);
 - a checkout by a patron who is no longer active (the case lists the patron's open
@@ -37,24 +37,18 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import projection, roles_facts
+from kiosk.data import kinds
+from kiosk.data.conflicts import Case
 from kiosk.data.db import database, is_postgres
 from kiosk.data.facts import Fact
 from kiosk.data.journal import sqlite_time
+from kiosk.data.kinds import Kind
 from kiosk.data.models import Card, Loan
 
 log = logging.getLogger(__name__)
 
 CHUNK = 400
 """Values per ``IN (...)`` list and rows per many-row statement."""
-
-KNOWN_SCOPE = frozenset(
-    {"checkout", "checkin", "renew", "hold", "copy_status", "card_issued", "card_revoked",
-     *roles_facts.KINDS}  # (the roles' facts write only their own tables)
-)
-"""Kinds whose per-fact projection touches only its copy's loans and status, its
-title's holds and its patron's cards: after one of them, those rows are read again.
-After any other kind applied per fact, everything the batch holds is read again."""
 
 _OUT_AT = Loan.out_at.python_value
 _RETURNED_AT = Loan.returned_at.python_value
@@ -83,15 +77,6 @@ class _Copy:
     status: str
     stored: str
     """The status the database holds."""
-
-
-@dataclass(frozen=True)
-class Case:
-    """A conflict rule's finding about a fact (see :func:`kiosk.data.sync.conflicts`)."""
-
-    kind: str
-    other: str | None = None
-    data: dict[str, Any] | None = None
 
 
 def bound() -> pw.Database:
@@ -135,7 +120,7 @@ class State:
         self.held: set[int] = set()
         self.checked_titles: set[int] = set()
         self.hold_barcodes: set[str] = set()
-        self.plain: dict[str, bool] = {}
+        self.plain: dict[str, bool | None] = {}
 
     # -- reading ------------------------------------------------------------------
 
@@ -162,7 +147,7 @@ class State:
             self.open[loan.copy_id] = loan
         wanted = {
             named for f in facts
-            if f.kind == "renew" and isinstance(named := f.data.get("loan"), str)
+            if f.kind == Kind.RENEW and isinstance(named := f.data.get("loan"), str)
         } - self.checked_loans - set(self.loans)
         for row in select_in(
             'SELECT "id", "copy_id", "patron_id", "out_at", "due_on", "returned_at", "renewals",'
@@ -182,7 +167,7 @@ class State:
         carded = {
             self.patrons[f.patron][0]
             for f in facts
-            if f.kind in ("checkout", "renew") and f.data.get("card") is not None
+            if f.kind in (Kind.CHECKOUT, Kind.RENEW) and f.data.get("card") is not None
             and f.patron in self.patrons
         } - self.card_patrons
         for patron_id, serial, revoked_at in select_in(
@@ -190,7 +175,7 @@ class State:
         ):
             self.cards[(patron_id, serial)] = _REVOKED_AT(revoked_at)
         self.card_patrons |= carded
-        self.hold_barcodes |= {f.copy for f in facts if f.kind == "hold" and f.copy}
+        self.hold_barcodes |= {f.copy for f in facts if f.kind == Kind.HOLD and f.copy}
         titles = {copy.title_id for copy in self.copies.values()} - self.checked_titles
         self.held.update(
             title for (title,) in select_in(
@@ -220,9 +205,9 @@ class State:
             if fact.copy in self.copies:
                 copy_ids.add(self.copies[fact.copy].id)
             loan_id = fact.data.get("loan")
-            if fact.kind == "renew" and isinstance(loan_id, str) and loan_id in self.loans:
+            if fact.kind == Kind.RENEW and isinstance(loan_id, str) and loan_id in self.loans:
                 copy_ids.add(self.loans[loan_id].copy_id)
-            if fact.kind in ("card_issued", "card_revoked") and fact.patron in self.patrons:
+            if fact.kind in (Kind.CARD_ISSUED, Kind.CARD_REVOKED) and fact.patron in self.patrons:
                 patron_id = self.patrons[fact.patron][0]
                 self.card_patrons.discard(patron_id)
                 for key in [key for key in self.cards if key[0] == patron_id]:
@@ -236,7 +221,7 @@ class State:
             del self.loans[loan_id]
             self.checked_loans.discard(loan_id)
         for fact in facts:
-            if fact.kind == "renew" and isinstance(fact.data.get("loan"), str):
+            if fact.kind == Kind.RENEW and isinstance(fact.data.get("loan"), str):
                 self.loans.pop(fact.data["loan"], None)
                 self.checked_loans.discard(fact.data["loan"])
 
@@ -357,28 +342,25 @@ def _pg_writes(
 def _fast(fact: Fact, state: State) -> bool:
     """Whether ``fact`` is played here (else it goes the per-fact way)."""
     kind = fact.kind
-    plain = state.plain.get(kind)
-    if plain is None:  # the kind's entry of APPLY, judged once per batch
-        applied = projection.APPLY.get(kind)
-        plain = state.plain[kind] = (
-            applied is projection.nothing or applied is projection.plain_apply(kind)
-        ) and kind not in projection.EXTRAS  # else judged fact by fact
-    if not plain and not projection.plain(fact):
+    if kind not in state.plain:  # the kind's row, read once per batch
+        state.plain[kind] = kinds.in_memory_kind(kind)
+    plain = state.plain[kind]
+    if plain is False or (plain is None and not kinds.in_memory(fact)):
         return False
-    if kind not in ("checkout", "checkin", "renew"):
+    if kind not in (Kind.CHECKOUT, Kind.CHECKIN, Kind.RENEW):
         return True  # a fact that changes nothing
     copy = state.copies.get(fact.copy) if fact.copy else None
     if copy is None:
         # checkout and checkin of an unknown copy change nothing (nor raise a case)
-        return kind != "renew"
+        return kind != Kind.RENEW
     if copy.title_id in state.held:
         return False
     card = fact.data.get("card")
     if card is not None and type(card) is not int:
         return False
-    if kind == "renew":
+    if kind == Kind.RENEW:
         return isinstance(fact.data.get("loan"), str)
-    if kind == "checkout":
+    if kind == Kind.CHECKOUT:
         patron = state.patrons.get(fact.patron) if fact.patron else None
         return patron is None or patron[1]
     return True
@@ -398,12 +380,12 @@ def _play(fact: Fact, state: State, writes: _Writes, cases: bool) -> list[Case]:
     """Apply one fast fact to ``state`` (what the projection would do), and its cases."""
     found: list[Case] = []
     kind = fact.kind
-    if kind not in ("checkout", "checkin", "renew"):
+    if kind not in (Kind.CHECKOUT, Kind.CHECKIN, Kind.RENEW):
         return found
     copy = state.copies.get(fact.copy) if fact.copy else None
     patron = state.patrons.get(fact.patron) if fact.patron else None
     wall = fact.wall_time
-    if kind == "checkout":
+    if kind == Kind.CHECKOUT:
         if copy is None:
             return found
         earlier = state.open[copy.id]
@@ -431,7 +413,7 @@ def _play(fact: Fact, state: State, writes: _Writes, cases: bool) -> list[Case]:
         writes.loans[loan.id] = loan
         copy.status = "on_loan"
         writes.copies[copy.id] = copy
-    elif kind == "checkin":
+    elif kind == Kind.CHECKIN:
         if copy is None:
             return found
         current = state.open[copy.id]
@@ -513,8 +495,7 @@ def apply_facts(
         writes.flush()
         per_fact(run)
         slow += len(run)
-        if all(f.kind in KNOWN_SCOPE or projection.APPLY.get(f.kind) in (None, projection.nothing)
-               for f in run):
+        if all(kinds.scoped(f.kind) or not kinds.applies(f.kind) for f in run):
             state.forget(run)
         else:
             state = State()

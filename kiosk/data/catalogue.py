@@ -70,6 +70,7 @@ from kiosk.data.db import is_postgres
 from kiosk.data.facts import HybridClock
 from kiosk.data.importing import ImportRefused, Problem, clean, headings, looks_like_formula
 from kiosk.data.journal import last_hlc
+from kiosk.data.kinds import Kind
 from kiosk.data.models import ITEM_KINDS, SHELF_LENGTH, Copy, Title
 from kiosk.data.text import clean_code
 
@@ -1065,14 +1066,14 @@ def apply_catalogue(db: pw.Database, parsed: ParsedCatalogue) -> CataloguePlan:
         plan, writes = _plan(parsed)
         clock = HybridClock("desk", last_hlc())
         if writes.titles:
-            plan.facts += masterdata.save_many("title_saved", writes.titles.values(), clock=clock)
+            plan.facts += masterdata.save_many(Kind.TITLE_SAVED, writes.titles.values(), clock=clock)
             if is_postgres(db) and len(writes.titles) > 1000:
                 # PostgreSQL plans the copies' title lookups from statistics that still
                 # see the table before this transaction: refresh them (11 s of 65 for
                 # 100,000 new titles went to scanning the table instead of its index).
                 db.execute_sql('ANALYZE "title"')
         if writes.copies:
-            plan.facts += masterdata.save_many("copy_saved", writes.copies.values(), clock=clock)
+            plan.facts += masterdata.save_many(Kind.COPY_SAVED, writes.copies.values(), clock=clock)
     return plan
 
 

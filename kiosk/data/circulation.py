@@ -24,6 +24,7 @@ from kiosk.data.errors import (
     Refused,
     StorageError,
 )
+from kiosk.data.kinds import Kind
 from kiosk.data.models import (
     Card,
     ClosedDay,
@@ -446,7 +447,7 @@ class Circulation:
                 )
             extra = {"card": card} if card is not None else {}
             fact = self.store.fact(
-                "checkout", patron=patron.number, copy=copy.barcode,
+                Kind.CHECKOUT, patron=patron.number, copy=copy.barcode,
                 due_on=plan.due.isoformat(), **extra,
             )
             journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
@@ -546,7 +547,7 @@ class Circulation:
                 extra["by"] = by
             journal.record(
                 self.store.fact(
-                    "renew", patron=number, copy=copy.barcode, loan=loan.id,
+                    Kind.RENEW, patron=number, copy=copy.barcode, loan=loan.id,
                     due_on=due.isoformat(), **extra,
                 )
             )
@@ -610,7 +611,7 @@ class Circulation:
                 extra["by"] = by
             known = journal.record(
                 self.store.fact(
-                    "checkin", patron=loan.patron.number if loan else None,
+                    Kind.CHECKIN, patron=loan.patron.number if loan else None,
                     copy=copy.barcode, loan=loan.id if loan else None, **extra,
                 ),
                 Known(copy=copy, open_loan=loan),

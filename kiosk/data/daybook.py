@@ -25,13 +25,13 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import masterdata, spreadsheet, sync
+from kiosk.data import kinds, logwords, spreadsheet, sync
 from kiosk.data.circulation import Circulation, LoanView, ReturnResult
 from kiosk.data.errors import NotFound
 from kiosk.data.facts import day_bounds
+from kiosk.data.kinds import Kind
 from kiosk.data.models import (
-    CASE_REVIEWED,
-    COPY_STATUSES,
+    COPY_STATUSES,  # noqa: F401 (the screens take the statuses from here)
     IS_CASE_REVIEWED,
     Card,
     ClassVisit,
@@ -62,8 +62,6 @@ REVIEW_REASONS = frozenset({
 """Refusal reasons the librarian should look at: strange cards, PIN guesses, books
 that should not be in a child's hands."""
 
-VISIT_KINDS = ("visit_started", "visit_attendee", "visit_ended")
-SHIFT_KINDS = ("shift_started", "shift_ended")
 
 
 def _local(moment: datetime) -> datetime:
@@ -237,111 +235,6 @@ class Exported:
     rows: int
 
 
-# -- words ----------------------------------------------------------------------------
-
-
-def _params(data: dict[str, Any], title: str, patron_name: str) -> dict[str, Any]:
-    given = data.get("params")
-    params = dict(given) if isinstance(given, dict) else {}
-    params.setdefault("title", title or data.get("code", ""))
-    params.setdefault("name", patron_name)
-    # a message's other fields, blank when the refusal did not record them
-    for key in ("limit", "count", "minutes", "code", "date", "reason", "class", "shelf"):
-        params.setdefault(key, "")
-    return params
-
-
-def describe(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
-    """What a fact says, in a sentence the librarian reads."""
-    book = title or data.get("code", "")
-    if kind == "refusal":
-        reason = str(data.get("reason", ""))
-        return t("lib.log.refused", reason=t(reason, **_params(data, title, patron_name)))
-    if kind == "checkout":
-        return t("lib.log.what.checkout", title=book, due=data.get("due_on", ""))
-    if kind == "checkin":
-        text = t("lib.log.what.checkin", title=book)
-        if data.get("damaged"):
-            text += " " + t("lib.log.what.damaged")
-        if data.get("shift") is not None:
-            text += " " + t("lib.log.what.by_helper")
-        return text + _by_hand(data)
-    if kind == "renew":
-        return t("lib.log.what.renew", title=book, due=data.get("due_on", "")) + _by_hand(data)
-    if kind in ("card_issued", "card_revoked"):
-        return t(f"lib.log.what.{kind}", serial=data.get("serial", ""))
-    if kind == "copy_status":
-        status = str(data.get("status", ""))
-        words = t(f"lib.copy_status.{status}") if status in COPY_STATUSES else status
-        return t("lib.log.what.copy_status", title=book, status=words)
-    if kind == "case_reviewed":
-        return t("lib.log.what.case_reviewed", by=data.get("by", ""))
-    if kind == "visit_ended":
-        return _visit_ended(data)
-    if kind in ("hold", "librarian_login", *VISIT_KINDS, *SHIFT_KINDS):
-        extra = {k: v for k, v in data.items() if isinstance(v, (str, int))}
-        extra.setdefault("title", book)
-        extra.setdefault("name", patron_name)
-        for key in ("class", "headcount", "books", "helper", "teacher"):
-            extra.setdefault(key, "")
-        return t(f"lib.log.what.{kind}", **extra)
-    if kind.startswith("shelf_"):
-        return t("lib.log.what.shelf_check", title=book, shelf=data.get("shelf", ""))
-    return kind
-
-
-def _by_hand(data: dict[str, Any]) -> str:
-    """The words "(by hand, librarian L0001)" when a librarian did it at the desk."""
-    by = data.get("by")
-    return " " + t("lib.log.what.by_librarian", by=printable(str(by), 20)) if by else ""
-
-
-def _visit_ended(data: dict[str, Any]) -> str:
-    """How a visit ended, or what the teacher added after it had ended (the period's
-    end came first: the teacher's card then adds the note and the count)."""
-    if data.get("added"):
-        text = t("lib.log.what.visit_added")
-    elif data.get("ended_by") in ("period", "new_visit"):
-        text = t(f"lib.log.what.visit_ended_{data['ended_by']}")
-    else:
-        text = t("lib.log.what.visit_ended")
-    if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
-        text += " " + t("lib.log.what.visit_headcount", headcount=data["headcount"])
-    if data.get("note"):
-        text += " " + t("lib.log.what.visit_note", note=str(data["note"]))
-    return text
-
-
-def kind_label(kind: str) -> str:
-    """The short name of a kind of fact (``Loan``, ``Refused``...)."""
-    if kind.startswith("shelf_"):
-        return t("lib.log.kind.shelf_check")
-    if kind in _KNOWN_LABELS:
-        return t(f"lib.log.kind.{kind}")
-    return kind
-
-
-_KNOWN_LABELS = frozenset({
-    "checkout", "checkin", "renew", "refusal", "hold", "card_issued", "card_revoked",
-    "copy_status", "librarian_login", "case_reviewed", *VISIT_KINDS, *SHIFT_KINDS,
-})
-
-
-SYNC_CASE_KINDS = frozenset({
-    "lent_twice", "lent_unavailable", "inactive_patron", "revoked_card", "stale_return",
-    "returned_twice", "returned_other_loan", "lost_copy_returned", "renew_ended",
-    "refused_fact",
-})
-"""The sync's kinds of case (docs/sync.md) that have words of their own."""
-
-
-def sync_case_text(kind: str) -> str:
-    """A sync conflict's kind in words (see docs/sync.md for the rules)."""
-    if kind in SYNC_CASE_KINDS:
-        return t(f"lib.case.{kind}")
-    return t("lib.case.other", kind=kind)
-
-
 class _Words:
     """Puts journal rows in words, remembering what repeats (names, titles, labels,
     the local time's offset), so a day of 5,000 facts is read in a few milliseconds
@@ -365,7 +258,7 @@ class _Words:
         """The kind's short name (cached)."""
         done = self._labels.get(kind)
         if done is None:
-            done = self._labels[kind] = kind_label(kind)
+            done = self._labels[kind] = kinds.label(kind)
         return done
 
     def local(self, moment: datetime | str) -> datetime:
@@ -393,7 +286,7 @@ class _Words:
             data = {}
         name, title = self.clean(name, 80), self.clean(title, 120)
         label = self.label(kind)
-        what = describe(kind, data, title, name)
+        what = kinds.describe(kind, data, title, name)
         hay = "\x1f".join((
             kind, label, patron or "", name, class_name or "", copy or "", title, what, kiosk,
         )).casefold()
@@ -401,7 +294,7 @@ class _Words:
             seq=seq, uuid=uuid, at=self.local(wall), kind=kind, kind_label=label,
             patron=patron or "", patron_name=name, class_name=class_name or "",
             copy=copy or "", title=title, what=what, kiosk=kiosk,
-            reason=str(data.get("reason", "")) if kind == "refusal" else "", haystack=hay,
+            reason=str(data.get("reason", "")) if kind == Kind.REFUSAL else "", haystack=hay,
         )
 
 
@@ -478,7 +371,7 @@ class DayBook:
             .switch(Journal)
             .join(Copy, pw.JOIN.LEFT_OUTER, on=(Copy.barcode == Journal.copy))
             .join(Title, pw.JOIN.LEFT_OUTER)  # the copy's title
-            .where(where & Journal.kind.not_in(sorted(masterdata.KINDS)))
+            .where(where & Journal.kind.not_in(sorted(kinds.MASTER)))
             .order_by(Journal.wall_time.desc(), Journal.seq.desc())
             .tuples()
         )
@@ -516,7 +409,7 @@ class DayBook:
             }
             found: list[Case] = []
             refusals = self._entries(
-                (Journal.kind == "refusal") & (Journal.wall_time >= since)
+                (Journal.kind == Kind.REFUSAL) & (Journal.wall_time >= since)
             )
             for entry in refusals:
                 ref = f"refusal:{entry.uuid}"
@@ -542,7 +435,7 @@ class DayBook:
                     continue
                 found.append(Case(
                     ref=ref, source="sync", at=_local(row.created_at), kind=row.kind,
-                    what=sync_case_text(row.kind), patron=row.patron or "",
+                    what=logwords.sync_case_text(row.kind), patron=row.patron or "",
                     patron_name=printable(getattr(row, "name", None) or "", 80),
                     copy=row.copy or "", title=printable(getattr(row, "title", None) or "", 120),
                     kiosk=row.kiosk,
@@ -559,7 +452,7 @@ class DayBook:
         """
         store = self.store
         with store.writing():  # the write gate, and errors in words
-            store.record(CASE_REVIEWED, case=ref, by=by)
+            store.record(Kind.CASE_REVIEWED, case=ref, by=by)
             if ref.startswith("sync:"):
                 _, uuid, kind = ref.split(":", 2)
                 SyncCase.update(
@@ -642,8 +535,8 @@ class DayBook:
     @staticmethod
     def figures(entries: Sequence[LogEntry]) -> DayFigures:
         """The day's numbers and charts, from its log (no further query)."""
-        kinds = Counter(entry.kind for entry in entries)
-        loans = [entry for entry in entries if entry.kind == "checkout"]
+        counts = Counter(entry.kind for entry in entries)
+        loans = [entry for entry in entries if entry.kind == Kind.CHECKOUT]
         hours = Counter(entry.at.hour for entry in loans)
         per_hour: tuple[tuple[int, int], ...] = ()
         if hours:
@@ -651,11 +544,12 @@ class DayBook:
         classes = Counter(entry.class_name or t("lib.log.no_class") for entry in loans)
         visitors = {
             entry.patron for entry in entries
-            if entry.patron and entry.kind in ("checkout", "checkin", "renew", "refusal")
+            if entry.patron
+            and entry.kind in (Kind.CHECKOUT, Kind.CHECKIN, Kind.RENEW, Kind.REFUSAL)
         }
         return DayFigures(
-            loans=kinds["checkout"], returns=kinds["checkin"], renewals=kinds["renew"],
-            refusals=kinds["refusal"], visitors=len(visitors), per_hour=per_hour,
+            loans=counts[Kind.CHECKOUT], returns=counts[Kind.CHECKIN], renewals=counts[Kind.RENEW],
+            refusals=counts[Kind.REFUSAL], visitors=len(visitors), per_hour=per_hour,
             per_class=tuple(sorted(classes.items(), key=lambda item: (-item[1], item[0]))),
         )
 
@@ -773,7 +667,7 @@ class DayBook:
             )
             if serial is None:
                 raise NotFound("lib.no_card")
-            store.record("card_revoked", patron=number, serial=serial, by=by)
+            store.record(Kind.CARD_REVOKED, patron=number, serial=serial, by=by)
         return int(serial)
 
     # -- export -----------------------------------------------------------------------

@@ -49,6 +49,7 @@ from kiosk import config
 from kiosk.data import files, journal, library, settings
 from kiosk.data.db import sqlite_path
 from kiosk.data.facts import Fact, HybridClock, new_fact
+from kiosk.data.kinds import Kind
 from kiosk.data.models import (
     ITEM_KINDS,
     Card,
@@ -532,7 +533,7 @@ class _Builder:
         ]
         first = next((loan for loan in held_loans if loan is not None), None)
         if first is not None:
-            self._event(self._at(hold_day), self._fact, DEMO_KIOSK, "hold", waiting.number,
+            self._event(self._at(hold_day), self._fact, DEMO_KIOSK, Kind.HOLD, waiting.number,
                         first.copy)
             first.returned = self._at(back_day)
             self._event(first.returned, self._checkin, first)
@@ -632,7 +633,7 @@ class _Builder:
     def _refusal(self, back: int, student: _Student, key: str, **params: Any) -> None:
         """Plan a refusal at the kiosk, recorded as the circulation service records one."""
         record = functools.partial(
-            self._fact, DEMO_KIOSK, "refusal", student.number, None, reason=key,
+            self._fact, DEMO_KIOSK, Kind.REFUSAL, student.number, None, reason=key,
             params={"number": student.number, "name": student.name, **params},
         )
         self._event(self._at(self._school_day(back)), record)
@@ -675,15 +676,15 @@ class _Builder:
         self._fact(DESK, "copy_status", None, barcode, status=status, reason="")
 
     def _checkout(self, loan: _Loan) -> None:
-        fact = self._fact(loan.node, "checkout", loan.patron, loan.copy,
+        fact = self._fact(loan.node, Kind.CHECKOUT, loan.patron, loan.copy,
                           due_on=loan.due.isoformat())
         loan.uuid = fact.uuid
 
     def _checkin(self, loan: _Loan) -> None:
-        self._fact(DEMO_KIOSK, "checkin", loan.patron, loan.copy, loan=loan.uuid)
+        self._fact(DEMO_KIOSK, Kind.CHECKIN, loan.patron, loan.copy, loan=loan.uuid)
 
     def _renew(self, loan: _Loan, due: date) -> None:
-        self._fact(DEMO_KIOSK, "renew", loan.patron, loan.copy, loan=loan.uuid,
+        self._fact(DEMO_KIOSK, Kind.RENEW, loan.patron, loan.copy, loan=loan.uuid,
                    due_on=due.isoformat())
         loan.due = due
 
@@ -744,7 +745,7 @@ class _Builder:
         self._fact(DEMO_KIOSK, kind, patron, None, **{key: holder["id"]}, **data)
 
     def _helper_checkin(self, loan: _Loan, shift: dict[str, str]) -> None:
-        self._fact(DEMO_KIOSK, "checkin", loan.patron, loan.copy, loan=loan.uuid,
+        self._fact(DEMO_KIOSK, Kind.CHECKIN, loan.patron, loan.copy, loan=loan.uuid,
                    shift=shift["id"])
 
 

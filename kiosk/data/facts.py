@@ -137,7 +137,7 @@ def new_fact(
 ) -> Fact:
     """A new fact made here and now."""
     return Fact(
-        kind=kind,
+        kind=str(kind),  # (a Kind member is stored as its plain text)
         uuid=new_id(),
         kiosk=kiosk,
         wall_time=to_db_time(wall),

@@ -1,9 +1,10 @@
 """The append-only journal: every fact kept, in the order the desk and this database saw it.
 
 A fact is written with :func:`record`, which inserts the journal row and applies the
-fact to the state tables (:mod:`kiosk.data.projection`) in the caller's transaction,
-so a crash leaves either both or neither. :func:`rebuild` replays the journal into
-empty state tables, which is how the state is proven to be a projection.
+fact to the state tables (by its kind's row in :mod:`kiosk.data.kinds`) in the
+caller's transaction, so a crash leaves either both or neither. :func:`rebuild`
+replays the journal into empty state tables, which is how the state is proven to be
+a projection.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import projection
+from kiosk.data import kinds
 from kiosk.data.db import database, is_postgres
 from kiosk.data.facts import Fact
 from kiosk.data.models import Copy, Hold, Journal, Loan
 from kiosk.data.prepared import Prepared, execute_held
+from kiosk.data.projection import Known
 
 _INSERT_FACT = Prepared(
     lambda uuid, kind, kiosk, wall_time, hlc, patron, copy, data: Journal.insert(
@@ -42,7 +44,7 @@ def lock_journal() -> None:
         execute_held(db, "LOCK TABLE journal IN EXCLUSIVE MODE")
 
 
-def record(fact: Fact, known: projection.Known | None = None) -> projection.Known:
+def record(fact: Fact, known: Known | None = None) -> Known:
     """Append ``fact`` to the journal and apply it to the state tables.
 
     Call inside a transaction: the row and its state change commit together.
@@ -54,7 +56,7 @@ def record(fact: Fact, known: projection.Known | None = None) -> projection.Know
         fact.uuid, fact.kind, fact.kiosk, fact.wall_time, fact.hlc, fact.patron, fact.copy,
         json.dumps(fact.data, ensure_ascii=False, sort_keys=True),
     )
-    return projection.apply(fact, known)
+    return kinds.apply(fact, known)
 
 
 def last_hlc() -> str | None:
@@ -163,7 +165,7 @@ def rebuild() -> int:
     Copy.update(status="available").execute()
     count = 0
     for row in Journal.select().order_by(*CANONICAL_ORDER).iterator():
-        if row.kind in projection.APPLY:
-            projection.apply(Fact.from_row(row))
+        if kinds.applies(row.kind):
+            kinds.apply(Fact.from_row(row))
         count += 1
     return count

@@ -17,6 +17,7 @@ import peewee as pw
 from kiosk.data import cards, journal, migrations, settings
 from kiosk.data.db import NotALibrary, database, open_database, redact, sqlite_path
 from kiosk.data.facts import HybridClock, new_fact, utcnow
+from kiosk.data.kinds import Kind
 from kiosk.data.models import Card, LocalState, Patron, Setting
 from kiosk.data.security import hash_pin
 
@@ -169,7 +170,7 @@ def issue_card(
     data: dict[str, Any] = {"serial": serial}
     if expires_on:
         data["expires_on"] = expires_on.isoformat()
-    journal.record(new_fact(clock, kiosk, "card_issued", when, patron=number, **data))
+    journal.record(new_fact(clock, kiosk, Kind.CARD_ISSUED, when, patron=number, **data))
     return card_code(number, serial)
 
 

@@ -23,6 +23,7 @@ from kiosk.data import journal
 from kiosk.data.db import database
 from kiosk.data.facts import Fact, HybridClock, new_fact, to_db_time, utcnow
 from kiosk.data.journal import lock_journal
+from kiosk.data.kinds import Kind
 from kiosk.data.models import (
     ClassTeacher,
     ClosedDay,
@@ -282,21 +283,19 @@ def _settings(facts: Sequence[Fact]) -> None:
 
 
 APPLY_MANY: dict[str, Callable[[Sequence[Fact]], None]] = {
-    "class_saved": _classes,
-    "patron_saved": _patrons,
-    "teacher_classes": _teacher_classes,
-    "title_saved": _titles,
-    "copy_saved": _copies,
-    "rule_saved": _rules,
-    "rule_deleted": _rules_deleted,
-    "closed_day_saved": _closed_days,
-    "closed_day_deleted": _closed_days_deleted,
-    "setting_saved": _settings,
+    Kind.CLASS_SAVED: _classes,
+    Kind.PATRON_SAVED: _patrons,
+    Kind.TEACHER_CLASSES: _teacher_classes,
+    Kind.TITLE_SAVED: _titles,
+    Kind.COPY_SAVED: _copies,
+    Kind.RULE_SAVED: _rules,
+    Kind.RULE_DELETED: _rules_deleted,
+    Kind.CLOSED_DAY_SAVED: _closed_days,
+    Kind.CLOSED_DAY_DELETED: _closed_days_deleted,
+    Kind.SETTING_SAVED: _settings,
 }
 """How each kind of master fact is applied, many facts of one kind at a time."""
 
-KINDS = frozenset(APPLY_MANY)
-"""The kinds of master fact: made only at the desk, never kept in a kiosk's journal."""
 
 
 def apply_many(facts: Sequence[Fact]) -> None:
@@ -315,7 +314,7 @@ def _fact(
     data: dict[str, Any],
 ) -> Fact:
     return Fact(
-        kind=kind, uuid=new_id(), kiosk="desk", wall_time=to_db_time(when),
+        kind=str(kind), uuid=new_id(), kiosk="desk", wall_time=to_db_time(when),
         hlc=clock.tick(when), patron=patron, copy=copy, data=data,
     )
 

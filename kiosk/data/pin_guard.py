@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from kiosk.data.facts import to_db_time
+from kiosk.data.kinds import Kind
 from kiosk.data.models import Journal
 
 PIN_ATTEMPTS = 5
@@ -63,7 +64,7 @@ def pin_state(number: str, now: datetime) -> PinState:
     locked_until: datetime | None = None
     for kind, wall_time, data in rows:
         moment = _aware(wall_time)
-        if kind == "librarian_login":
+        if kind == Kind.LIBRARIAN_LOGIN:
             recent, locked_until = [], None
             continue
         if json.loads(data).get("reason") != "pin.wrong":

@@ -1,8 +1,10 @@
 """Applying facts to the circulation state (loans, holds, copy status, cards).
 
-Each kind of fact has one function here. They are written so that applying the
-facts of the journal in clock order, on any database, gives the same state; a fact
-that names a patron or copy this database does not know changes nothing.
+Each kind of fact that changes this state has one function here, named in its row of
+the registry of fact kinds (:mod:`kiosk.data.kinds`), which applies them. They are
+written so that applying the facts of the journal in clock order, on any database,
+gives the same state; a fact that names a patron or copy this database does not know
+changes nothing.
 """
 
 from __future__ import annotations
@@ -10,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kiosk.data.facts import Fact
 from kiosk.data.models import Card, Copy, Hold, Loan, Patron
 from kiosk.data.prepared import Prepared
-
-if TYPE_CHECKING:
-    from kiosk.data.facts import Fact
-
 
 _UNKNOWN: Any = object()
 
@@ -110,7 +109,8 @@ def _set_status(copy: Copy, status: str) -> None:
         _SET_STATUS.execute(status, copy.id)
 
 
-def _checkout(fact: Fact, known: Known) -> None:
+def checkout(fact: Fact, known: Known) -> None:
+    """A loan begins (and, if the copy was lent meanwhile elsewhere, the loans are ordered by time)."""
     copy, patron = _copy(fact, known), _patron(fact, known)
     if copy is None or patron is None:
         return
@@ -136,7 +136,8 @@ def _checkout(fact: Fact, known: Known) -> None:
     _set_status(copy, "on_loan")
 
 
-def _checkin(fact: Fact, known: Known) -> None:
+def checkin(fact: Fact, known: Known) -> None:
+    """A copy comes back: its loan ends and it goes to the shelf, the hold shelf or repair."""
     copy = _copy(fact, known)
     if copy is None:
         return
@@ -168,12 +169,14 @@ _RENEW_LOAN = Prepared(
 )
 
 
-def _renew(fact: Fact, known: Known) -> None:
-    # A loan that has ended (or is unknown here) is not renewed: the update finds no row.
+def renew(fact: Fact, known: Known) -> None:
+    """A loan gets a new due date (a loan that has ended, or is unknown here, is not
+    renewed: the update finds no row)."""
     _RENEW_LOAN.execute(date.fromisoformat(fact.data["due_on"]), fact.data["loan"])
 
 
-def _hold(fact: Fact, known: Known) -> None:
+def hold(fact: Fact, known: Known) -> None:
+    """A patron reserves a copy's title."""
     copy, patron = _copy(fact, known), _patron(fact, known)
     if copy is None or patron is None:
         return
@@ -182,7 +185,8 @@ def _hold(fact: Fact, known: Known) -> None:
     ).on_conflict_ignore().execute()
 
 
-def _card_issued(fact: Fact, known: Known) -> None:
+def card_issued(fact: Fact, known: Known) -> None:
+    """A patron gets a new card, which revokes every older one."""
     patron = _patron(fact, known)
     if patron is None:
         return
@@ -199,7 +203,8 @@ def _card_issued(fact: Fact, known: Known) -> None:
     ).execute()
 
 
-def _card_revoked(fact: Fact, known: Known) -> None:
+def card_revoked(fact: Fact, known: Known) -> None:
+    """A card stops working (lost, stolen)."""
     patron = _patron(fact, known)
     if patron is None:
         return
@@ -208,52 +213,15 @@ def _card_revoked(fact: Fact, known: Known) -> None:
     ).execute()
 
 
-def _copy_status(fact: Fact, known: Known) -> None:
+def copy_status(fact: Fact, known: Known) -> None:
     """The librarian's decision about a copy: lost, withdrawn, to repair, or found."""
     copy = _copy(fact, known)
     if copy is not None:
         _set_status(copy, fact.data["status"])
 
 
-def _nothing(fact: Fact, known: Known) -> None:
-    """Facts that change no state: refusals, sign-ins."""
-
-
-APPLY: dict[str, Callable[[Fact, Known], None]] = {
-    "checkout": _checkout,
-    "checkin": _checkin,
-    "renew": _renew,
-    "hold": _hold,
-    "card_issued": _card_issued,
-    "card_revoked": _card_revoked,
-    "copy_status": _copy_status,
-    "refusal": _nothing,
-    "librarian_login": _nothing,
-    "case_reviewed": _nothing,  # the librarian looked at a case (kiosk/data/daybook.py)
-}
-"""The projection of each kind of fact."""
-
-
-def apply(fact: Fact, known: Known | None = None) -> Known:
-    """Apply one fact to the state tables (inside the caller's transaction).
-
-    ``known`` passes rows the caller already read; what the projection found or
-    changed is returned in it.
-
-    Raises:
-        KeyError: the fact is of a kind this version does not know (the sync keeps
-            such facts, made by a newer kiosk, without applying them).
-    """
-    known = known or Known()
-    APPLY[fact.kind](fact, known)
-    for extra in EXTRAS.get(fact.kind, ()):
-        if extra.concerns(fact):
-            extra.apply(fact, known)
-    return known
-
-
-nothing = _nothing
-"""The projection of the kinds that change no state (refusals, sign-ins...)."""
+def nothing(fact: Fact, known: Known) -> None:
+    """The projection of the kinds that change no state: refusals, sign-ins..."""
 
 
 @dataclass(frozen=True)
@@ -268,35 +236,3 @@ class Extra:
 
     concerns: Callable[[Fact], bool]
     apply: Callable[[Fact, Known], None]
-
-
-EXTRAS: dict[str, list[Extra]] = {}
-"""The extras of each kind, applied after its projection by :func:`apply`."""
-
-_PLAIN = {"checkout": _checkout, "checkin": _checkin, "renew": _renew}
-
-
-def plain_apply(kind: str) -> Callable[[Fact, Known], None] | None:
-    """This module's own projection of ``kind`` among those :func:`plain` knows."""
-    return _PLAIN.get(kind)
-
-
-def plain(fact: Fact) -> bool:
-    """Whether ``fact``'s projection is exactly this module's own for its kind.
-
-    The sync's batch path (:mod:`kiosk.data.batch`) plays such facts in memory; any
-    other fact goes the per-fact way through :func:`apply`: a kind whose entry in
-    :data:`APPLY` is not this module's, and a fact an :class:`Extra` concerns.
-    """
-    applied = APPLY.get(fact.kind)
-    if applied is None or (applied is not _nothing and applied is not _PLAIN.get(fact.kind)):
-        return False
-    return not any(extra.concerns(fact) for extra in EXTRAS.get(fact.kind, ()))
-
-
-# Class visits, helper shifts (a helper's returns counted), shelf checks. The module
-# imports only the models, so importing it here makes no cycle.
-from kiosk.data import roles_facts
-
-APPLY.update(roles_facts.KINDS)
-EXTRAS.setdefault("checkin", []).append(Extra(roles_facts.in_shift, roles_facts.count_for_shift))

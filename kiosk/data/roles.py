@@ -23,6 +23,7 @@ from kiosk.data import journal
 from kiosk.data.circulation import Circulation, ReturnResult
 from kiosk.data.errors import NotFound
 from kiosk.data.facts import Fact, day_bounds, to_db_time
+from kiosk.data.kinds import Kind
 from kiosk.data.models import (
     SHELF_LENGTH,
     ClassTeacher,
@@ -349,12 +350,12 @@ class Roles:
             ):
                 journal.record(
                     self._fact(
-                        "visit_ended", patron=teacher, visit=left_open, note="",
+                        Kind.VISIT_ENDED, patron=teacher, visit=left_open, note="",
                         ended_by="new_visit",
                     )
                 )
             fact = self._record_started(
-                "visit_started", "visit", patron=teacher, **{"class": class_name}
+                Kind.VISIT_STARTED, "visit", patron=teacher, **{"class": class_name}
             )
             return self._visit_view(self._visits().where(ClassVisit.id == fact.uuid).get())
 
@@ -391,7 +392,7 @@ class Roles:
                 return RollCall("repeat", row.name, class_name, visit.headcount)
             other = row.school_class_id != visit.school_class_id
             journal.record(
-                self._fact("visit_attendee", patron=number, visit=visit_id, other_class=other)
+                self._fact(Kind.VISIT_ATTENDEE, patron=number, visit=visit_id, other_class=other)
             )
             headcount = ClassVisit.get_by_id(visit_id).headcount
             return RollCall("other_class" if other else "counted", row.name, class_name, headcount)
@@ -425,7 +426,7 @@ class Roles:
                     data["at"] = to_db_time(at).isoformat()
                 if visit.ended_at is not None:
                     data["added"] = True  # (the day log says so, not "the class left" twice)
-                journal.record(self._fact("visit_ended", patron=visit.teacher.number, **data))
+                journal.record(self._fact(Kind.VISIT_ENDED, patron=visit.teacher.number, **data))
             return self._visit_view(self._visits().where(ClassVisit.id == visit_id).get())
 
     def end_due_visits(self, minutes: float) -> list[VisitView]:
@@ -494,7 +495,7 @@ class Roles:
                 .scalar()
             )
             data["at"] = (last or shift.started_at).isoformat()
-        journal.record(self._fact("shift_ended", patron=shift.helper.number, **data))
+        journal.record(self._fact(Kind.SHIFT_ENDED, patron=shift.helper.number, **data))
 
     def start_shift(self, helper: str) -> ShiftView:
         """Start helper ``helper``'s shift now (ending one they left open here).
@@ -511,7 +512,7 @@ class Roles:
                 & (HelperShift.kiosk == self.store.kiosk_id)
             ):
                 self._end_shift(left_open, "new_shift")
-            fact = self._record_started("shift_started", "shift", patron=helper)
+            fact = self._record_started(Kind.SHIFT_STARTED, "shift", patron=helper)
             return self._shift_view(self._shifts().where(HelperShift.id == fact.uuid).get())
 
     def helper_return(self, shift_id: str, raw_barcode: str, *, damaged: bool = False) -> ReturnResult:
@@ -591,7 +592,7 @@ class Roles:
         """Start checking shelf area ``shelf`` (by ``helper``, if a helper); return its id."""
         with self.store.writing():
             fact = self._record_started(
-                "shelf_check_started", "check", patron=helper, shelf=printable(shelf, SHELF_LENGTH)
+                Kind.SHELF_CHECK_STARTED, "check", patron=helper, shelf=printable(shelf, SHELF_LENGTH)
             )
             return fact.uuid
 
@@ -610,7 +611,7 @@ class Roles:
                 (ShelfCheckItem.check == check_id) & (ShelfCheckItem.copy == copy.id)
             ).exists()
             if not repeat:
-                journal.record(self._fact("shelf_scan", copy=copy.barcode, check=check_id))
+                journal.record(self._fact(Kind.SHELF_SCAN, copy=copy.barcode, check=check_id))
             scanned = ShelfCheckItem.select().where(ShelfCheckItem.check == check_id).count()
             if repeat:
                 status = "repeat"
@@ -629,7 +630,7 @@ class Roles:
             if check is None:
                 raise NotFound("shelf.unknown_check")
             if check.ended_at is None:
-                journal.record(self._fact("shelf_check_ended", check=check_id))
+                journal.record(self._fact(Kind.SHELF_CHECK_ENDED, check=check_id))
         return self.shelf_report(check_id)
 
     def shelf_report(self, check_id: str) -> ShelfReport:

@@ -5,21 +5,21 @@ the visit, shift or check is written so that applying it again changes nothing.
 So a replay (``journal.rebuild``), a per-title rebase of the sync and a plain
 first application all end in the same rows, whatever the tables held before.
 
-:data:`KINDS` joins :data:`kiosk.data.projection.APPLY`, and :func:`count_for_shift`
-is the projection's extra for the ``checkin`` facts :func:`in_shift`: a return made in
-a helper's shift (``data["shift"]``) is counted for that shift, each book once.
-This module imports only the models, so the projection can import it without a cycle.
+Each kind's function is named in its row of the registry of fact kinds
+(:mod:`kiosk.data.kinds`), and :func:`count_for_shift` is the extra of the ``checkin``
+facts :func:`in_shift`: a return made in a helper's shift (``data["shift"]``) is
+counted for that shift, each book once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import peewee as pw
 
+from kiosk.data.facts import Fact
 from kiosk.data.models import (
     ClassVisit,
     Copy,
@@ -32,12 +32,7 @@ from kiosk.data.models import (
     ShelfCheckItem,
     VisitAttendee,
 )
-
-if TYPE_CHECKING:
-    from kiosk.data.facts import Fact
-    from kiosk.data.projection import Known
-
-Apply = Callable[["Fact", "Known"], None]
+from kiosk.data.projection import Known
 
 
 def _id_of(model: type[pw.Model], field: Any, value: str) -> int | None:
@@ -77,7 +72,8 @@ def _end_time(data: dict[str, Any], wall: datetime) -> datetime:
 # -- class visits ------------------------------------------------------------------
 
 
-def _visit_started(fact: Fact, known: Known) -> None:
+def visit_started(fact: Fact, known: Known) -> None:
+    """A class's visit begins (its row made anew: a replay gives the same row)."""
     teacher = _patron_id(fact, known)
     school_class = _id_of(SchoolClass, SchoolClass.name, str(fact.data.get("class", "")))
     if teacher is None or school_class is None:
@@ -101,7 +97,8 @@ def _count_attendees(visit: Any, given: int = 0) -> None:
     ).execute()
 
 
-def _visit_attendee(fact: Fact, known: Known) -> None:
+def visit_attendee(fact: Fact, known: Known) -> None:
+    """A student scanned for the roll call (once per visit)."""
     visit = fact.data.get("visit")
     patron = _patron_id(fact, known)
     if patron is None or not ClassVisit.select().where(ClassVisit.id == visit).exists():
@@ -113,7 +110,7 @@ def _visit_attendee(fact: Fact, known: Known) -> None:
     _count_attendees(visit)
 
 
-def _visit_ended(fact: Fact, known: Known) -> None:
+def visit_ended(fact: Fact, known: Known) -> None:
     """The visit's end, made from every end of it this database holds: it ended at the
     earliest (``at``, or the fact's time), as that end says (``ended_by``), with the note
     of the earliest end that has one; the count only grows.
@@ -132,7 +129,7 @@ def _visit_ended(fact: Fact, known: Known) -> None:
     }
     rows = (
         Journal.select(Journal.uuid, Journal.data, Journal.wall_time, Journal.hlc)
-        .where((Journal.kind == "visit_ended") & (Journal.patron == fact.patron))
+        .where((Journal.kind == fact.kind) & (Journal.patron == fact.patron))  # (its kind's)
         .tuples()
     )
     for uuid, data, wall, hlc in rows:
@@ -155,7 +152,8 @@ def _visit_ended(fact: Fact, known: Known) -> None:
 # -- helper shifts -----------------------------------------------------------------
 
 
-def _shift_started(fact: Fact, known: Known) -> None:
+def shift_started(fact: Fact, known: Known) -> None:
+    """A helper's shift begins (its row made anew, its returns forgotten)."""
     helper = _patron_id(fact, known)
     if helper is None:
         return
@@ -167,7 +165,8 @@ def _shift_started(fact: Fact, known: Known) -> None:
     ).execute()
 
 
-def _shift_ended(fact: Fact, known: Known) -> None:
+def shift_ended(fact: Fact, known: Known) -> None:
+    """A helper's shift ends (once)."""
     HelperShift.update(ended_at=_at(fact)).where(
         (HelperShift.id == fact.data.get("shift")) & HelperShift.ended_at.is_null()
     ).execute()
@@ -202,7 +201,8 @@ def count_for_shift(fact: Fact, known: Known) -> None:
 # -- shelf checks ------------------------------------------------------------------
 
 
-def _shelf_check_started(fact: Fact, known: Known) -> None:
+def shelf_check_started(fact: Fact, known: Known) -> None:
+    """A shelf check begins (its row made anew, its scans forgotten)."""
     check = fact.data.get("check") or fact.uuid
     ShelfCheckItem.delete().where(ShelfCheckItem.check == check).execute()
     ShelfCheck.delete().where(ShelfCheck.id == check).execute()
@@ -212,7 +212,8 @@ def _shelf_check_started(fact: Fact, known: Known) -> None:
     ).execute()
 
 
-def _shelf_scan(fact: Fact, known: Known) -> None:
+def shelf_scan(fact: Fact, known: Known) -> None:
+    """A book found on the shelf being checked (once per check)."""
     check = fact.data.get("check")
     copy = _copy_id(fact, known)
     if copy is None or not ShelfCheck.select().where(ShelfCheck.id == check).exists():
@@ -222,20 +223,8 @@ def _shelf_scan(fact: Fact, known: Known) -> None:
     ).on_conflict_ignore().execute()
 
 
-def _shelf_check_ended(fact: Fact, known: Known) -> None:
+def shelf_check_ended(fact: Fact, known: Known) -> None:
+    """A shelf check ends (once)."""
     ShelfCheck.update(ended_at=fact.wall_time).where(
         (ShelfCheck.id == fact.data.get("check")) & ShelfCheck.ended_at.is_null()
     ).execute()
-
-
-KINDS: dict[str, Apply] = {
-    "visit_started": _visit_started,
-    "visit_attendee": _visit_attendee,
-    "visit_ended": _visit_ended,
-    "shift_started": _shift_started,
-    "shift_ended": _shift_ended,
-    "shelf_check_started": _shelf_check_started,
-    "shelf_scan": _shelf_scan,
-    "shelf_check_ended": _shelf_check_ended,
-}
-"""The roles' own kinds of fact."""

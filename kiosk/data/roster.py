@@ -35,6 +35,7 @@ from kiosk.data import importing, masterdata
 from kiosk.data.facts import HybridClock
 from kiosk.data.importing import ImportRefused, Problem, clean, headings, looks_like_formula
 from kiosk.data.journal import last_hlc
+from kiosk.data.kinds import Kind
 from kiosk.data.models import ClassTeacher, Copy, Loan, Patron, SchoolClass, Title
 
 NUMBER = re.compile(r"(?=.*[A-Z0-9])[A-Z0-9-]{1,20}")
@@ -543,8 +544,8 @@ def apply_roster(db: pw.Database, parsed: ParsedRoster, *, whole_school: bool = 
         importing.check_may_import()
         plan, writes = _plan(parsed, whole_school)
         clock = HybridClock("desk", last_hlc())
-        for kind, rows in (("class_saved", writes.classes), ("patron_saved", writes.patrons),
-                           ("teacher_classes", writes.teaching)):
+        for kind, rows in ((Kind.CLASS_SAVED, writes.classes), (Kind.PATRON_SAVED, writes.patrons),
+                           (Kind.TEACHER_CLASSES, writes.teaching)):
             if rows:
                 plan.facts += masterdata.save_many(kind, rows, clock=clock)
     return plan

@@ -26,6 +26,7 @@ from kiosk.data import journal
 from kiosk.data.db import KioskSqliteDatabase, database, write_gate
 from kiosk.data.errors import KioskError, StorageError
 from kiosk.data.facts import Fact, HybridClock, new_fact, to_db_time, utcnow
+from kiosk.data.kinds import KINDS, Kind
 from kiosk.data.prepared import pipelined
 from kiosk.data.projection import Known
 from kiosk.data.text import printable
@@ -161,7 +162,14 @@ class Store:
     # -- facts ------------------------------------------------------------------------
 
     def fact(self, kind: str, **kwargs: Any) -> Fact:
-        """A new fact made here and now (``patron=``, ``copy=`` and the kind's data)."""
+        """A new fact made here and now (``patron=``, ``copy=`` and the kind's data).
+
+        Raises:
+            ValueError: ``kind`` is not in the registry of kinds (:mod:`kiosk.data.kinds`),
+                so nothing would apply, sync or show it.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"not a kind of fact: {kind!r}")
         return new_fact(self.hlc, self.kiosk_id, kind, self.clock(), **kwargs)
 
     def record(self, kind: str, known: Known | None = None, **kwargs: Any) -> Known:
@@ -179,7 +187,7 @@ class Store:
             data["params"] = params
         if code is not None:
             data["code"] = printable(code, 64)
-        self.record("refusal", patron=patron, copy=copy, **data)
+        self.record(Kind.REFUSAL, patron=patron, copy=copy, **data)
         return error
 
     # -- checkpoints ------------------------------------------------------------------

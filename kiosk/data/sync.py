@@ -26,26 +26,26 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 import peewee as pw
 
-from kiosk.data.facts import to_db_time, utcnow
 from kiosk.data import (
     cards,
     journal,
+    kinds,
     library,
     masterdata,
     migrations,
     network,
     passfile,
-    projection,
     settings,
 )
 from kiosk.data.batch import State, apply_facts, bound, select_in
+from kiosk.data.conflicts import Case
 from kiosk.data.db import (
     database,
     is_postgres,
@@ -54,10 +54,10 @@ from kiosk.data.db import (
     redact,
     write_gate,
 )
-from kiosk.data.facts import Fact
+from kiosk.data.facts import Fact, to_db_time, utcnow
 from kiosk.data.journal import CANONICAL_ORDER
+from kiosk.data.kinds import Kind
 from kiosk.data.models import (
-    Card,
     Copy,
     Hold,
     Journal,
@@ -217,14 +217,14 @@ def init_desk(url: str) -> pw.Database:
             with desk.atomic():
                 local_put("role", "desk")
                 masterdata.save_many(
-                    "setting_saved",
+                    Kind.SETTING_SAVED,
                     [
                         {"key": "card_secret", "value": cards.new_secret()},
                         *({"key": k, "value": v} for k, v in settings.DEFAULTS.items()),
                     ],
                 )
                 masterdata.save_many(
-                    "rule_saved",
+                    Kind.RULE_SAVED,
                     [
                         {"patron_kind": p, "item_kind": i, "loan_days": d, "max_items": n,
                          "max_renewals": r}
@@ -327,7 +327,7 @@ class Preloaded:
         self.held: set[int] = {
             self.copies[f.copy].title_id
             for f in facts
-            if f.kind == "hold" and f.copy in self.copies
+            if f.kind == Kind.HOLD and f.copy in self.copies
         }
         for part in masterdata.chunks(titles):
             self.held.update(
@@ -354,71 +354,6 @@ class Preloaded:
         """Keep the cache current after the projection applied a fact."""
         if known.copy is not None and known.copy.id in self.open:
             self.open[known.copy.id] = known.open_loan
-
-
-@dataclass
-class _Case:
-    kind: str
-    other: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def _revoked_card(fact: Fact, patron: Patron | None) -> _Case | None:
-    serial = fact.data.get("card")
-    if serial is None or patron is None:
-        return None
-    card = Card.get_or_none((Card.patron == patron.id) & (Card.serial == serial))
-    if card is not None and card.revoked_at is not None and card.revoked_at <= fact.wall_time:
-        return _Case("revoked_card", data={"serial": serial, "revoked_at": str(card.revoked_at)})
-    return None
-
-
-def conflicts(fact: Fact, known: Known) -> list[_Case]:
-    """The cases a fact raises against the desk's state, before it is applied.
-
-    Each rule's effect on the state is the projection's (the same everywhere); this
-    only says which facts the librarian should look at, and why.
-    """
-    found: list[_Case] = []
-    copy, patron, loan = known.copy, known.patron, known.open_loan
-    if copy is None:
-        loan = None  # (never read: an unknown copy has no open loan here)
-    if fact.kind == "checkout" and copy is not None:
-        if loan is not None:
-            older = loan.out_at > fact.wall_time
-            found.append(
-                _Case("lent_twice", other=loan.id, data={"this_loan_ended": older})
-            )
-        if copy.status in ("lost", "withdrawn", "repair"):
-            found.append(_Case("lent_unavailable", data={"status": copy.status}))
-        if patron is not None and not patron.active:
-            open_loans = [
-                barcode
-                for (barcode,) in Loan.select(Copy.barcode)
-                .join(Copy)
-                .where((Loan.patron == patron.id) & Loan.returned_at.is_null())
-                .tuples()
-            ]
-            found.append(_Case("inactive_patron", data={"open_loans": open_loans}))
-        if (case := _revoked_card(fact, patron)) is not None:
-            found.append(case)
-    elif fact.kind == "checkin" and copy is not None:
-        believed = fact.data.get("loan")
-        if loan is not None and loan.out_at > fact.wall_time:
-            found.append(_Case("stale_return", other=loan.id))
-        elif loan is None and believed:
-            found.append(_Case("returned_twice", other=believed))
-        elif loan is not None and believed and believed != loan.id:
-            found.append(_Case("returned_other_loan", other=loan.id, data={"believed": believed}))
-        if copy.status in ("lost", "withdrawn"):
-            found.append(_Case("lost_copy_returned", data={"status": copy.status}))
-    elif fact.kind == "renew":
-        # the loan is open only if it is its copy's open loan (one open loan per copy)
-        if loan is None or loan.id != fact.data.get("loan"):
-            found.append(_Case("renew_ended", other=fact.data.get("loan")))
-        if (case := _revoked_card(fact, patron)) is not None:
-            found.append(case)
-    return found
 
 
 # -- push -----------------------------------------------------------------------------
@@ -469,36 +404,36 @@ def _take(facts: Sequence[Fact], rendered: dict[str, Any], source: str, now: dat
         if fact.uuid in seen:
             continue
         seen.add(fact.uuid)
-        if fact.kiosk != source or fact.kind in masterdata.KINDS:
-            _record_case(_Case("refused_fact", data={"kind": fact.kind, "from": fact.kiosk}), fact, source, now)
+        if fact.kiosk != source or fact.kind in kinds.MASTER:
+            _record_case(Case("refused_fact", data={"kind": fact.kind, "from": fact.kiosk}), fact, source, now)
             continue
         fresh.append(fact)
     journal.insert_rendered([rendered[fact.uuid] for fact in fresh])
     with pipelined(database.obj):
         apply_facts(
-            [fact for fact in fresh if fact.kind in projection.APPLY],
+            [fact for fact in fresh if kinds.applies(fact.kind)],
             lambda run: _apply_accepted(run, Preloaded(run), source, now),
             now=now,
         )
     for fact in fresh:
-        if fact.kind not in projection.APPLY:
+        if not kinds.applies(fact.kind):
             log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
     return fresh
 
 
 def _apply_accepted(fresh: list[Fact], rows: Preloaded, source: str, now: datetime) -> None:
     for fact in fresh:
-        if fact.kind not in projection.APPLY:
+        if not kinds.applies(fact.kind):
             log.warning("fact kind %s unknown to this desk: kept, not applied", fact.kind)
             continue
         known = rows.known(fact)
-        for case in conflicts(fact, known):
+        for case in kinds.cases(fact, known):
             _record_case(case, fact, source, now)
-        projection.apply(fact, known)
+        kinds.apply(fact, known)
         rows.applied(known)
 
 
-def _record_case(case: _Case, fact: Fact, source: str, now: datetime) -> None:
+def _record_case(case: Case, fact: Fact, source: str, now: datetime) -> None:
     log.info("sync case %s: fact %s from %s", case.kind, fact.uuid, source)
     SyncCase.insert(
         kind=case.kind, fact=fact.uuid, other=case.other, kiosk=fact.kiosk,
@@ -572,8 +507,8 @@ def rebase_title(title_id: int) -> int:
     count = 0
     query = Journal.select().where(Journal.copy.in_(barcodes)).order_by(*CANONICAL_ORDER)
     for row in query:
-        if row.kind in projection.APPLY:
-            projection.apply(Fact.from_row(row))
+        if kinds.applies(row.kind):
+            kinds.apply(Fact.from_row(row))
             count += 1
     return count
 
@@ -619,7 +554,7 @@ def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
     me = local_get("kiosk_id")
     uuids = [
         item.fact.uuid for item in batch
-        if item.fact.kiosk == me and item.fact.kind not in masterdata.KINDS
+        if item.fact.kiosk == me and item.fact.kind not in kinds.MASTER
     ]
     mine: dict[str, int] = dict(
         select_in('SELECT "uuid", "seq" FROM "journal" WHERE "uuid" IN', uuids)
@@ -643,8 +578,8 @@ def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
         for _, _, uuid in placed:
             tracker.seqs.pop(mine[uuid], None)
     foreign = [item for item in batch if item.fact.uuid not in mine]
-    master = [item.fact for item in foreign if item.fact.kind in masterdata.KINDS]
-    events = [item for item in foreign if item.fact.kind not in masterdata.KINDS]
+    master = [item.fact for item in foreign if item.fact.kind in kinds.MASTER]
+    events = [item for item in foreign if item.fact.kind not in kinds.MASTER]
     masterdata.apply_many(master)
     texts = [item.text for item in events]
     journal.insert_facts(
@@ -667,7 +602,7 @@ def _apply_pulled(batch: list[_Pulled]) -> dict[str, int]:
     direct: list[Fact] = []
     for item in events:
         fact = item.fact
-        if fact.kind not in projection.APPLY:
+        if not kinds.applies(fact.kind):
             continue
         title = titles.get(fact.copy) if fact.copy else None
         if title is not None and title in dirty:
@@ -686,7 +621,7 @@ def _apply_one_by_one(facts: list[Fact]) -> None:
     rows = Preloaded(facts)
     for fact in facts:
         known = rows.known(fact)
-        projection.apply(fact, known)
+        kinds.apply(fact, known)
         rows.applied(known)
 
 
@@ -714,7 +649,7 @@ def _part(batch: list[_Pulled], start: int, events: int) -> list[_Pulled]:
     """The facts of ``batch`` from ``start`` on, up to ``events`` circulation facts."""
     end, count = start, 0
     while end < len(batch):
-        if batch[end].fact.kind not in masterdata.KINDS:
+        if batch[end].fact.kind not in kinds.MASTER:
             if count == events:
                 break
             count += 1

@@ -15,8 +15,8 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data.facts import to_db_time, utcnow
 from kiosk.data.db import database
+from kiosk.data.facts import to_db_time, utcnow
 from kiosk.data.models import KioskRegistration, Sip2Terminal
 from kiosk.data.security import check_pin, hash_pin
 from kiosk.data.text import printable

@@ -29,13 +29,12 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data.facts import to_db_time, utcnow
 from kiosk.data import cards, settings, sync
 from kiosk.data.circulation import Circulation, LoanView, PatronView
-from kiosk.data.store import Store
 from kiosk.data.db import DatabaseMissing, database, mask, redact
 from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, StorageError
-from kiosk.data.facts import Fact
+from kiosk.data.facts import Fact, to_db_time, utcnow
+from kiosk.data.kinds import Kind
 from kiosk.data.library import open_library
 from kiosk.data.models import (
     Copy,
@@ -46,6 +45,7 @@ from kiosk.data.models import (
     Title,
     shelf_area,
 )
+from kiosk.data.store import Store
 from kiosk.data.terminals import (
     UNKNOWN,
     Terminal,
@@ -300,7 +300,7 @@ class Library:
             source = name if known else UNKNOWN
             with self._writing():
                 self._desk(source).store.record(
-                    "refusal", reason="sip2.login_refused",
+                    Kind.REFUSAL, reason="sip2.login_refused",
                     params={"terminal": printable(name, 40)},
                 )
         return terminal
@@ -477,7 +477,7 @@ class Library:
             if serial is not None:
                 data["card"] = serial
             fact = Fact(
-                kind="checkout", uuid=offline_id(terminal, moment, request), kiosk=terminal,
+                kind=Kind.CHECKOUT, uuid=offline_id(terminal, moment, request), kiosk=terminal,
                 wall_time=to_db_time(moment), hlc=desk.store.hlc.tick(moment),
                 patron=number or printable(identifier, 40), copy=code, data=data,
             )
@@ -518,7 +518,7 @@ class Library:
                 .where((Loan.copy == copy.id) & Loan.returned_at.is_null()).scalar()
             )
             fact = Fact(
-                kind="checkin", uuid=offline_id(terminal, moment, request), kiosk=terminal,
+                kind=Kind.CHECKIN, uuid=offline_id(terminal, moment, request), kiosk=terminal,
                 wall_time=to_db_time(moment), hlc=desk.store.hlc.tick(moment),
                 patron=borrower, copy=code, data={"offline": True},
             )
@@ -590,7 +590,7 @@ class Library:
             ).exists():
                 refusal = Refusal("sip2.hold.on_loan_to_you", {"title": title.title})
             if refusal is None:
-                desk.store.record("hold", patron=number, copy=copy.barcode)
+                desk.store.record(Kind.HOLD, patron=number, copy=copy.barcode)
                 position = Hold.select().where(
                     (Hold.title == title.id) & (Hold.status == "waiting")
                 ).count()
@@ -599,7 +599,7 @@ class Library:
                 ).exists()
                 return Placed(title.title, position, available)
             desk.store.record(
-                "refusal", patron=number, copy=copy.barcode,
+                Kind.REFUSAL, patron=number, copy=copy.barcode,
                 reason=refusal.key, params=refusal.params,
             )
         raise refusal
