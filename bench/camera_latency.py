@@ -26,10 +26,10 @@ from scan_latency import small_library, time_frames  # noqa: E402
 
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.config import Config  # noqa: E402
-from kiosk.data.circulation import Circulation  # noqa: E402
-from kiosk.data.library import issue_card, open_library  # noqa: E402
-from kiosk.data.models import Copy, LoanRule  # noqa: E402
-from kiosk.data.store import Store
+from kiosk.data.core.library import issue_card, open_library  # noqa: E402
+from kiosk.data.core.models import Copy, LoanRule  # noqa: E402
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation  # noqa: E402
 from kiosk.devices.camera import Camera, FrameSource  # noqa: E402
 from kiosk.devices.decoder import Decoder  # noqa: E402
 from kiosk.devices.simulated import make_frame  # noqa: E402

@@ -39,7 +39,7 @@ and defers SQLite's WAL checkpoints to the pauses between scans
 (``Circulation.defer_checkpoints`` and ``checkpoint``, called by ``KioskApp``), so
 no scan's commit pays the ~12 ms checkpoint that A shows at p99 for the service and
 the raw floor alike. The service builds each hot statement's SQL once
-(``kiosk.data.prepared``): before that, peewee spent ~230 us building each of 19
+(``kiosk.data.core.prepared``): before that, peewee spent ~230 us building each of 19
 statements and a checkout took 4.97 ms at p50; now 0.7 to 1.1 ms (runs vary with
 the page cache: the floor moved from 0.26 to 0.63 ms between two runs). What remains over the
 floor at p50 is Python: making the fact (UUID, clock, JSON) and peewee turning rows
@@ -82,12 +82,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, Latency, human_bytes, machine, percentile
 
-from kiosk.data import settings
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import SQLITE_PRAGMAS
-from kiosk.data.facts import HybridClock
-from kiosk.data.library import open_library
-from kiosk.data.store import Store
+from kiosk.data.core import settings
+from kiosk.data.core.db import SQLITE_PRAGMAS
+from kiosk.data.core.facts import HybridClock
+from kiosk.data.core.library import open_library
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 log = logging.getLogger("bench.circulation")
 
@@ -341,7 +341,7 @@ def _open_loans(
 def build_library(path: Path | str, copies: int, loans: int) -> None:
     """Write a migrated library of ``copies`` copies and ``loans`` past loans at ``path``.
 
-    The schema comes from the real migrations (:func:`kiosk.data.library.open_library`,
+    The schema comes from the real migrations (:func:`kiosk.data.core.library.open_library`,
     which also seeds the settings and loan rules); the rows are generated and bulk
     inserted with raw ``sqlite3`` (secondary indexes dropped during the load and
     recreated from their own ``CREATE INDEX`` text, durability off), then the file is
@@ -919,7 +919,7 @@ def _breakdown(profiler: cProfile.Profile, ops: int) -> list[str]:
 
 def _statement_cost(db: Any, barcode: str) -> str:
     """What one typical statement costs to build in peewee versus to run in SQLite."""
-    from kiosk.data.models import Copy, Title
+    from kiosk.data.core.models import Copy, Title
 
     def build() -> Any:
         return Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode)

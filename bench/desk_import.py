@@ -36,7 +36,7 @@ What it does: generates (once, cached in ``bench/out/``) an ISO 2709 file of
 realistic records with pymarc: 80% MARC 21 (245/100/260/020/084 CLC/300, 952
 holdings), 20% CNMARC (200/210/010/690, 905 holdings), Chinese and English titles,
 valid ISBNs, one to three copies each. Then it imports the file with the real
-importer (:mod:`kiosk.data.catalogue`: parse, plan, one transaction of
+importer (:mod:`kiosk.data.desk.catalogue`: parse, plan, one transaction of
 ``title_saved`` and ``copy_saved`` facts) into a fresh SQLite library and into a
 fresh PostgreSQL desk, and imports it a second time (which must write nothing).
 
@@ -162,9 +162,9 @@ def _import(url: str, path: Path, max_bytes: int) -> tuple[float, float, float, 
     """Parse and import ``path`` into the library at ``url``, then again; return the
     seconds of the parse, the first import (wall clock and this process's CPU), the
     second import, titles and copies."""
-    from kiosk.data import catalogue
-    from kiosk.data.db import database
-    from kiosk.data.models import Copy, Title
+    from kiosk.data.core.db import database
+    from kiosk.data.core.models import Copy, Title
+    from kiosk.data.desk import catalogue
 
     cpu = _cpu()
     started = time.perf_counter()
@@ -194,7 +194,8 @@ def _cpu() -> float:
 
 
 def _open(url: str) -> pw.Database:
-    from kiosk.data import library, sync
+    from kiosk.data import sync
+    from kiosk.data.core import library
 
     if url.startswith("postgresql"):
         return sync.init_desk(url)

@@ -41,7 +41,7 @@ What it does:
   SQLite library with 3,000 students in 60 classes, 100,000 copies of 30,000 titles
   and ``--loans`` loans in one term (plus class visits and helper shifts when the
   database has them), written with bulk inserts into the state tables the report
-  reads; then times :func:`kiosk.data.reports.term_report` (best and worst of
+  reads; then times :func:`kiosk.data.desk.reports.term_report` (best and worst of
   ``--repeat`` runs) and the whole command (figures, XLSX workbook, PDF summary).
 
     python bench/desk_print.py                   # the goals' sizes
@@ -92,10 +92,10 @@ def _dt(moment: datetime) -> str:
 
 def bench_cards(count: int) -> list[str]:
     """Render ``count`` cards alone, then issue and render a class of ``count``."""
-    from kiosk.data.cardprint import print_cards
-    from kiosk.data.library import open_library
-    from kiosk.data.masterdata import save_many
-    from kiosk.devices.printer import CardFace, CardSheet, load_fonts, render_cards
+    from kiosk.data.core.library import open_library
+    from kiosk.data.core.masterdata import save_many
+    from kiosk.data.desk.cardprint import print_cards
+    from kiosk.data.desk.pdf import CardFace, CardSheet, load_fonts, render_cards
 
     rng = random.Random(6)
     lines = []
@@ -178,7 +178,7 @@ def library_path(loans: int) -> Path:
 
 def build_library(path: Path, loans: int) -> None:
     """A library with ``loans`` loans in :data:`TERM`, written in bulk (state tables only)."""
-    from kiosk.data.library import open_library
+    from kiosk.data.core.library import open_library
 
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -269,8 +269,8 @@ def build_library(path: Path, loans: int) -> None:
 def bench_report(url: str, repeat: int, label: str) -> list[str]:
     """Time the term report's figures and the whole command on the library at ``url``."""
     from kiosk.cli import main as kiosk_main
-    from kiosk.data import reports
-    from kiosk.data.library import open_library
+    from kiosk.data.core.library import open_library
+    from kiosk.data.desk import reports
 
     db = open_library(url)
     times = []
@@ -319,8 +319,8 @@ def copy_to_postgres(path: Path, url: str) -> str:
     judged by its number of loans); return what was done."""
     import csv
 
-    from kiosk.data import models
-    from kiosk.data.library import open_library
+    from kiosk.data.core import models
+    from kiosk.data.core.library import open_library
 
     raw = sqlite3.connect(path)
     want = raw.execute("SELECT COUNT(*) FROM loan").fetchone()[0]
@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg", metavar="URL", help="also time the report on PostgreSQL")
     parser.add_argument("--only", choices=["cards", "report"])
     args = parser.parse_args(argv)
-    from kiosk.data.db import redact
+    from kiosk.data.core.db import redact
 
     logging.basicConfig(level=logging.WARNING)
     print("Library Kiosk - desk printing and term report benchmark")

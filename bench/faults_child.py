@@ -4,7 +4,7 @@
 kiosk's code is imported once, a restart costs a fork) and drives it over a pipe:
 
 * :func:`kiosk_main` runs a kiosk as ``kiosk run`` does (the circulation service, the
-  roles and the background :class:`~kiosk.sync_link.SyncWorker` syncing through the
+  roles and the background :class:`~kiosk.bridges.sync.SyncWorker` syncing through the
   kiosk's own TCP proxy) and plays the operations it is sent
   (``bench/faults_school.py``);
 * :func:`desk_main` does the desk's work: imports, cards, holds, the librarian's

@@ -20,27 +20,19 @@ from typing import Any
 import peewee as pw
 import psycopg2  # type: ignore[import-untyped]
 
-from kiosk.data import (
-    cards,
-    catalogue,
-    journal,
-    kinds,
-    library,
-    masterdata,
-    migrations,
-    roster,
-    sync,
-)
-from kiosk.data.circulation import Circulation
-from kiosk.data.daybook import DayBook
-from kiosk.data.db import database
-from kiosk.data.errors import AlreadyBorrowed, KioskError, StorageError
-from kiosk.data.facts import Fact, HybridClock, new_fact
-from kiosk.data.models import Journal
-from kiosk.data.network import DeskTimeouts
+from kiosk.bridges.sync import SyncWorker
+from kiosk.data import sync
+from kiosk.data.core import cards, journal, kinds, library, masterdata, migrations
+from kiosk.data.core.db import database
+from kiosk.data.core.errors import AlreadyBorrowed, KioskError, StorageError
+from kiosk.data.core.facts import Fact, HybridClock, new_fact
+from kiosk.data.core.models import Journal
+from kiosk.data.core.network import DeskTimeouts
+from kiosk.data.core.store import Store
+from kiosk.data.desk import catalogue, roster
+from kiosk.data.lending.circulation import Circulation
+from kiosk.data.librarian.daybook import DayBook
 from kiosk.data.roles import Roles
-from kiosk.data.store import Store
-from kiosk.sync_link import SyncWorker
 
 __all__ = [
     "AlreadyBorrowed",
@@ -62,7 +54,7 @@ __all__ = [
 ]
 
 DESK = "desk"
-"""The kiosk id the desk's own facts carry (``kiosk.desk_app.DESK_KIOSK_ID``,
+"""The kiosk id the desk's own facts carry (``kiosk.screens.desk.DESK_KIOSK_ID``,
 ``library.issue_card``'s default)."""
 
 migrations.available()  # imports the migrations here, once, not in every forked process
@@ -277,7 +269,7 @@ class KioskSide:
         self.circulation = Circulation(Store(self.db, ident.kiosk, clock=clock))
         self.roles = Roles(self.circulation)
         self.worker = SyncWorker(self.circulation, ident, interval=interval, timeouts=TIMEOUTS)
-        # as the kiosk's database thread does (kiosk/db_thread.py)
+        # as the kiosk's database thread does (kiosk/bridges/db_thread.py)
         self.db.connect(reuse_if_open=True)
         self.circulation.store.defer_checkpoints()
 

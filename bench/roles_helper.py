@@ -31,12 +31,12 @@ from scan_latency import time_frames, wedge
 
 from kiosk.app import KioskApp
 from kiosk.config import Config
-from kiosk.data import journal
-from kiosk.data.circulation import Circulation
-from kiosk.data.facts import HybridClock, new_fact
-from kiosk.data.library import issue_card, open_library
-from kiosk.data.models import Copy, LoanRule, Patron, SchoolClass, Title
-from kiosk.data.store import Store
+from kiosk.data.core import journal
+from kiosk.data.core.facts import HybridClock, new_fact
+from kiosk.data.core.library import issue_card, open_library
+from kiosk.data.core.models import Copy, LoanRule, Patron, SchoolClass, Title
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 from kiosk.widgets.verdict import Verdict
 
 GOAL_P95_MS = 50.0

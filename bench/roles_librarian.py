@@ -71,11 +71,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, human_bytes, machine, percentile
 
 from kiosk.config import Config
-from kiosk.data import library
-from kiosk.data.circulation import Circulation
-from kiosk.data.daybook import DayBook
-from kiosk.data.library import open_library, set_pin
-from kiosk.data.store import Store
+from kiosk.data.core import library
+from kiosk.data.core.library import open_library, set_pin
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
+from kiosk.data.librarian.daybook import DayBook
 
 DAY = date(2025, 6, 18)
 """The day the librarian reviews (a Wednesday): the last day of the generated year."""
@@ -98,7 +98,7 @@ def build(path: Path, facts: int, day_facts: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     db = open_library(f"sqlite:///{path}", create=True)
     with db.connection_context(), db.atomic():
-        from kiosk.data.models import Patron  # the bench builds the library by hand
+        from kiosk.data.core.models import Patron  # the bench builds the library by hand
 
         Patron.create(number="L0001", name="张老师", kind="librarian")
         set_pin("L0001", "2468")

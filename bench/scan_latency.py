@@ -29,10 +29,10 @@ from _common import machine, percentile
 
 from kiosk.app import KioskApp
 from kiosk.config import Config
-from kiosk.data.circulation import Circulation
-from kiosk.data.library import issue_card, open_library
-from kiosk.data.models import Copy, LoanRule, Patron, Title
-from kiosk.data.store import Store
+from kiosk.data.core.library import issue_card, open_library
+from kiosk.data.core.models import Copy, LoanRule, Patron, Title
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 from kiosk.widgets.verdict import Verdict
 
 GOAL_P95_MS = 50.0

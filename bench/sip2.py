@@ -181,9 +181,10 @@ def load() -> str:
 
 def build_desk(url: str, terminals: int) -> list[tuple[str, list[str], list[str]]]:
     """The desk's school: per terminal its name, its students' card codes, its books."""
-    from kiosk.data import journal, library, masterdata, sync
-    from kiosk.data.db import database
-    from kiosk.data.facts import HybridClock
+    from kiosk.data import sync
+    from kiosk.data.core import journal, library, masterdata
+    from kiosk.data.core.db import database
+    from kiosk.data.core.facts import HybridClock
     from kiosk.sip2.adapter import add_terminal
 
     desk = sync.init_desk(url)
@@ -237,9 +238,10 @@ def kiosk_check(url: str, folder: Path) -> str:
     """A kiosk joins and syncs once: does it hold the terminals' facts and the loans?"""
     import peewee as pw
 
-    from kiosk.data import library, sync
-    from kiosk.data.db import database
-    from kiosk.data.models import Journal, Loan
+    from kiosk.data import sync
+    from kiosk.data.core import library
+    from kiosk.data.core.db import database
+    from kiosk.data.core.models import Journal, Loan
 
     kiosk = library.open_library(f"sqlite:///{folder / 'kiosk.sqlite'}", create=True)
     ident = sync.join(kiosk, url, "bench-kiosk")

@@ -29,7 +29,7 @@ facts and loans were time-ordered (version 7) in brackets::
       benchmarks; first pull 27.5 s; docs/sync.md keeps the history)
 
 Reading it: the desk and the kiosks apply a batch's common facts through the batch
-path (``kiosk.data.batch``: the rows read once, the rules played in memory, the net
+path (``kiosk.data.sync.batch``: the rows read once, the rules played in memory, the net
 writes in one statement per table); the rest goes fact by fact, as before. What is
 left of the push is the journal INSERT (7 indexes) and reading the batch's rows. A
 kiosk's pull reads the desk 2,000 facts at a time and writes them in transactions of
@@ -111,12 +111,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peewee as pw
 from _common import OUT, human_bytes, machine, percentile
 
-from kiosk.data import kinds, library, masterdata, migrations, sync
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import database, open_database
-from kiosk.data.errors import AlreadyBorrowed, KioskError
-from kiosk.data.models import Copy, Journal, KioskRegistration, Loan, Patron, SyncCase, Title
-from kiosk.data.store import Store
+from kiosk.data import sync
+from kiosk.data.core import kinds, library, masterdata, migrations
+from kiosk.data.core.db import database, open_database
+from kiosk.data.core.errors import AlreadyBorrowed, KioskError
+from kiosk.data.core.models import Copy, Journal, KioskRegistration, Loan, Patron, SyncCase, Title
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 log = logging.getLogger("bench.sync")
 

@@ -48,7 +48,8 @@ BASELINE_M = 3619
 
 def child(kiosk: str, desk_url: str, sync_too: bool) -> None:
     """The measured process: open the kiosk's file and the desk, and sync (or not)."""
-    from kiosk.data import library, sync
+    from kiosk.data import sync
+    from kiosk.data.core import library
 
     local = library.open_library(f"sqlite:///{kiosk}")
     ident = sync.identity(local)
@@ -95,7 +96,8 @@ def main() -> int:
     import sync as bench
     from _common import machine
 
-    from kiosk.data import library, sync
+    from kiosk.data import sync
+    from kiosk.data.core import library
 
     bases = bench.Bases(bench.FULL, rebuild=False)
     names = [f"kiosk-{i + 1:02d}" for i in range(bench.FULL.kiosks)]

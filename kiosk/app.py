@@ -14,23 +14,20 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from kiosk.camera_link import CameraBuilder, CameraLink
+from kiosk.bridges.camera import CameraBuilder, CameraLink
+from kiosk.bridges.db_thread import DatabaseThread
+from kiosk.bridges.links import ThreadMessages
+from kiosk.bridges.scans import ScanLink
+from kiosk.bridges.sync import SyncLink, SyncWorker
 from kiosk.config import Config
-from kiosk.data.circulation import Circulation, PatronView
-from kiosk.db_thread import DatabaseThread
-from kiosk.links import ThreadMessages
+from kiosk.data.lending.circulation import Circulation, PatronView
 from kiosk.locale import set_language, t
-from kiosk.scan_link import ScanLink
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen
-from kiosk.screens.librarian import LibrarianScreen
-from kiosk.screens.patron import PatronScreen
-from kiosk.screens.pin import PinModal
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
-from kiosk.screens.roles_route import open_role, watch_visits
+from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Visit
-from kiosk.sync_link import SyncLink, SyncWorker
 
 T = TypeVar("T")
 
@@ -158,18 +155,13 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
     def open_patron(
         self, patron: PatronView, *, replace: bool = False, visit: Visit | None = None
     ) -> None:
-        """Show the patron's page (replacing the current screen, or over the start).
-
-        A librarian's card asks for the PIN instead, wherever it is scanned. ``visit``
-        carries on a visit begun without a card (books returned first).
-        """
+        """Show the page a card opens (:func:`kiosk.screens.routes.open_card_page`)."""
         self.touch()
-        if patron.kind == "librarian":
-            self.ask_librarian_pin(patron)
-            return
-        if open_role(self, patron, replace=replace, visit=visit):  # teacher, helper
-            return
-        self.show(PatronScreen(patron, visit), replace=replace)
+        open_card_page(self, patron, replace=replace, visit=visit)
+
+    def open_class_visit(self, teacher: PatronView, visit: Visit) -> None:
+        """A teacher's "Class visit": pick the class."""
+        pick_class(self, teacher, visit)
 
     def show(self, screen: Screen[Any], *, replace: bool) -> None:
         """Show ``screen`` in place of the current one, or over the start screen."""
@@ -188,15 +180,6 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.touch()
         self.scans.clear()
         self.switch_screen(ReceiptScreen(visit))
-
-    def ask_librarian_pin(self, librarian: PatronView) -> None:
-        """Ask for the librarian's PIN; the right one opens the librarian screen."""
-
-        def opened(ok: bool | None) -> None:
-            if ok:
-                self.push_screen(LibrarianScreen(librarian))
-
-        self.push_screen(PinModal(librarian), callback=opened)
 
     def action_quit_request(self) -> None:
         """ctrl+q / ctrl+c: quits only outside kiosk mode."""

@@ -19,13 +19,13 @@ from kiosk.config import Config, ConfigError, default_config_path, load_config, 
 from kiosk.locale import t
 
 if TYPE_CHECKING:
-    from kiosk.data.library import AlreadyALibrary
+    from kiosk.data.core.library import AlreadyALibrary
 
 log = logging.getLogger("kiosk")
 
 
 def _setup_logging(config: Config) -> None:
-    from kiosk import logs
+    from kiosk.system import logs
 
     logs.configure(config.log_path)
 
@@ -46,13 +46,13 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     ``sim_codes`` are what the simulated camera shows, when the camera is ``sim``.
     """
     from kiosk.app import KioskApp
+    from kiosk.bridges.sync import SyncWorker
     from kiosk.data import sync
-    from kiosk.data.circulation import Circulation
-    from kiosk.data.library import open_library
-    from kiosk.data.store import Store
+    from kiosk.data.core.library import open_library
+    from kiosk.data.core.store import Store
+    from kiosk.data.lending.circulation import Circulation
     from kiosk.devices.setup import camera_builder
-    from kiosk.sync_link import SyncWorker
-    from kiosk.terminal import c_stderr_to
+    from kiosk.system.terminal import c_stderr_to
 
     db = open_library(db_url)
     ident = sync.identity(db)  # a kiosk that joined a desk is known there by its own id
@@ -77,14 +77,14 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
 
 
 def _redact(url: str) -> str:
-    from kiosk.data.db import redact
+    from kiosk.data.core.db import redact
 
     return redact(url)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """``kiosk run``: the kiosk on the configured database."""
-    from kiosk.data.db import DatabaseMissing
+    from kiosk.data.core.db import DatabaseMissing
 
     if args.no_lock:
         config = config.with_overrides(kiosk_mode=False)
@@ -109,9 +109,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_init(args: argparse.Namespace, config: Config) -> int:
     """``kiosk init``: create an empty library database and a librarian who can sign in."""
-    from kiosk.data import settings
-    from kiosk.data.library import issue_card, open_library, refuse_existing, set_pin
-    from kiosk.data.models import Patron
+    from kiosk.data.core import settings
+    from kiosk.data.core.library import issue_card, open_library, refuse_existing, set_pin
+    from kiosk.data.core.models import Patron
 
     if args.db:
         config = config.with_overrides(database=args.db)
@@ -150,7 +150,8 @@ kiosk mode.
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     """``kiosk demo``: build the demo library once, then run the kiosk on it."""
-    from kiosk.data.demo import build_demo, demo_path, export_codes, sim_script
+    from kiosk.config import demo_path
+    from kiosk.data.demo import build_demo, export_codes, sim_script
 
     path = Path(args.db) if args.db else demo_path()
     if args.rebuild and path.exists():
@@ -181,7 +182,7 @@ def cmd_decode_bench(args: argparse.Namespace, config: Config) -> int:
     ``--generated SPLIT``: on generated photos instead (``--count`` of them).
     """
     from kiosk.devices.decode_bench import generated_samples, run, run_samples
-    from kiosk.terminal import c_stderr_to
+    from kiosk.system.terminal import c_stderr_to
 
     if args.generated is None and args.folder is None:
         print("kiosk: decode-bench needs DIR or --generated SPLIT", file=sys.stderr)
@@ -203,7 +204,8 @@ def cmd_decode_bench(args: argparse.Namespace, config: Config) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser."""
-    from kiosk.data.demo import DEMO_PIN, demo_path
+    from kiosk.config import demo_path
+    from kiosk.data.demo import DEMO_PIN
 
     parser = argparse.ArgumentParser(
         prog="kiosk", description="Library Kiosk: self-service borrowing for school libraries."
@@ -246,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "shows demo cards and books, so the demo can be watched scanning")
     demo.set_defaults(func=cmd_demo)
 
-    from kiosk.desk_cli import add_commands as add_desk_commands  # desk, join, sync
+    from kiosk.commands.desk import add_commands as add_desk_commands  # desk, join, sync
 
     add_desk_commands(sub)
 
@@ -264,15 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="list every miss and false read under its row")
     bench.set_defaults(func=cmd_decode_bench)
 
-    from kiosk.print_cli import add_commands as add_print_commands  # cards, labels, report
+    from kiosk.commands.printing import add_commands as add_print_commands  # cards, labels, report
 
     add_print_commands(sub)
 
-    from kiosk.import_cli import add_commands as add_import_commands  # import patrons|catalogue
+    from kiosk.commands.imports import (
+        add_commands as add_import_commands,  # import patrons|catalogue
+    )
 
     add_import_commands(sub)
 
-    from kiosk.sip2.cli import add_commands as add_sip2_commands  # sip2 serve|terminal
+    from kiosk.commands.sip2 import add_commands as add_sip2_commands  # sip2 serve|terminal
 
     add_sip2_commands(sub)
     return parser
@@ -293,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _setup_logging(config)
     _use_language(config)
-    from kiosk.data.db import NotALibrary
-    from kiosk.data.library import AlreadyALibrary
+    from kiosk.data.core.db import NotALibrary
+    from kiosk.data.core.library import AlreadyALibrary
 
     try:
         return int(args.func(args, config))
@@ -328,7 +332,7 @@ def already_a_library(refused: AlreadyALibrary) -> str:
 def warn_exposed() -> None:
     """Warn (on the terminal, outside the full-screen app) about every library database
     opened so far that other users of this computer can read."""
-    from kiosk.data.db import take_exposed
+    from kiosk.data.core.db import take_exposed
 
     for path, files in take_exposed().items():
         names = " ".join(str(file) for file in files)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 if TYPE_CHECKING:
-    from kiosk.data.network import DeskTimeouts
+    from kiosk.data.core.network import DeskTimeouts
 
 APP_NAME = "library-kiosk"
 
@@ -60,6 +60,11 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """The platform's directory for this program's databases."""
     return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def demo_path() -> Path:
+    """Where the demo database lives: ``demo.sqlite`` in the platform's data folder."""
+    return data_dir() / "demo.sqlite"
 
 
 def log_dir() -> Path:
@@ -131,7 +136,7 @@ class Config:
     @property
     def desk_timeouts(self) -> DeskTimeouts:
         """The bounds on every conversation with the desk (``[sync]``)."""
-        from kiosk.data.network import DeskTimeouts
+        from kiosk.data.core.network import DeskTimeouts
 
         return DeskTimeouts(
             connect=self.sync_connect_timeout, reply=self.sync_reply_timeout,
@@ -278,7 +283,7 @@ def write_config(path: Path, config: Config) -> None:
     The file is readable by its owner only (its new folders too): a database URL in it
     may hold a password.
     """
-    from kiosk.data.files import open_private
+    from kiosk.data.core.files import open_private
 
     open_private(path)
     lines = [

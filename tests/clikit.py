@@ -5,8 +5,8 @@ from __future__ import annotations
 import peewee as pw
 
 from kiosk.cli import main
-from kiosk.data.db import database
-from kiosk.data.models import Journal
+from kiosk.data.core.db import database
+from kiosk.data.core.models import Journal
 
 
 def command(db: pw.Database, *args: str) -> int:

@@ -28,20 +28,12 @@ from urllib.parse import urlparse
 import peewee as pw
 import pytest
 
-from kiosk.data import journal, settings
-from kiosk.data.circulation import Circulation
-from kiosk.data.facts import Fact, HybridClock, new_fact
-from kiosk.data.library import issue_card, open_library
-from kiosk.data.models import (
-    ClosedDay,
-    Copy,
-    Journal,
-    LoanRule,
-    Patron,
-    SchoolClass,
-    Title,
-)
-from kiosk.data.store import Store
+from kiosk.data.core import journal, settings
+from kiosk.data.core.facts import Fact, HybridClock, new_fact
+from kiosk.data.core.library import issue_card, open_library
+from kiosk.data.core.models import ClosedDay, Copy, Journal, LoanRule, Patron, SchoolClass, Title
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 from kiosk.locale import LANGUAGES, set_language
 
 KIOSK_ID = "kiosk-test"
@@ -91,8 +83,8 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 class FakeClock:
     """A clock that stands still until the test moves it; call it for the time.
 
-    It returns aware UTC datetimes, as :func:`kiosk.data.facts.utcnow` does, so it
-    can be given to :class:`~kiosk.data.circulation.Circulation` as its ``clock``.
+    It returns aware UTC datetimes, as :func:`kiosk.data.core.facts.utcnow` does, so it
+    can be given to :class:`~kiosk.data.lending.circulation.Circulation` as its ``clock``.
     """
 
     def __init__(self, now: datetime = START) -> None:

@@ -25,12 +25,12 @@ import signal
 import sys
 from typing import Any
 
-from kiosk.data import kinds, projection
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import open_database
-from kiosk.data.errors import KioskError
-from kiosk.data.models import Copy, Patron
-from kiosk.data.store import Store
+from kiosk.data.core import kinds, projection
+from kiosk.data.core.db import open_database
+from kiosk.data.core.errors import KioskError
+from kiosk.data.core.models import Copy, Patron
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 
 def die(fact_uuid: str) -> None:

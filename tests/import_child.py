@@ -27,9 +27,9 @@ from pathlib import Path
 def main() -> None:
     """Cap the memory, read the file, print the outcome."""
     kind, path, megabytes = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    from kiosk.data.catalogue import parse_catalogue
-    from kiosk.data.importing import ImportRefused
-    from kiosk.data.roster import parse_roster
+    from kiosk.data.desk.catalogue import parse_catalogue
+    from kiosk.data.desk.importing import ImportRefused
+    from kiosk.data.desk.roster import parse_roster
 
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

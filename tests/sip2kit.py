@@ -31,7 +31,7 @@ from pysip2 import (
     encode_message,
 )
 
-from kiosk.data.facts import utcnow
+from kiosk.data.core.facts import utcnow
 from kiosk.sip2.adapter import Library, add_terminal
 from kiosk.sip2.server import Limits, ServerThread, Sip2Server
 

@@ -44,8 +44,8 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data import sync
-from kiosk.data.db import open_database
-from kiosk.data.facts import Fact
+from kiosk.data.core.db import open_database
+from kiosk.data.core.facts import Fact
 
 POINTS = ("desk-open", "desk-committed", "kiosk-open", "pull-open")
 

@@ -19,12 +19,13 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import journal, kinds, library, masterdata, sync
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import database
-from kiosk.data.facts import Fact, HybridClock
-from kiosk.data.models import Card, Copy, Hold, Journal, Loan, Patron, SyncCase, Title
-from kiosk.data.store import Store
+from kiosk.data import sync
+from kiosk.data.core import journal, kinds, library, masterdata
+from kiosk.data.core.db import database
+from kiosk.data.core.facts import Fact, HybridClock
+from kiosk.data.core.models import Card, Copy, Hold, Journal, Loan, Patron, SyncCase, Title
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 CLASSES = ["3A", "3B"]
 

@@ -1,4 +1,4 @@
-"""Library cards: the QR payload (:mod:`kiosk.data.cards`) and ``Circulation.open_card``.
+"""Library cards: the QR payload (:mod:`kiosk.data.core.cards`) and ``Circulation.open_card``.
 
 Forged, damaged, huge and hostile codes must be refused with the right reason, and the
 refusal recorded with a sanitised, length-capped copy of what was scanned, so the
@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from kiosk.data import cards, settings
-from kiosk.data.circulation import Circulation
-from kiosk.data.errors import CardRefused
-from kiosk.data.library import card_code
-from kiosk.data.models import Journal
-from kiosk.data.store import Store
+from kiosk.data.core import cards, settings
+from kiosk.data.core.errors import CardRefused
+from kiosk.data.core.library import card_code
+from kiosk.data.core.models import Journal
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 KIOSK_ID = "kiosk-test"
 SECRET = "5e" * 32

@@ -9,21 +9,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
-from kiosk.data import cards, settings
-from kiosk.data.cardprint import CardPrintError, CardRow, print_cards, read_numbers
-from kiosk.data.circulation import Circulation
-from kiosk.data.errors import CardRefused
-from kiosk.data.library import open_library
-from kiosk.data.models import Card
-from kiosk.data.store import Store
-from kiosk.devices.printer import (
-    CardFace,
-    CardSheet,
-    Fonts,
-    find_cjk_font,
-    load_fonts,
-    render_cards,
-)
+from kiosk.data.core import cards, settings
+from kiosk.data.core.errors import CardRefused
+from kiosk.data.core.library import open_library
+from kiosk.data.core.models import Card
+from kiosk.data.core.store import Store
+from kiosk.data.desk.cardprint import CardPrintError, CardRow, print_cards, read_numbers
+from kiosk.data.desk.pdf import CardFace, CardSheet, Fonts, find_cjk_font, load_fonts, render_cards
+from kiosk.data.lending.circulation import Circulation
 from tests.conftest import Factory
 from tests.printkit import read_slots, text
 
@@ -212,14 +205,14 @@ def test_without_a_chinese_font_cards_name_the_built_in_one_and_still_read(
     """No CJK TrueType font on the machine: the PDF names reportlab's STSong-Light (not
     embedded, drawn by the reader's own fonts), says so in the log, keeps the Chinese
     text in its text layer, and the card's code reads back as before."""
-    from kiosk.devices import printer
+    from kiosk.data.desk import pdf
 
-    monkeypatch.setattr(printer, "find_cjk_font", lambda preferred=None: None)
+    monkeypatch.setattr(pdf, "find_cjk_font", lambda preferred=None: None)
     load_fonts.cache_clear()
     try:
         payload = "LK.20240117.3.ABCDEFGHIJKLMNOP"
         pdf = tmp_path / "fallback.pdf"
-        with caplog.at_level("WARNING", logger="kiosk.devices.printer"):
+        with caplog.at_level("WARNING", logger="kiosk.data.desk.pdf"):
             render_cards(
                 [CardFace(payload, "欧阳小雨", "20240117", 3, "六年级3班", "阳光小学")], pdf
             )

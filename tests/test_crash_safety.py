@@ -24,8 +24,8 @@ from typing import Any
 import peewee as pw
 import pytest
 
-from kiosk.data import journal
-from kiosk.data.models import Copy, Hold, Journal, Loan
+from kiosk.data.core import journal
+from kiosk.data.core.models import Copy, Hold, Journal, Loan
 
 pytestmark = [
     pytest.mark.slow,

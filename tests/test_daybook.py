@@ -1,4 +1,4 @@
-"""The librarian's service (kiosk.data.daybook) on an SQLite and a PostgreSQL desk.
+"""The librarian's service (kiosk.data.librarian.daybook) on an SQLite and a PostgreSQL desk.
 
 The day's log in words, the cases to review (a real sync conflict, a real forged
 card), overdue loans by class, visits and shifts, the actions by hand, and that a
@@ -14,14 +14,14 @@ import pytest
 import synckit as sk
 from conftest import FakeClock
 
-from kiosk.data import cards, masterdata
-from kiosk.data.circulation import Circulation
-from kiosk.data.daybook import DayBook, LogFilter, day_bounds
-from kiosk.data.db import KioskSqliteDatabase, sqlite_path
-from kiosk.data.errors import CardRefused, NotFound, Refused, StorageError
-from kiosk.data.models import SyncCase
+from kiosk.data.core import cards, masterdata
+from kiosk.data.core.db import KioskSqliteDatabase, sqlite_path
+from kiosk.data.core.errors import CardRefused, NotFound, Refused, StorageError
+from kiosk.data.core.models import SyncCase
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
+from kiosk.data.librarian.daybook import DayBook, LogFilter, day_bounds
 from kiosk.data.roles import Roles
-from kiosk.data.store import Store
 from kiosk.locale import set_language
 
 

@@ -18,7 +18,7 @@ import pytest
 import qrcode
 import segno
 
-from kiosk.data.text import clean_code
+from kiosk.data.core.text import clean_code
 from kiosk.devices import charsets, engines
 from kiosk.devices import decoder as dec
 from kiosk.devices.decoder import Decoder, Detection, code39_text, ean13_valid, load_image

@@ -20,11 +20,13 @@ from pathlib import Path
 import peewee as pw
 import pytest
 
-from kiosk.data import demo, journal, library, settings
-from kiosk.data.circulation import Circulation
-from kiosk.data.errors import CardRefused, Refused
-from kiosk.data.models import Card, Copy, Hold, Journal, Loan, Patron, Title
-from kiosk.data.store import Store
+from kiosk import config
+from kiosk.data import demo
+from kiosk.data.core import journal, library, settings
+from kiosk.data.core.errors import CardRefused, Refused
+from kiosk.data.core.models import Card, Copy, Hold, Journal, Loan, Patron, Title
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 KIOSK = "kiosk-1"
 
@@ -365,7 +367,7 @@ def test_never_overwrites_another_library(tmp_path: Path) -> None:
 
 def test_demo_path_is_in_the_data_folder(tmp_path: Path) -> None:
     # conftest points XDG_DATA_HOME into tmp_path.
-    path = demo.demo_path()
+    path = config.demo_path()
     assert path.name == "demo.sqlite"
     assert tmp_path in path.parents
 

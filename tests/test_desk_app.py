@@ -17,13 +17,13 @@ from uikit import FakeMonotonic, on_screen, screen_name, screen_text, wait_until
 
 from kiosk import cli
 from kiosk.config import Config
-from kiosk.data import library, masterdata
-from kiosk.data.circulation import Circulation
-from kiosk.data.models import SyncCase
-from kiosk.data.security import hash_pin
-from kiosk.data.store import Store
-from kiosk.desk_app import DeskApp
+from kiosk.data.core import library, masterdata
+from kiosk.data.core.models import SyncCase
+from kiosk.data.core.security import hash_pin
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 from kiosk.locale import set_language
+from kiosk.screens.desk import DeskApp
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.row_table import RowTable
 

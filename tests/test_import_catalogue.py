@@ -30,11 +30,13 @@ from stdnum import ean as stdean
 from stdnum import isbn as stdisbn
 from stdnum.exceptions import ValidationError
 
-from kiosk.data import catalogue, importing, library, sync
-from kiosk.data.catalogue import apply_catalogue, parse_catalogue, plan_catalogue
-from kiosk.data.db import database
-from kiosk.data.importing import ImportRefused
-from kiosk.data.models import Copy, Title
+from kiosk.data import sync
+from kiosk.data.core import library
+from kiosk.data.core.db import database
+from kiosk.data.core.models import Copy, Title
+from kiosk.data.desk import catalogue, importing
+from kiosk.data.desk.catalogue import apply_catalogue, parse_catalogue, plan_catalogue
+from kiosk.data.desk.importing import ImportRefused
 
 MARC_DIR = Path(
     os.environ.get("KIOSK_MARC") or Path(__file__).resolve().parents[2] / "shared" / "marc"

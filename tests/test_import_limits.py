@@ -22,10 +22,10 @@ import pytest
 import xlsxkit
 from xlsxkit import SHEET_START, STRINGS_START, heading_rows
 
-from kiosk.data import import_limits
-from kiosk.data.catalogue import parse_catalogue
-from kiosk.data.importing import ImportRefused
-from kiosk.data.roster import parse_roster
+from kiosk.data.desk import import_limits
+from kiosk.data.desk.catalogue import parse_catalogue
+from kiosk.data.desk.importing import ImportRefused
+from kiosk.data.desk.roster import parse_roster
 from kiosk.locale import set_language, t
 
 CHILD = Path(__file__).with_name("import_child.py")

@@ -10,11 +10,13 @@ import peewee as pw
 import pytest
 from clikit import command, journal_rows
 
-from kiosk.data import library, sync
-from kiosk.data.db import database
-from kiosk.data.importing import ImportRefused
-from kiosk.data.models import ClassTeacher, Patron, SchoolClass
-from kiosk.data.roster import (
+from kiosk.data import sync
+from kiosk.data.core import library
+from kiosk.data.core.db import database
+from kiosk.data.core.models import ClassTeacher, Patron, SchoolClass
+from kiosk.data.core.security import hash_pin
+from kiosk.data.desk.importing import ImportRefused
+from kiosk.data.desk.roster import (
     apply_roster,
     class_list,
     class_name,
@@ -22,7 +24,6 @@ from kiosk.data.roster import (
     parse_roster,
     plan_roster,
 )
-from kiosk.data.security import hash_pin
 
 GBK_ROSTER = (
     "2025学年第一学期 三年级学生名单\n"
@@ -234,7 +235,7 @@ def test_escape_sequences_in_names_are_never_stored(library, tmp_path):
 
 
 def test_a_table_too_long_to_be_a_roster_is_refused(library, tmp_path, monkeypatch):
-    from kiosk.data import import_limits
+    from kiosk.data.desk import import_limits
 
     monkeypatch.setattr(import_limits, "MAX_ROWS", 10)
     lines = "".join(f"{n},Pupil {n},3A\n" for n in range(1, 12))

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.data import journal
-from kiosk.data.circulation import Circulation
-from kiosk.data.errors import KioskError
-from kiosk.data.facts import HybridClock, new_fact
-from kiosk.data.library import open_library
-from kiosk.data.models import Copy, Hold, Journal, Loan, Patron, Title
-from kiosk.data.store import Store
+from kiosk.data.core import journal
+from kiosk.data.core.errors import KioskError
+from kiosk.data.core.facts import HybridClock, new_fact
+from kiosk.data.core.library import open_library
+from kiosk.data.core.models import Copy, Hold, Journal, Loan, Patron, Title
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 T0 = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 START = T0

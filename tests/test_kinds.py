@@ -2,7 +2,7 @@
 
 A kind missing from a table was the way a fact got lost or shown as a raw name (the
 day log printed ``shelf_scan`` for a kind it had no words for); the registry keeps
-every table in one row (:mod:`kiosk.data.kinds`), and these tests keep the rows whole.
+every table in one row (:mod:`kiosk.data.core.kinds`), and these tests keep the rows whole.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk.data import kinds, logwords, masterdata, models, projection
-from kiosk.data.facts import HybridClock, new_fact
-from kiosk.data.kinds import KINDS, Batch, Kind
+from kiosk.data.core import fact_words, kinds, masterdata, models, projection
+from kiosk.data.core.facts import HybridClock, new_fact
+from kiosk.data.core.kinds import KINDS, Batch, Kind
 from kiosk.locale import LANGUAGES, catalogue, set_language
 
 SHOWN = [kind for kind, row in KINDS.items() if row.label is not None]
@@ -36,7 +36,7 @@ def test_master_data_is_applied_by_masterdata_and_never_shown() -> None:
 
 
 def test_the_batch_path_knows_every_kind_it_plays_in_memory() -> None:
-    """A kind played in memory must be one whose rules kiosk.data.batch writes out, or
+    """A kind played in memory must be one whose rules kiosk.data.sync.batch writes out, or
     one that changes nothing: a new kind marked MEMORY by mistake would never be applied."""
     rules = {projection.checkout, projection.checkin, projection.renew}
     for kind, row in KINDS.items():
@@ -52,7 +52,7 @@ def test_every_shown_kind_has_its_label_and_words(language: str) -> None:
     for kind in SHOWN:
         row = KINDS[kind]
         assert f"lib.log.kind.{row.label}" in messages, (language, kind)
-        if row.words is logwords.plain or row.words is logwords.with_due:
+        if row.words is fact_words.plain or row.words is fact_words.with_due:
             assert f"lib.log.what.{kind}" in messages, (language, kind)
 
 

@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
-from kiosk.data.labelprint import LabelPrintError, LabelRow, new_labels, range_labels, watermark
-from kiosk.devices.printer import LabelFace, LabelSheet, render_labels
+from kiosk.data.desk.labelprint import (
+    LabelPrintError,
+    LabelRow,
+    new_labels,
+    range_labels,
+    watermark,
+)
+from kiosk.data.desk.pdf import LabelFace, LabelSheet, render_labels
 from tests.printkit import read_slots, text
 
 

@@ -3,8 +3,8 @@
 * ``kiosk/data`` and ``kiosk/devices`` never import Textual (``kiosk.data`` not even
   indirectly: importing all of it leaves Textual unloaded).
 * ``kiosk/devices`` never touches the database (pure helpers such as
-  ``kiosk.data.text`` are fine).
-* ``kiosk/screens`` and ``kiosk/widgets`` talk to services (``kiosk.data.circulation``
+  ``kiosk.data.core.text`` are fine).
+* ``kiosk/screens`` and ``kiosk/widgets`` talk to services (``kiosk.data.lending.circulation``
   and friends, which return plain values), never to Peewee or the models.
 
 Every import statement counts, including those inside functions and under
@@ -28,18 +28,18 @@ PACKAGE = Path(kiosk.__file__).parent
 DB_INTERNALS = (
     "peewee",
     "playhouse",
-    "kiosk.data.models",
-    "kiosk.data.db",
-    "kiosk.data.projection",
-    "kiosk.data.journal",
-    "kiosk.data.migrations",
+    "kiosk.data.core.models",
+    "kiosk.data.core.db",
+    "kiosk.data.core.projection",
+    "kiosk.data.core.journal",
+    "kiosk.data.core.migrations",
 )
 
 RULES: dict[str, tuple[str, ...]] = {
     "data": ("textual", "rich"),
     "devices": (
         "textual", "rich", *DB_INTERNALS,
-        "kiosk.data.circulation", "kiosk.data.library", "kiosk.data.settings", "kiosk.data.sync",
+        "kiosk.data.lending.circulation", "kiosk.data.core.library", "kiosk.data.core.settings", "kiosk.data.sync",
     ),
     "screens": DB_INTERNALS,
     "widgets": DB_INTERNALS,
@@ -165,15 +165,15 @@ def test_importing_all_of_the_data_layer_leaves_textual_unloaded():
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import peewee\n",
             "kiosk.screens.s", DB_INTERNALS, ["peewee"],
         ),
-        ("from kiosk.data import models", "kiosk.screens.s", DB_INTERNALS,
-         ["kiosk.data.models"]),
-        ("from ..data.models import Patron", "kiosk.screens.s", DB_INTERNALS,
-         ["kiosk.data.models", "kiosk.data.models.Patron"]),
-        ("from ..data import db", "kiosk.widgets.w", DB_INTERNALS, ["kiosk.data.db"]),
+        ("from kiosk.data.core import models", "kiosk.screens.s", DB_INTERNALS,
+         ["kiosk.data.core.models"]),
+        ("from ..data.core.models import Patron", "kiosk.screens.s", DB_INTERNALS,
+         ["kiosk.data.core.models", "kiosk.data.core.models.Patron"]),
+        ("from ..data.core import db", "kiosk.widgets.w", DB_INTERNALS, ["kiosk.data.core.db"]),
         ("importlib.import_module('textual.app')", "kiosk.data.x", ("textual",),
          ["textual.app"]),
         ("__import__('peewee')", "kiosk.screens.s", DB_INTERNALS, ["peewee"]),
-        ("from kiosk.data.circulation import Circulation", "kiosk.screens.s", DB_INTERNALS, []),
+        ("from kiosk.data.lending.circulation import Circulation", "kiosk.screens.s", DB_INTERNALS, []),
         ("import textualize_helpers", "kiosk.data.x", ("textual",), []),
         ("from . import cards", "kiosk.data.x", ("textual",), []),
     ],
@@ -183,6 +183,6 @@ def test_checker_finds_forbidden_imports(source, module, forbidden, expected):
 
 
 def test_relative_import_from_a_package_init_is_resolved():
-    found = violations("from .models import Patron", "kiosk.data", ("kiosk.data.models",),
+    found = violations("from .models import Patron", "kiosk.data.core", ("kiosk.data.core.models",),
                        is_package=True)
-    assert found == ["kiosk.data.models", "kiosk.data.models.Patron"]
+    assert found == ["kiosk.data.core.models", "kiosk.data.core.models.Patron"]

@@ -1,7 +1,7 @@
 """Migrations: what they build must be exactly what the current models describe.
 
 The schema made by ``migrate()`` on an empty database is compared, table by table,
-with the schema ``create_tables`` makes from :data:`kiosk.data.models.MODELS`, on
+with the schema ``create_tables`` makes from :data:`kiosk.data.core.models.MODELS`, on
 SQLite and on PostgreSQL: a change to a model without a migration fails here.
 """
 
@@ -19,11 +19,11 @@ from typing import Any
 import peewee as pw
 import pytest
 
-from kiosk.data import migrations, settings
-from kiosk.data.db import open_database
-from kiosk.data.library import open_library
-from kiosk.data.migrations import SchemaMigration
-from kiosk.data.models import IS_CASE_REVIEWED, MODELS, Journal, Patron
+from kiosk.data.core import migrations, settings
+from kiosk.data.core.db import open_database
+from kiosk.data.core.library import open_library
+from kiosk.data.core.migrations import SchemaMigration
+from kiosk.data.core.models import IS_CASE_REVIEWED, MODELS, Journal, Patron
 
 
 def _where(sql: str | None) -> str:

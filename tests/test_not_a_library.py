@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
-from kiosk.data import library, sync
-from kiosk.data.db import NotALibrary, database
-from kiosk.data.library import AlreadyALibrary
-from kiosk.data.models import Card, Journal, Patron, Setting
-from kiosk.data.security import check_pin
+from kiosk.data import sync
+from kiosk.data.core import library
+from kiosk.data.core.db import NotALibrary, database
+from kiosk.data.core.library import AlreadyALibrary
+from kiosk.data.core.models import Card, Journal, Patron, Setting
+from kiosk.data.core.security import check_pin
 
 
 def settings_file(tmp_path: Path, database_file: Path, language: str = "en") -> Path:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import synckit as sk
 
-from kiosk.data import masterdata
-from kiosk.data.circulation import Circulation
-from kiosk.data.errors import Refused
-from kiosk.data.library import set_pin
-from kiosk.data.security import hash_pin
-from kiosk.data.store import Store
+from kiosk.data.core import masterdata
+from kiosk.data.core.errors import Refused
+from kiosk.data.core.library import set_pin
+from kiosk.data.core.security import hash_pin
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 PIN = "4321"
 
@@ -100,7 +100,7 @@ def test_the_lock_reaches_the_desk_and_every_kiosk_by_sync(tmp_path: Path, clock
 
 def locked_minutes_without_trying(kiosk: sk.Kiosk) -> int | None:
     """The lock as the kiosk sees it, read without recording an attempt."""
-    from kiosk.data.pin_guard import pin_state
+    from kiosk.data.lending.pin_guard import pin_state
 
     with sk.on(kiosk.db):
         state = pin_state("L0001", kiosk.circulation.store.clock())

@@ -1,5 +1,5 @@
 """The hot path's statements on PostgreSQL: prepared on the server once per connection,
-and writes held back to travel together (``kiosk.data.prepared``), one block per thread
+and writes held back to travel together (``kiosk.data.core.prepared``), one block per thread
 even when threads share a database object (the SIP2 server's database threads)."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import peewee as pw
 import pytest
 
-from kiosk.data import journal
-from kiosk.data.db import database, open_database
-from kiosk.data.facts import to_db_time, utcnow
-from kiosk.data.library import open_library
-from kiosk.data.models import SchoolClass, Setting
-from kiosk.data.prepared import Prepared, execute_held, pipelined
+from kiosk.data.core import journal
+from kiosk.data.core.db import database, open_database
+from kiosk.data.core.facts import to_db_time, utcnow
+from kiosk.data.core.library import open_library
+from kiosk.data.core.models import SchoolClass, Setting
+from kiosk.data.core.prepared import Prepared, execute_held, pipelined
 
 _CLASS_BY_NAME = Prepared(
     lambda name: SchoolClass.select().where(SchoolClass.name == name).limit(1)
@@ -143,7 +143,7 @@ def test_preparing_a_write_never_takes_its_table_before_the_journal_lock(pg: pw.
     """Two writers each prepare a journal insert for the first time on their connection
     inside a block that holds the journal lock: the lock must be taken first, or each
     holds a row lock on the journal the other's exclusive lock waits for (deadlock)."""
-    from kiosk.data.models import Journal, new_id
+    from kiosk.data.core.models import Journal, new_id
 
     insert = Prepared(lambda uuid: Journal.insert(
         uuid=uuid, kind="refusal", kiosk="t", wall_time=to_db_time(utcnow()),

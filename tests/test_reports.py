@@ -14,13 +14,14 @@ import pytest
 from openpyxl import load_workbook
 
 from kiosk.cli import main
-from kiosk.data import masterdata, reports
-from kiosk.data.circulation import Circulation
-from kiosk.data.library import open_library
-from kiosk.data.report_sheets import term_sheets
-from kiosk.data.reports import GroupFigures, Star, term_report
+from kiosk.data.core import masterdata
+from kiosk.data.core.library import open_library
+from kiosk.data.core.store import Store
+from kiosk.data.desk import reports
+from kiosk.data.desk.report_sheets import term_sheets
+from kiosk.data.desk.reports import GroupFigures, Star, term_report
+from kiosk.data.lending.circulation import Circulation
 from kiosk.data.roles import Roles
-from kiosk.data.store import Store
 from kiosk.locale import set_language
 from tests.conftest import Factory, FakeClock
 from tests.printkit import text
@@ -260,14 +261,14 @@ def test_hostile_names_reach_the_workbook_as_text(library, make, circulation, cl
     with library.connection_context():
         report = term_report(clock.today, clock.today, target=1)
     path = tmp_path / "hostile.xlsx"
-    from kiosk.data.spreadsheet import write_xlsx
+    from kiosk.data.desk.spreadsheet import write_xlsx
 
     write_xlsx(path, term_sheets(report))
     book = load_workbook(path)
     cells = [c for ws in book for row in ws.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells)
     assert "'=cmd|' /C calc'!A0" in [c.value for c in cells]
-    from kiosk.data.report_sheets import out_lines
+    from kiosk.data.desk.report_sheets import out_lines
 
     make.patron("1002", name="\x1b[2J\x1b]0;owned\x07", school_class="@1A")
     circulation.checkout("1002", make.copy().barcode)
@@ -322,9 +323,9 @@ def test_every_printing_message_is_translated():
     from kiosk.locale import catalogue
 
     root = Path(kiosk.__file__).parent
-    sources = [root / "print_cli.py", *(root / "data").glob("*print*.py"),
-               root / "data" / "reports.py", root / "data" / "report_sheets.py",
-               root / "devices" / "printer.py"]
+    desk = root / "data" / "desk"
+    sources = [root / "commands" / "printing.py", *desk.glob("*print*.py"),
+               desk / "reports.py", desk / "report_sheets.py", desk / "pdf.py"]
     keys = {k for path in sources
             for k in re.findall(r"[\"'](print\.[a-z_.]+[a-z])[\"']",
                                 path.read_text(encoding="utf-8"))}

@@ -15,12 +15,11 @@ import pytest
 import synckit as sk
 from conftest import FakeClock
 
-from kiosk.data import journal, kinds, masterdata, sync
-from kiosk.data.circulation import Circulation
-from kiosk.data.daybook import DayBook
-from kiosk.data.errors import NotFound
-from kiosk.data.facts import Fact, new_fact
-from kiosk.data.models import (
+from kiosk.data import sync
+from kiosk.data.core import journal, kinds, masterdata
+from kiosk.data.core.errors import NotFound
+from kiosk.data.core.facts import Fact, new_fact
+from kiosk.data.core.models import (
     ClassVisit,
     Copy,
     HelperReturn,
@@ -29,6 +28,8 @@ from kiosk.data.models import (
     ShelfCheckItem,
     VisitAttendee,
 )
+from kiosk.data.lending.circulation import Circulation
+from kiosk.data.librarian.daybook import DayBook
 from kiosk.data.roles import Roles
 from kiosk.locale import set_language
 
@@ -71,7 +72,7 @@ def school(make):
     make.school_class("1A", grade=1)
     teacher = make.patron("T1", name="李老师", kind="teacher")
     with make.db.connection_context():
-        from kiosk.data.models import ClassTeacher
+        from kiosk.data.core.models import ClassTeacher
 
         ClassTeacher.create(teacher=teacher, school_class=b)
     students = [make.patron(f"S{i}", name=f"学生{i}", school_class=a) for i in range(3)]
@@ -293,7 +294,7 @@ def test_rebuild_reproduces_the_roles_tables(circulation, school, make, clock, l
 
 
 def facts_of(db: pw.Database) -> list[Fact]:
-    from kiosk.data.models import Journal
+    from kiosk.data.core.models import Journal
 
     with sk.on(db):
         return [Fact.from_row(row) for row in Journal.select().order_by(Journal.seq)]

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from kiosk.data.circulation import Circulation
-from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, NotFound, Refused
-from kiosk.data.library import set_pin
-from kiosk.data.models import Copy, Hold, Loan, LoanRule
-from kiosk.data.store import Store
+from kiosk.data.core.errors import AlreadyBorrowed, CardRefused, KioskError, NotFound, Refused
+from kiosk.data.core.library import set_pin
+from kiosk.data.core.models import Copy, Hold, Loan, LoanRule
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 TODAY = date(2025, 3, 12)
 STUDENT_DUE = date(2025, 3, 26)  # +14 days, a Wednesday
@@ -542,7 +542,7 @@ def test_wrong_pin_is_a_recorded_refusal_and_five_lock_the_card(circulation, mak
 
 
 def test_a_plain_number_that_is_also_a_book_is_the_book(library, make, clock):
-    from kiosk.data.circulation import Circulation
+    from kiosk.data.lending.circulation import Circulation
 
     make.patron("10000001")
     make.patron("20230001")

@@ -19,9 +19,10 @@ import pytest
 from pgserver import LIBRARIAN_PASSWORD
 
 from kiosk.cli import main
-from kiosk.data import library, sync
-from kiosk.data.db import database
-from kiosk.data.models import LocalState
+from kiosk.data import sync
+from kiosk.data.core import library
+from kiosk.data.core.db import database
+from kiosk.data.core.models import LocalState
 
 
 @pytest.fixture(autouse=True)

@@ -26,12 +26,13 @@ from pysip2 import (
 )
 from sip2kit import LOCATION, TERMINAL, Desk, now, running_desk
 
-from kiosk.data import library, masterdata, reports
-from kiosk.data.circulation import Circulation
-from kiosk.data.daybook import DayBook
-from kiosk.data.facts import utcnow
-from kiosk.data.models import Journal, Loan, SyncCase
-from kiosk.data.store import Store
+from kiosk.data.core import library, masterdata
+from kiosk.data.core.facts import utcnow
+from kiosk.data.core.models import Journal, Loan, SyncCase
+from kiosk.data.core.store import Store
+from kiosk.data.desk import reports
+from kiosk.data.lending.circulation import Circulation
+from kiosk.data.librarian.daybook import DayBook
 from kiosk.sip2.adapter import add_terminal
 
 

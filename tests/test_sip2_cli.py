@@ -16,8 +16,8 @@ import synckit
 from sip2kit import Terminal
 
 from kiosk.cli import main
-from kiosk.data.db import database
-from kiosk.data.facts import utcnow
+from kiosk.data.core.db import database
+from kiosk.data.core.facts import utcnow
 from kiosk.locale import language, set_language
 from kiosk.sip2.adapter import Library, terminals
 
@@ -69,7 +69,8 @@ def test_adding_listing_and_removing_terminals(desk, capsys) -> None:
 
 
 def test_a_kiosk_cannot_take_a_terminals_name(desk, tmp_path) -> None:
-    from kiosk.data import library, sync
+    from kiosk.data import sync
+    from kiosk.data.core import library
 
     assert kiosk(desk, "terminal", "add", "hall", "--password", "pw") == 0
     db = library.open_library(f"sqlite:///{tmp_path / 'kiosk.sqlite'}", create=True)

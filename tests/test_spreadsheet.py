@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from kiosk.data.spreadsheet import Sheet, safe_cell, write_csv, write_xlsx
+from kiosk.data.desk.spreadsheet import Sheet, safe_cell, write_csv, write_xlsx
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+SUM(A1)", "-2+3", "@IMPORT", "\t=1", "\x1b[31mred"]
 

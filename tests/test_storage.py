@@ -17,12 +17,12 @@ from typing import Any
 import peewee as pw
 import pytest
 
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import DatabaseMissing, KioskSqliteDatabase, database, sqlite_path
-from kiosk.data.errors import StorageError
-from kiosk.data.library import open_library
-from kiosk.data.models import Copy, Journal, Loan
-from kiosk.data.store import Store
+from kiosk.data.core.db import DatabaseMissing, KioskSqliteDatabase, database, sqlite_path
+from kiosk.data.core.errors import StorageError
+from kiosk.data.core.library import open_library
+from kiosk.data.core.models import Copy, Journal, Loan
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 BUSY_MS = 200
 """The busy timeout of the impatient test database (the kiosk's own is 5 s)."""
@@ -218,7 +218,7 @@ def test_the_write_gate_lets_a_scan_go_before_the_sync():
     import threading
     import time
 
-    from kiosk.data.db import WriteGate
+    from kiosk.data.core.db import WriteGate
 
     gate = WriteGate(quiet=0.05)
     order: list[str] = []

@@ -17,22 +17,16 @@ import pytest
 import synckit as sk
 from conftest import FakeClock
 
-from kiosk import logs
-from kiosk.data import circulation as circulation_module
-from kiosk.data import journal, library, masterdata, sync
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import database
-from kiosk.data.errors import CardRefused, Refused
-from kiosk.data.facts import Fact, new_fact
-from kiosk.data.models import (
-    ClosedDay,
-    Journal,
-    KioskRegistration,
-    Loan,
-    LoanRule,
-    Setting,
-)
-from kiosk.data.store import Store
+from kiosk.data import sync
+from kiosk.data.core import journal, library, masterdata
+from kiosk.data.core.db import database
+from kiosk.data.core.errors import CardRefused, Refused
+from kiosk.data.core.facts import Fact, new_fact
+from kiosk.data.core.models import ClosedDay, Journal, KioskRegistration, Loan, LoanRule, Setting
+from kiosk.data.core.store import Store
+from kiosk.data.lending import circulation as circulation_module
+from kiosk.data.lending.circulation import Circulation
+from kiosk.system import logs
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

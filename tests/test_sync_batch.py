@@ -1,6 +1,6 @@
 """The sync's batch path gives exactly the per-fact path's state and cases.
 
-:func:`kiosk.data.batch.apply_facts` plays the common facts in memory and writes their
+:func:`kiosk.data.sync.batch.apply_facts` plays the common facts in memory and writes their
 net effect; here hypothesis draws random batches (checkouts, returns, renewals, holds,
 the librarian's decisions, cards, helper returns, a role's fact, refusals, unknown
 copies and patrons, wall times out of order) over a library that already has loans,
@@ -24,10 +24,12 @@ from conftest import FakeClock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.data import batch, journal, kinds, sync
-from kiosk.data.db import write_gate
-from kiosk.data.facts import Fact
-from kiosk.data.models import HelperShift, SyncCase
+from kiosk.data import sync
+from kiosk.data.core import journal, kinds
+from kiosk.data.core.db import write_gate
+from kiosk.data.core.facts import Fact
+from kiosk.data.core.models import HelperShift, SyncCase
+from kiosk.data.sync import batch
 
 PATRONS = sk.students(5)
 UNKNOWN_PATRON = "S9999"

@@ -42,10 +42,11 @@ import pytest
 import synckit as sk
 from conftest import FakeClock
 
-from kiosk.data import journal, kinds, masterdata, sync
-from kiosk.data.db import is_postgres
-from kiosk.data.errors import KioskError
-from kiosk.data.models import Copy, Hold, Journal, KioskRegistration, Loan, Title
+from kiosk.data import sync
+from kiosk.data.core import journal, kinds, masterdata
+from kiosk.data.core.db import is_postgres
+from kiosk.data.core.errors import KioskError
+from kiosk.data.core.models import Copy, Hold, Journal, KioskRegistration, Loan, Title
 
 pytestmark = [
     pytest.mark.slow,

@@ -24,12 +24,13 @@ from conftest import FakeClock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.data import journal, masterdata, sync
-from kiosk.data.circulation import Circulation
-from kiosk.data.errors import KioskError
-from kiosk.data.facts import HybridClock, new_fact
-from kiosk.data.models import Journal
-from kiosk.data.store import Store
+from kiosk.data import sync
+from kiosk.data.core import journal, masterdata
+from kiosk.data.core.errors import KioskError
+from kiosk.data.core.facts import HybridClock, new_fact
+from kiosk.data.core.models import Journal
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 KIOSKS = ("a", "b", "c")
 PATRONS = sk.students(4)

@@ -22,15 +22,16 @@ from tcpproxy import proxied
 from textual.widgets import Label
 from uikit import make_app, scan_and_wait, scan_to, until, wait_until
 
+from kiosk.bridges.sync import SyncWorker
 from kiosk.cli import main
-from kiosk.data import journal, library, network, sync
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import database, open_database
-from kiosk.data.errors import CardRefused
-from kiosk.data.models import Journal, Loan
-from kiosk.data.network import DeskTimeouts
-from kiosk.data.store import Store
-from kiosk.sync_link import SyncWorker
+from kiosk.data import sync
+from kiosk.data.core import journal, library, network
+from kiosk.data.core.db import database, open_database
+from kiosk.data.core.errors import CardRefused
+from kiosk.data.core.models import Journal, Loan
+from kiosk.data.core.network import DeskTimeouts
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 
 FAST = DeskTimeouts(connect=1.0, reply=1.0, deadline=8.0)
 

@@ -14,7 +14,7 @@ def test_descriptor_two_goes_to_the_log_and_textual_keeps_the_terminal(tmp_path)
         f"""
         import os, sys
         from pathlib import Path
-        from kiosk.terminal import c_stderr_to
+        from kiosk.system.terminal import c_stderr_to
         with c_stderr_to(Path({str(log)!r})) as terminal:
             os.write(2, b"zbar: WARNING from C\\n")      # what libzbar does
             sys.__stderr__.write("drawn by textual\\n")   # where Textual draws

@@ -20,7 +20,7 @@ from uikit import (
     wait_until,
 )
 
-from kiosk.data.models import Loan
+from kiosk.data.core.models import Loan
 
 
 @pytest.fixture

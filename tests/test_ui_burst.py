@@ -27,7 +27,7 @@ from uikit import (
     wait_until,
 )
 
-from kiosk.data.models import Copy, Journal, Loan, Patron
+from kiosk.data.core.models import Copy, Journal, Loan, Patron
 from kiosk.devices.wedge import KeyLine
 
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from uikit import make_app, scan_and_wait, scan_to, screen_name, screen_text, wait_until
 
-from kiosk.data.library import card_code
+from kiosk.data.core.library import card_code
 
 
 @pytest.mark.parametrize(

@@ -25,10 +25,10 @@ from uikit import (
     wait_until,
 )
 
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import KioskSqliteDatabase, database, sqlite_path
-from kiosk.data.models import Copy, HelperShift, ShelfCheck
-from kiosk.data.store import Store
+from kiosk.data.core.db import KioskSqliteDatabase, database, sqlite_path
+from kiosk.data.core.models import Copy, HelperShift, ShelfCheck
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 from kiosk.screens.helper import HelperScreen
 from kiosk.widgets.scan_bar import ScanBar
 

@@ -24,11 +24,11 @@ from uikit import (
     wait_until,
 )
 
-from kiosk.data import cards
-from kiosk.data.circulation import Circulation
-from kiosk.data.db import KioskSqliteDatabase, sqlite_path
-from kiosk.data.library import set_pin
-from kiosk.data.store import Store
+from kiosk.data.core import cards
+from kiosk.data.core.db import KioskSqliteDatabase, sqlite_path
+from kiosk.data.core.library import set_pin
+from kiosk.data.core.store import Store
+from kiosk.data.lending.circulation import Circulation
 from kiosk.locale import set_language
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.row_table import RowTable

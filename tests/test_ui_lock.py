@@ -14,7 +14,7 @@ from uikit import (
     wait_until,
 )
 
-from kiosk.data.library import set_pin
+from kiosk.data.core.library import set_pin
 
 STUDENT_KEYS = ["ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "escape", "ctrl+d",
                 "ctrl+w", "f1", "ctrl+s", "tab", "ctrl+x"]

@@ -13,7 +13,7 @@ from uikit import (
     wait_until,
 )
 
-from kiosk.data.models import Copy
+from kiosk.data.core.models import Copy
 
 
 @pytest.fixture

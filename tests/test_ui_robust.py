@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uikit import click, make_app, post_scan, scan_to, screen_text, verdict, wait_until
 
-from kiosk.data.models import Loan, Patron
+from kiosk.data.core.models import Loan, Patron
 
 
 async def test_a_scan_queued_behind_a_new_card_goes_to_the_new_patron(circulation, make, library):

@@ -99,7 +99,7 @@ async def test_configured_timeout(circulation):
 
 
 async def test_a_pin_dialog_left_open_on_the_start_screen_times_out(circulation, make, library):
-    from kiosk.data.library import set_pin
+    from kiosk.data.core.library import set_pin
 
     librarian = make.patron("L0001", kind="librarian")
     with library.connection_context():

@@ -27,7 +27,7 @@ from uikit import (
     wait_until,
 )
 
-from kiosk.data.models import ClassTeacher, ClassVisit, Journal, VisitAttendee
+from kiosk.data.core.models import ClassTeacher, ClassVisit, Journal, VisitAttendee
 from kiosk.screens.visit import end_due_visits
 from kiosk.widgets.scan_bar import ScanBar
 

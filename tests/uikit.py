@@ -11,9 +11,9 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from kiosk.app import KioskApp
+from kiosk.bridges.messages import Scanned
 from kiosk.config import Config
-from kiosk.data.circulation import Circulation
-from kiosk.messages import Scanned
+from kiosk.data.lending.circulation import Circulation
 from kiosk.widgets.verdict import Verdict
 
 

@@ -11,7 +11,7 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Static
 
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
 from kiosk.locale import language, other_language, set_language, t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton

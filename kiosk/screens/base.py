@@ -11,17 +11,17 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Button
 
-from kiosk.data.circulation import Circulation, PatronView
-from kiosk.data.errors import KioskError
+from kiosk.bridges.messages import Scanned
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import Circulation, PatronView
 from kiosk.data.roles import Roles
-from kiosk.messages import Scanned
 from kiosk.widgets.camera_preview import CameraPreview
 from kiosk.widgets.scan_bar import ScanBar
 from kiosk.widgets.status_bar import Countdown, StatusBar
 from kiosk.widgets.verdict import Verdict
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.screens.host import KioskHost
 
 T = TypeVar("T")
 
@@ -45,11 +45,11 @@ class KioskScreen(Screen[None]):
     """Whether the camera preview is shown (on the screens that take scans)."""
 
     TAKES_SCANS: ClassVar[bool] = True
-    """Every kiosk screen handles ``Scanned`` (:mod:`kiosk.scan_link` asks; a dialog
+    """Every kiosk screen handles ``Scanned`` (:mod:`kiosk.bridges.scans` asks; a dialog
     does not)."""
 
     @property
-    def kiosk(self) -> KioskApp:
+    def kiosk(self) -> KioskHost:
         """The app, typed."""
         return self.app  # type: ignore[return-value]
 

@@ -21,11 +21,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 from textual.worker import Worker
 
-from kiosk.data.circulation import PatronView, ReturnResult
-from kiosk.data.errors import KioskError
+from kiosk.bridges.messages import Scanned
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import PatronView, ReturnResult
 from kiosk.data.roles import HelperScan, ShiftView
 from kiosk.locale import t
-from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.shelf_check import ROLES_CSS, ShelfCheckScreen

@@ -19,9 +19,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from kiosk.data.circulation import PatronView
-from kiosk.data.daybook import DayBook, export_folder
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import PatronView
+from kiosk.data.librarian.daybook import DayBook, export_folder
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.librarian_actions import PanelActions, device_lines

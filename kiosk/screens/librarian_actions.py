@@ -13,8 +13,8 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from kiosk.data.daybook import Activity, Case, LogEntry
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
+from kiosk.data.librarian.daybook import Activity, Case, LogEntry
 from kiosk.locale import t
 from kiosk.screens.confirm import ConfirmModal
 from kiosk.screens.librarian_detail import CopyModal, PatronModal

@@ -19,9 +19,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from kiosk.data.circulation import LoanView, ReturnResult
-from kiosk.data.daybook import COPY_STATUSES, CopyDetail, LogEntry, PatronDetail
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import LoanView, ReturnResult
+from kiosk.data.librarian.daybook import COPY_STATUSES, CopyDetail, LogEntry, PatronDetail
 from kiosk.locale import format_date, t
 from kiosk.screens.confirm import ConfirmModal
 from kiosk.screens.librarian_panel import LibrarianHost

@@ -2,7 +2,7 @@
 
 Today's log (filtered as one types), the cases to review, overdue loans by class,
 class visits and helper shifts, the day in figures, sync and devices. The panel
-reads everything through :class:`~kiosk.data.daybook.DayBook` on its host's
+reads everything through :class:`~kiosk.data.librarian.daybook.DayBook` on its host's
 database thread (never on the UI thread) and opens a patron or a copy from a row.
 """
 
@@ -21,8 +21,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Input, Static
 
-from kiosk.data.circulation import PatronView
-from kiosk.data.daybook import (
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import PatronView
+from kiosk.data.librarian.daybook import (
     Activity,
     Case,
     DayBook,
@@ -32,7 +33,6 @@ from kiosk.data.daybook import (
     OverdueLoan,
     SyncOverview,
 )
-from kiosk.data.errors import KioskError
 from kiosk.locale import format_date, t
 from kiosk.widgets.row_table import Column, RowTable, fit
 from kiosk.widgets.tab_strip import TabStrip

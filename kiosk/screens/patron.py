@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from kiosk.data.circulation import LoanView, PatronView
-from kiosk.data.errors import AlreadyBorrowed, KioskError
+from kiosk.data.core.errors import AlreadyBorrowed, KioskError
+from kiosk.data.lending.circulation import LoanView, PatronView
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.mine import MineModal
@@ -84,9 +84,7 @@ class PatronScreen(KioskScreen):
     @on(Button.Pressed, "#class-visit")
     def class_visit(self) -> None:
         """A teacher brings a class: pick it (kiosk/screens/visit.py)."""
-        from kiosk.screens.visit import ClassPickScreen  # (it builds on this screen)
-
-        self.app.switch_screen(ClassPickScreen(self.patron, self.visit))
+        self.kiosk.open_class_visit(self.patron, self.visit)
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:

@@ -11,12 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kiosk.data.circulation import PatronView
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import PatronView
 from kiosk.locale import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.screens.host import KioskHost
 
 
 class PinModal(ModalScreen[bool]):
@@ -50,7 +50,7 @@ class PinModal(ModalScreen[bool]):
         """Check the PIN; a right one closes the dialog."""
         field = self.query_one("#pin", Input)
         pin, field.value = field.value, ""
-        kiosk: KioskApp = self.app  # type: ignore[assignment]
+        kiosk: KioskHost = self.app  # type: ignore[assignment]
         try:
             ok = await kiosk.run_db(kiosk.circulation.check_librarian, self.librarian.number, pin)
         except KioskError as error:

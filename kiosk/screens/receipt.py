@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.widgets import Button, Static
 
+from kiosk.bridges.messages import Scanned
 from kiosk.locale import format_date, t
-from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.session import Visit
 from kiosk.widgets.big_button import BigButton

@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from kiosk.data.circulation import ReturnResult
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import ReturnResult
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.session import Visit

@@ -17,8 +17,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
-from kiosk.data.circulation import PatronView
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import PatronView
 from kiosk.data.roles import ShelfCopy, ShelfReport, ShelfScan
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen

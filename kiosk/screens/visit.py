@@ -26,11 +26,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kiosk.data.circulation import PatronView
-from kiosk.data.errors import KioskError
+from kiosk.bridges.messages import Scanned
+from kiosk.data.core.errors import KioskError
+from kiosk.data.lending.circulation import PatronView
 from kiosk.data.roles import ClassChoice, Roles, RollCall, VisitView
 from kiosk.locale import t
-from kiosk.messages import Scanned
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.session import Visit
@@ -39,7 +39,7 @@ from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.screens.host import KioskHost
 
 log = logging.getLogger(__name__)
 
@@ -475,7 +475,7 @@ class VisitScreen(KioskScreen):
 
 
 async def open_teacher_page(
-    app: KioskApp, teacher: PatronView, *, replace: bool, receipt: Visit | None
+    app: KioskHost, teacher: PatronView, *, replace: bool, receipt: Visit | None
 ) -> None:
     """The teacher's card: ask to end their visit going on (or to add the note to the
     one the period has just ended), or open their own page (where "Class visit"
@@ -495,7 +495,7 @@ async def open_teacher_page(
     app.show(screen, replace=replace)
 
 
-async def end_due_visits(app: KioskApp) -> None:
+async def end_due_visits(app: KioskHost) -> None:
     """End the visits whose period is over, and say so if one is on the screen."""
     try:
         ended = await app.run_db(Roles(app.circulation).end_due_visits, app.config.visit_minutes)

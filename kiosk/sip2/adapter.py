@@ -1,7 +1,7 @@
 """The SIP2 server's one door to the library's data: every call it makes goes through here.
 
 The desk answers each SIP2 terminal as if the terminal were a kiosk standing beside it:
-a :class:`~kiosk.data.circulation.Circulation` service bound to the desk's database,
+a :class:`~kiosk.data.lending.circulation.Circulation` service bound to the desk's database,
 with the terminal's name as its kiosk id. A loan made at a terminal is therefore a fact
 like any other, written with the state it changes in one transaction under the journal
 lock (numbered in the desk's order, so every kiosk pulls it), with the same rules and
@@ -29,24 +29,17 @@ from typing import Any
 
 import peewee as pw
 
-from kiosk.data import cards, settings, sync
-from kiosk.data.circulation import Circulation, LoanView, PatronView
-from kiosk.data.db import DatabaseMissing, database, mask, redact
-from kiosk.data.errors import AlreadyBorrowed, CardRefused, KioskError, StorageError
-from kiosk.data.facts import Fact, to_db_time, utcnow
-from kiosk.data.kinds import Kind
-from kiosk.data.library import open_library
-from kiosk.data.models import (
-    Copy,
-    Hold,
-    Loan,
-    LoanRule,
-    Patron,
-    Title,
-    shelf_area,
-)
-from kiosk.data.store import Store
-from kiosk.data.terminals import (
+from kiosk.data import sync
+from kiosk.data.core import cards, settings
+from kiosk.data.core.db import DatabaseMissing, database, mask, redact
+from kiosk.data.core.errors import AlreadyBorrowed, CardRefused, KioskError, StorageError
+from kiosk.data.core.facts import Fact, to_db_time, utcnow
+from kiosk.data.core.kinds import Kind
+from kiosk.data.core.library import open_library
+from kiosk.data.core.models import Copy, Hold, Loan, LoanRule, Patron, Title, shelf_area
+from kiosk.data.core.store import Store
+from kiosk.data.core.text import clean_code, printable
+from kiosk.data.desk.terminals import (
     UNKNOWN,
     Terminal,
     TerminalError,
@@ -57,7 +50,7 @@ from kiosk.data.terminals import (
     signed_in,
     terminals,
 )
-from kiosk.data.text import clean_code, printable
+from kiosk.data.lending.circulation import Circulation, LoanView, PatronView
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from kiosk.data.circulation import LoanView
+from kiosk.data.lending.circulation import LoanView
 from kiosk.locale import format_date, t
 
 

@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kiosk.data.text import printable
+from kiosk.data.core.text import printable
 
 
 def fit(text: str, width: int) -> str:

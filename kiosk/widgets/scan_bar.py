@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from kiosk.data.text import MAX_CODE_LENGTH
+from kiosk.data.core.text import MAX_CODE_LENGTH
 from kiosk.locale import t
 
 
@@ -13,7 +13,7 @@ class ScanBar(Input):
 
     It keeps the focus on every kiosk screen so a scanner's keys always land here;
     the app takes those keys, in the order they arrive, into one line for the whole
-    app and hands out each code ended by Enter (:mod:`kiosk.scan_link`), so a burst
+    app and hands out each code ended by Enter (:mod:`kiosk.bridges.scans`), so a burst
     of codes is never split or merged by the screens changing under it. This field
     only shows that line.
     """

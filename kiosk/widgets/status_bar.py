@@ -9,8 +9,8 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Label, Static
 
+from kiosk.bridges.messages import SyncStatus
 from kiosk.locale import t
-from kiosk.messages import SyncStatus
 
 
 class StatusBar(Horizontal):

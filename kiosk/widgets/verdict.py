@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from kiosk.data.errors import KioskError
+from kiosk.data.core.errors import KioskError
 from kiosk.locale import t
 
 KINDS = ("ok", "refused", "info", "warn")

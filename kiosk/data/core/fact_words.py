@@ -1,0 +1,123 @@
+"""What each kind of fact says in the librarian's day log: a sentence and a short label.
+
+Each function here takes a fact's kind, its data, its copy's title and its patron's
+name, and returns the sentence the librarian reads; the registry of fact kinds
+(:mod:`kiosk.data.core.kinds`) names one for every kind shown in the day log, with the
+label (``lib.log.kind.*``) it is filed under. Every sentence is a message of the
+locale catalogues, in the librarian's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.data.core.models import COPY_STATUSES
+from kiosk.data.core.text import printable
+from kiosk.locale import t
+
+Words = Callable[[str, dict[str, Any], str, str], str]
+"""A kind's sentence: ``words(kind, data, title, patron_name)``."""
+
+SYNC_CASE_KINDS = frozenset({
+    "lent_twice", "lent_unavailable", "inactive_patron", "revoked_card", "stale_return",
+    "returned_twice", "returned_other_loan", "lost_copy_returned", "renew_ended",
+    "refused_fact",
+})
+"""The sync's kinds of case (docs/sync.md) that have words of their own."""
+
+
+def sync_case_text(kind: str) -> str:
+    """A sync conflict's kind in words (see docs/sync.md for the rules)."""
+    if kind in SYNC_CASE_KINDS:
+        return t(f"lib.case.{kind}")
+    return t("lib.case.other", kind=kind)
+
+
+def _book(data: dict[str, Any], title: str) -> str:
+    return title or str(data.get("code", ""))
+
+
+def by_hand(data: dict[str, Any]) -> str:
+    """The words "(by hand, librarian L0001)" when a librarian did it at the desk."""
+    by = data.get("by")
+    return " " + t("lib.log.what.by_librarian", by=printable(str(by), 20)) if by else ""
+
+
+def _params(data: dict[str, Any], title: str, patron_name: str) -> dict[str, Any]:
+    given = data.get("params")
+    params = dict(given) if isinstance(given, dict) else {}
+    params.setdefault("title", title or data.get("code", ""))
+    params.setdefault("name", patron_name)
+    # a message's other fields, blank when the refusal did not record them
+    for key in ("limit", "count", "minutes", "code", "date", "reason", "class", "shelf"):
+        params.setdefault(key, "")
+    return params
+
+
+def refusal(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """"Refused: <the reason the visitor was told>"."""
+    reason = str(data.get("reason", ""))
+    return t("lib.log.refused", reason=t(reason, **_params(data, title, patron_name)))
+
+
+def with_due(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A loan or renewal: the book and its due date (and who renewed it by hand)."""
+    return (
+        t(f"lib.log.what.{kind}", title=_book(data, title), due=data.get("due_on", ""))
+        + by_hand(data)
+    )
+
+
+def checkin(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A return: the book, damaged or not, by a helper or by hand."""
+    text = t("lib.log.what.checkin", title=_book(data, title))
+    if data.get("damaged"):
+        text += " " + t("lib.log.what.damaged")
+    if data.get("shift") is not None:
+        text += " " + t("lib.log.what.by_helper")
+    return text + by_hand(data)
+
+
+def card(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A card issued or revoked: its serial."""
+    return t(f"lib.log.what.{kind}", serial=data.get("serial", ""))
+
+
+def copy_status(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """The librarian's decision about a copy: lost, withdrawn, to repair, found."""
+    status = str(data.get("status", ""))
+    words = t(f"lib.copy_status.{status}") if status in COPY_STATUSES else status
+    return t("lib.log.what.copy_status", title=_book(data, title), status=words)
+
+
+def plain(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """The kind's message (``lib.log.what.<kind>``) with the fact's own data, its book
+    and its patron's name (blank where the fact has none)."""
+    extra = {k: v for k, v in data.items() if isinstance(v, (str, int))}
+    extra.setdefault("title", _book(data, title))
+    extra.setdefault("name", patron_name)
+    for key in ("class", "headcount", "books", "helper", "teacher", "by", "shelf"):
+        extra.setdefault(key, "")
+    return t(f"lib.log.what.{kind}", **extra)
+
+
+def visit_ended(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """How a visit ended, or what the teacher added after it had ended (the period's
+    end came first: the teacher's card then adds the note and the count)."""
+    if data.get("added"):
+        text = t("lib.log.what.visit_added")
+    elif data.get("ended_by") in ("period", "new_visit"):
+        text = t(f"lib.log.what.visit_ended_{data['ended_by']}")
+    else:
+        text = t("lib.log.what.visit_ended")
+    if isinstance(data.get("headcount"), int) and data["headcount"] > 0:
+        text += " " + t("lib.log.what.visit_headcount", headcount=data["headcount"])
+    if data.get("note"):
+        text += " " + t("lib.log.what.visit_note", note=str(data["note"]))
+    return text
+
+
+def shelf_check(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A step of a helper's shelf check: the shelf, and the book scanned."""
+    return t("lib.log.what.shelf_check", title=_book(data, title), shelf=data.get("shelf", ""))

@@ -1,0 +1,659 @@
+"""The circulation service: the one place the screens go to lend, return and renew.
+
+Every method takes and returns plain values (the dataclasses below) and raises
+:class:`~kiosk.data.core.errors.KioskError` subclasses with a translation key; no Peewee
+object leaves this module. Every change is a journal fact written in the same
+transaction as the state it changes; every refusal is a fact too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import peewee as pw
+
+from kiosk.data.core import cards, journal, settings
+from kiosk.data.core.errors import (
+    AlreadyBorrowed,
+    CardRefused,
+    KioskError,
+    NotFound,
+    Refused,
+    StorageError,
+)
+from kiosk.data.core.kinds import Kind
+from kiosk.data.core.models import (
+    Card,
+    ClosedDay,
+    Copy,
+    Hold,
+    Loan,
+    LoanRule,
+    Patron,
+    SchoolClass,
+    Setting,
+    Title,
+    shelf_area,
+)
+from kiosk.data.core.prepared import Prepared
+from kiosk.data.core.projection import Known
+from kiosk.data.core.security import check_pin
+from kiosk.data.core.store import Outcome, Store
+from kiosk.data.core.text import clean_code, printable
+from kiosk.data.lending.pin_guard import pin_state
+
+log = logging.getLogger(__name__)
+
+# The hot path's queries, built once per database dialect (see kiosk.data.core.prepared).
+_PATRON = Prepared(
+    lambda number: Patron.select(Patron, SchoolClass)
+    .join(SchoolClass, pw.JOIN.LEFT_OUTER)
+    .where(Patron.number == number)
+    .limit(1)
+)
+_COPY = Prepared(
+    lambda barcode: Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).limit(1)
+)
+_OPEN_LOAN_WITH_BORROWER = Prepared(
+    lambda copy_id: Loan.select(Loan, Patron)
+    .join(Patron)
+    .where((Loan.copy == copy_id) & Loan.returned_at.is_null())
+    .limit(1)
+)
+_PATRON_LOANS = Prepared(
+    lambda patron_id: Loan.select(Loan, Copy, Title)
+    .join(Copy)
+    .join(Title)
+    .where((Loan.patron == patron_id) & Loan.returned_at.is_null())
+    .order_by(Loan.due_on, Loan.out_at)
+)
+_RULES = Prepared(
+    lambda patron_kind, item_kind: LoanRule.select().where(
+        (LoanRule.patron_kind == patron_kind) & LoanRule.item_kind.in_(["*", item_kind])
+    )
+)
+_CIRCULATION_SETTINGS = Prepared(
+    lambda: Setting.select().where(Setting.key.in_(["returns_only", "closed_weekdays"]))
+)
+_CLOSED_DAYS = Prepared(
+    lambda first, last: ClosedDay.select(ClosedDay.day)
+    .where(ClosedDay.day.between(first, last))
+    .tuples()
+)
+_PATRON_NAME = Prepared(
+    lambda patron_id: Patron.select(Patron.name).where(Patron.id == patron_id).limit(1).tuples()
+)
+_READY_HOLD_FOR = Prepared(
+    lambda copy_id: Hold.select(Hold, Patron)
+    .join(Patron)
+    .where((Hold.copy == copy_id) & (Hold.status == "ready"))
+    .limit(1)
+)
+
+
+@dataclass(frozen=True)
+class LoanView:
+    """One of a patron's current loans, as the screens show it."""
+
+    loan_id: str
+    barcode: str
+    title: str
+    author: str
+    due_on: date
+    days_overdue: int
+    renewals: int
+    item_kind: str = "book"
+    """The title's kind (book, picture_book, periodical, reference)."""
+
+    @property
+    def overdue(self) -> bool:
+        """Whether the book should have been back already."""
+        return self.days_overdue > 0
+
+
+@dataclass(frozen=True)
+class PatronView:
+    """A patron as the kiosk shows them after their card is scanned."""
+
+    number: str
+    name: str
+    kind: str
+    class_name: str
+    loans: tuple[LoanView, ...]
+    may_borrow: int
+    """How many more items the patron may borrow now (0 when blocked by overdue)."""
+    card: int | None = None
+    """The serial of the card that opened this page (``None``: typed number or plain card).
+    Loans made on the page name it, so the desk can tell a revoked card used offline."""
+
+    @property
+    def overdue_count(self) -> int:
+        """How many of the patron's loans are overdue."""
+        return sum(1 for loan in self.loans if loan.overdue)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """A successful loan."""
+
+    loan: LoanView
+    patron: PatronView
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    """A returned copy and where it must go now.
+
+    ``destination`` is ``shelf`` (with ``shelf`` naming the area), ``hold_shelf`` (with
+    ``hold_for`` naming who reserved it), ``desk`` (the librarian must see it), or
+    ``not_on_loan`` (it was not lent: put it back on its shelf).
+    """
+
+    barcode: str
+    title: str
+    destination: str
+    shelf: str = ""
+    hold_for: str = ""
+    borrower: str = ""
+    days_overdue: int = 0
+
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class _LoanPlan:
+    """What the rules decided for a checkout: the due date, and what they looked at."""
+
+    due: date
+    loans: list[LoanView]
+    overall: LoanRule | None
+
+
+class Circulation:
+    """Lending, returning and renewing on the database the models are bound to.
+
+    Args:
+        store: the library database, this kiosk and the clock (:class:`Store`).
+        allow_plain_cards: accept a bare patron number as a card.
+    """
+
+    def __init__(self, store: Store, *, allow_plain_cards: bool = False) -> None:
+        self.store = store
+        self.allow_plain_cards = allow_plain_cards
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the card prefix and secret again (after a sync brought new settings)."""
+        with self.store.connected():
+            # one assignment: a scan on the database thread sees the old pair or the new
+            self._card_keys = (settings.get("card_prefix"), settings.get("card_secret"))
+
+    # -- time ---------------------------------------------------------------------
+
+    def due_date(self, days: int, start: date | None = None) -> date:
+        """``days`` after ``start`` (today), moved on to the next day the library is open."""
+        with self.store.reading():
+            return self._due_date(days, start, self._settings())
+
+    def _settings(self) -> dict[str, str]:
+        """The settings circulation decides by (one query)."""
+        values = {key: settings.DEFAULTS[key] for key in ("returns_only", "closed_weekdays")}
+        values.update((row.key, row.value) for row in _CIRCULATION_SETTINGS.rows())
+        return values
+
+    def _due_date(self, days: int, start: date | None, values: dict[str, str]) -> date:
+        due = (start or self.store.today()) + timedelta(days=days)
+        weekdays = {int(d) for d in values["closed_weekdays"].split(",") if d.strip()}
+        closed = {day for (day,) in _CLOSED_DAYS.rows(due, due + timedelta(days=120))}
+        for _ in range(366):
+            if due.weekday() not in weekdays and due not in closed:
+                return due
+            due += timedelta(days=1)
+        return due
+
+    # -- cards --------------------------------------------------------------------
+
+    def is_card(self, raw: str) -> bool:
+        """Whether a scanned code is meant as a library card rather than a book label."""
+        code = clean_code(raw)
+        if code is None:
+            return True  # damaged input is refused as a card, with the card's message
+        if cards.is_card_code(code, self._card_keys[0]):
+            return True
+        if self.allow_plain_cards and code.isdigit():
+            # a bare number is a card only if it names a patron and no book has it
+            with self.store.reading():
+                return (
+                    Patron.select().where(Patron.number == code).exists()
+                    and not Copy.select().where(Copy.barcode == code).exists()
+                )
+        return False
+
+    def open_card(self, raw: str) -> PatronView:
+        """The patron whose card was scanned.
+
+        Raises:
+            CardRefused: ``card.damaged``, ``card.forged``, ``card.unknown``,
+                ``card.revoked``, ``card.expired``, ``card.inactive`` or
+                ``card.blocked`` (each recorded as a refusal).
+            StorageError: the database cannot be read or written.
+        """
+
+        def decide() -> Outcome:
+            try:
+                patron, serial = self._card_patron(raw)
+            except CardRefused as refusal:
+                number = refusal.params.get("number")
+                return Outcome(refusal=self.store.refusal(refusal, patron=number, code=raw))
+            return Outcome(value=self._patron_view(patron, card=serial))
+
+        return self.store.run(decide)
+
+    def _card_patron(self, raw: str) -> tuple[Patron, int | None]:
+        code = clean_code(raw)
+        if code is None:
+            raise CardRefused("card.damaged")
+        prefix, secret = self._card_keys
+        if self.allow_plain_cards and code.isdigit() and not cards.is_card_code(code, prefix):
+            patron = Patron.get_or_none(Patron.number == code)
+            if patron is None:
+                raise CardRefused("card.unknown")
+            self._check_patron(patron)
+            return patron, None
+        parsed = cards.verify(code, prefix, secret)
+        patron = Patron.get_or_none(Patron.number == parsed.number)
+        if patron is None:
+            raise CardRefused("card.unknown")
+        card = Card.get_or_none((Card.patron == patron) & (Card.serial == parsed.serial))
+        if card is None:
+            raise CardRefused("card.unknown", number=patron.number)
+        if card.revoked_at is not None:
+            raise CardRefused("card.revoked", number=patron.number, name=patron.name)
+        if card.expires_on is not None and card.expires_on < self.store.today():
+            raise CardRefused(
+                "card.expired", number=patron.number, name=patron.name,
+                date=card.expires_on.isoformat(),
+            )
+        self._check_patron(patron)
+        return patron, parsed.serial
+
+    def _check_patron(self, patron: Patron) -> None:
+        if not patron.active:
+            raise CardRefused("card.inactive", number=patron.number, name=patron.name)
+        if patron.blocked_reason:
+            raise CardRefused(
+                "card.blocked", number=patron.number, name=patron.name,
+                reason=patron.blocked_reason,
+            )
+
+    def check_librarian(self, number: str, pin: str) -> bool:
+        """Whether ``pin`` is the librarian ``number``'s PIN (lets them leave kiosk mode).
+
+        Five wrong PINs in a row lock the card for five minutes; each wrong PIN is
+        recorded as a refusal, and the lock is worked out from those facts, so it
+        survives a restart and reaches the desk and the other kiosks
+        (:mod:`kiosk.data.lending.pin_guard`).
+
+        Raises:
+            Refused: ``pin.locked`` while the card is locked.
+        """
+
+        now = self.store.clock()
+        with self.store.reading():
+            patron = Patron.get_or_none(Patron.number == number)
+            stored = patron.pin_hash if patron and patron.kind == "librarian" else None
+            locked = pin_state(number, now).locked_until is not None
+        ok = not locked and check_pin(pin, stored)  # (slow: outside the transaction)
+
+        def decide() -> Outcome:
+            state = pin_state(number, now)  # again: an attempt meanwhile may have locked it
+            if state.locked_until is not None:
+                refusal = Refused("pin.locked", minutes=state.minutes_left(now))
+                return Outcome(refusal=self.store.refusal(refusal, patron=number))
+            kind = "librarian_login" if ok else "refusal"
+            data = {} if ok else {"reason": "pin.wrong"}
+            journal.record(self.store.fact(kind, patron=number, **data))
+            return Outcome(value=ok)
+
+        return bool(self.store.run(decide))
+
+    # -- views --------------------------------------------------------------------
+
+    def patron(self, number: str) -> PatronView:
+        """The patron's current page: loans, due dates, how many more they may borrow.
+
+        Raises:
+            NotFound: ``patron.unknown``.
+        """
+        with self.store.reading():
+            patron = _PATRON.first(number)
+            if patron is None:
+                raise NotFound("patron.unknown")
+            return self._patron_view(patron)
+
+    def _loan_view(self, loan: Loan, copy: Copy, title: Title) -> LoanView:
+        return LoanView(
+            loan_id=loan.id,
+            barcode=copy.barcode,
+            title=title.title,
+            author=title.author,
+            due_on=loan.due_on,
+            days_overdue=max(0, (self.store.today() - loan.due_on).days),
+            renewals=loan.renewals,
+            item_kind=title.kind,
+        )
+
+    def _open_loans(self, patron: Patron) -> list[LoanView]:
+        return [
+            self._loan_view(loan, loan.copy, loan.copy.title)
+            for loan in _PATRON_LOANS.rows(patron.id)
+        ]
+
+    def _rules(self, patron_kind: str, item_kind: str) -> tuple[LoanRule | None, LoanRule | None]:
+        """The patron kind's overall (``*``) rule and its rule for ``item_kind``."""
+        overall = specific = None
+        for rule in _RULES.rows(patron_kind, item_kind):
+            if rule.item_kind == "*":
+                overall = rule
+            else:
+                specific = rule
+        return overall, specific
+
+    def _patron_view(
+        self,
+        patron: Patron,
+        loans: list[LoanView] | None = None,
+        overall: LoanRule | None = _UNSET,
+        card: int | None = None,
+    ) -> PatronView:
+        loans = self._open_loans(patron) if loans is None else loans
+        if overall is _UNSET:
+            overall, _ = self._rules(patron.kind, "*")
+        if any(loan.overdue for loan in loans) or overall is None:
+            may = 0
+        else:
+            may = max(0, overall.max_items - len(loans))
+        return PatronView(
+            number=patron.number,
+            name=patron.name,
+            kind=patron.kind,
+            class_name=patron.school_class.name if patron.school_class_id else "",
+            loans=tuple(loans),
+            may_borrow=may,
+            card=card,
+        )
+
+    def returns_only(self) -> bool:
+        """Whether the end-of-term "returns only" switch is on."""
+        with self.store.reading():
+            return settings.get("returns_only") == "1"
+
+    def set_returns_only(self, on: bool) -> None:
+        """Turn the end-of-term "returns only" switch on or off."""
+        with self.store.writing():
+            settings.put("returns_only", "1" if on else "0")
+
+    def library_name(self) -> str:
+        """The school library's name, for the screens' headings."""
+        with self.store.reading():
+            return settings.get("library_name")
+
+    # -- checkout -----------------------------------------------------------------
+
+    def checkout(self, number: str, raw_barcode: str, card: int | None = None) -> CheckoutResult:
+        """Lend the copy ``raw_barcode`` to patron ``number`` (whose card ``card`` opened
+        the page, if a card did).
+
+        Raises:
+            AlreadyBorrowed: the patron has this copy already (offer return or renew).
+            NotFound: ``copy.unknown`` / ``patron.unknown``.
+            Refused: ``circ.returns_only``, ``copy.on_loan_other``,
+                ``copy.reference_only``, ``copy.periodical_current``,
+                ``copy.not_lendable``, ``copy.on_hold_other``, ``patron.overdue``,
+                ``patron.quota``, ``patron.no_rule`` (each recorded as a refusal).
+            StorageError: the database cannot be written; nothing was recorded.
+        """
+        barcode = clean_code(raw_barcode)
+
+        def decide() -> Outcome:
+            patron = _PATRON.first(number)
+            if patron is None:
+                return Outcome(refusal=NotFound("patron.unknown"))
+            if barcode is None:
+                return Outcome(
+                    refusal=self.store.refusal(
+                        NotFound("copy.damaged_code"), patron=patron.number, code=raw_barcode
+                    )
+                )
+            copy = _COPY.first(barcode)
+            if copy is None:
+                return Outcome(
+                    refusal=self.store.refusal(
+                        NotFound("copy.unknown", code=printable(barcode, 40)),
+                        patron=patron.number, code=barcode,
+                    )
+                )
+            try:
+                plan = self._may_lend(patron, copy)
+            except AlreadyBorrowed as mine:
+                return Outcome(refusal=mine)
+            except Refused as refusal:
+                return Outcome(
+                    refusal=self.store.refusal(refusal, patron=patron.number, copy=copy.barcode)
+                )
+            extra = {"card": card} if card is not None else {}
+            fact = self.store.fact(
+                Kind.CHECKOUT, patron=patron.number, copy=copy.barcode,
+                due_on=plan.due.isoformat(), **extra,
+            )
+            journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
+            title: Title = copy.title
+            loan = LoanView(
+                loan_id=fact.uuid, barcode=copy.barcode, title=title.title,
+                author=title.author, due_on=plan.due, days_overdue=0, renewals=0,
+                item_kind=title.kind,
+            )
+            loans = sorted([*plan.loans, loan], key=lambda view: view.due_on)
+            view = self._patron_view(patron, loans, plan.overall, card=card)
+            return Outcome(value=CheckoutResult(loan, view))
+
+        return self.store.run(decide)
+
+    def _may_lend(self, patron: Patron, copy: Copy) -> _LoanPlan:
+        """How lending ``copy`` to ``patron`` would go, or the reason not to."""
+        title: Title = copy.title
+        values = self._settings()
+        current = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
+        if current is not None and current.patron_id == patron.id:
+            # offer to return it (always possible) or renew it (the rules decide)
+            raise AlreadyBorrowed(self._loan_view(current, copy, title))
+        if values["returns_only"] == "1":
+            raise Refused("circ.returns_only")
+        self._check_patron(patron)
+        if current is not None:
+            raise Refused("copy.on_loan_other", title=title.title)
+        if copy.reference_only or title.kind == "reference":
+            raise Refused("copy.reference_only", title=title.title)
+        if title.kind == "periodical" and self._current_issue(title):
+            raise Refused("copy.periodical_current", title=title.title)
+        if copy.status not in ("available", "hold_shelf"):
+            raise Refused("copy.not_lendable", title=title.title)
+        if copy.status == "hold_shelf":
+            hold = _READY_HOLD_FOR.first(copy.id)
+            if hold is not None and hold.patron_id != patron.id:
+                raise Refused("copy.on_hold_other", title=title.title)
+        loans = self._open_loans(patron)
+        overdue = sum(1 for loan in loans if loan.overdue)
+        if overdue:
+            raise Refused("patron.overdue", count=overdue)
+        overall, specific = self._rules(patron.kind, title.kind)
+        rule = specific or overall
+        if rule is None:
+            raise Refused("patron.no_rule")
+        if overall is not None and len(loans) >= overall.max_items:
+            raise Refused("patron.quota", limit=overall.max_items)
+        if specific is not None:
+            same_kind = sum(1 for loan in loans if loan.item_kind == title.kind)
+            if same_kind >= specific.max_items:
+                raise Refused("patron.quota_kind", limit=specific.max_items)
+        return _LoanPlan(self._due_date(rule.loan_days, None, values), loans, overall)
+
+    def _current_issue(self, title: Title) -> bool:
+        issue = title.issue_date
+        today = self.store.today()
+        return issue is None or (issue.year, issue.month) >= (today.year, today.month)
+
+    # -- renew --------------------------------------------------------------------
+
+    def renew(
+        self, number: str, loan_id: str, card: int | None = None, *, by: str | None = None
+    ) -> LoanView:
+        """Give patron ``number`` more time with loan ``loan_id``.
+
+        ``card`` is the serial of the card that opened the patron's page; ``by`` the
+        librarian who renewed it by hand (both recorded in the fact).
+
+        Raises:
+            NotFound: ``loan.unknown`` (not this patron's open loan).
+            Refused: ``renew.overdue``, ``renew.limit``, ``renew.held``,
+                ``circ.returns_only`` (each recorded as a refusal).
+        """
+
+        def decide() -> Outcome:
+            loan = (
+                Loan.select(Loan, Copy, Title, Patron)
+                .join(Copy)
+                .join(Title)
+                .switch(Loan)
+                .join(Patron)
+                .where((Loan.id == loan_id) & Loan.returned_at.is_null())
+                .first()
+            )
+            if loan is None or loan.patron.number != number:
+                return Outcome(refusal=NotFound("loan.unknown"))
+            copy, title, patron = loan.copy, loan.copy.title, loan.patron
+            try:
+                due = self._may_renew(loan, patron, title)
+            except Refused as refusal:
+                return Outcome(
+                    refusal=self.store.refusal(refusal, patron=number, copy=copy.barcode)
+                )
+            extra: dict[str, Any] = {"card": card} if card is not None else {}
+            if by:
+                extra["by"] = by
+            journal.record(
+                self.store.fact(
+                    Kind.RENEW, patron=number, copy=copy.barcode, loan=loan.id,
+                    due_on=due.isoformat(), **extra,
+                )
+            )
+            fresh = Loan.get_by_id(loan.id)
+            return Outcome(value=self._loan_view(fresh, copy, title))
+
+        return self.store.run(decide)
+
+    def _may_renew(self, loan: Loan, patron: Patron, title: Title) -> date:
+        values = self._settings()
+        if values["returns_only"] == "1":
+            raise Refused("circ.returns_only")
+        if loan.due_on < self.store.today():
+            raise Refused("renew.overdue", title=title.title)
+        overall, specific = self._rules(patron.kind, title.kind)
+        rule = specific or overall
+        if rule is None or loan.renewals >= rule.max_renewals:
+            raise Refused("renew.limit", title=title.title)
+        waiting = Hold.select().where(
+            (Hold.title == title) & (Hold.status == "waiting") & (Hold.patron != patron)
+        )
+        if waiting.exists():
+            raise Refused("renew.held", title=title.title)
+        return self._due_date(rule.loan_days, max(self.store.today(), loan.due_on), values)
+
+    # -- checkin ------------------------------------------------------------------
+
+    def checkin(
+        self, raw_barcode: str, *, damaged: bool = False, shift: str | None = None,
+        by: str | None = None,
+    ) -> ReturnResult:
+        """Take back the copy ``raw_barcode`` (no card needed) and say where it goes.
+
+        A ``damaged`` copy goes to the desk for repair instead of the shelf. ``shift``
+        names the helper's shift the return is made in (counted for the helper); ``by``
+        the librarian who took it back by hand.
+
+        Raises:
+            NotFound: ``copy.unknown`` or ``copy.damaged_code``.
+        """
+        barcode = clean_code(raw_barcode)
+
+        def decide() -> Outcome:
+            if barcode is None:
+                return Outcome(
+                    refusal=self.store.refusal(NotFound("copy.damaged_code"), code=raw_barcode)
+                )
+            copy = _COPY.first(barcode)
+            if copy is None:
+                return Outcome(
+                    refusal=self.store.refusal(
+                        NotFound("copy.unknown", code=printable(barcode, 40)), code=barcode
+                    )
+                )
+            loan = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
+            status_before = copy.status
+            extra: dict[str, Any] = {"damaged": True} if damaged else {}
+            if shift:
+                extra["shift"] = shift
+            if by:
+                extra["by"] = by
+            known = journal.record(
+                self.store.fact(
+                    Kind.CHECKIN, patron=loan.patron.number if loan else None,
+                    copy=copy.barcode, loan=loan.id if loan else None, **extra,
+                ),
+                Known(copy=copy, open_loan=loan),
+            )
+            if damaged:
+                status_before = "repair"  # to the desk, like any copy that is not for the shelf
+            return Outcome(value=self._route(copy, loan, status_before, known.ready_hold))
+
+        return self.store.run(decide)
+
+    def _route(
+        self, copy: Copy, loan: Loan | None, status_before: str, hold: Hold | None
+    ) -> ReturnResult:
+        """Where a copy goes after its return (``copy.status`` is already the new one)."""
+        title: Title = copy.title
+        shelf = shelf_area(copy.shelf, title.classification)
+        base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
+        if loan is not None:
+            base["borrower"] = loan.patron.name
+            base["days_overdue"] = max(0, (self.store.today() - loan.due_on).days)
+        if status_before in ("lost", "withdrawn", "repair"):
+            return ReturnResult(destination="desk", **base)
+        if copy.status == "hold_shelf":
+            holder = _PATRON_NAME.first(hold.patron_id) if hold is not None else None
+            return ReturnResult(
+                destination="hold_shelf", hold_for=holder[0] if holder else "", **base
+            )
+        if loan is None:
+            return ReturnResult(destination="not_on_loan", **base)
+        return ReturnResult(destination="shelf", **base)
+
+
+__all__ = [
+    "AlreadyBorrowed",
+    "CardRefused",
+    "CheckoutResult",
+    "Circulation",
+    "KioskError",
+    "LoanView",
+    "NotFound",
+    "PatronView",
+    "Refused",
+    "ReturnResult",
+    "StorageError",
+]
