@@ -28,6 +28,7 @@ from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Visit
+from kiosk.widgets.status_bar import Countdown
 
 T = TypeVar("T")
 
@@ -140,7 +141,11 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         if left is not None and left <= 0:
             self.reset_to_attract()
         else:
-            screen.countdown(math.ceil(left) if left and left <= self.config.countdown else None)
+            seconds = math.ceil(left) if left and left <= self.config.countdown else None
+            screen.countdown(seconds)
+            if self.screen is not screen:  # a dialog on top shows it too
+                for box in self.screen.query(Countdown):
+                    box.seconds = seconds
 
     # -- routing ----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button
 
@@ -68,8 +69,9 @@ class KioskScreen(Screen[None]):
         if self.SHOWS_CAMERA and self.kiosk.camera.state != "off":
             yield CameraPreview(id="preview")
         yield from self.compose_body()
-        yield Countdown()
-        yield ScanBar(id="scan")
+        with Vertical(id="bottom"):  # one dock: the countdown stands on the scan field
+            yield Countdown()
+            yield ScanBar(id="scan")
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the status bar and the scan field."""

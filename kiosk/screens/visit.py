@@ -36,6 +36,7 @@ from kiosk.screens.patron import PatronScreen
 from kiosk.screens.session import Visit
 from kiosk.screens.shelf_check import ROLES_CSS, TouchScroll
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.status_bar import Countdown
 from kiosk.widgets.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -229,6 +230,7 @@ class EndVisitModal(ModalScreen[tuple[str, int] | None]):
 
     def compose(self) -> ComposeResult:
         visit = self.visit
+        yield Countdown(classes="-docked")
         with Vertical(id="dialog"):
             if visit.open:
                 question = t("visit.end_question", name=visit.class_name,
