@@ -28,7 +28,7 @@ from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Visit
-from kiosk.widgets.status_bar import Countdown
+from kiosk.widgets.status_bar import Countdown, StatusBar
 
 T = TypeVar("T")
 
@@ -72,12 +72,24 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.circulation = circulation
         self.config = config
         self.library_name = ""
-        self.returns_only = False
+        self._returns_only = False
         self._monotonic = monotonic
         self._last_activity = monotonic()
         self._db = DatabaseThread(circulation.store)
         set_language(config.language)
         self.attract = AttractScreen()
+
+    @property
+    def returns_only(self) -> bool:
+        """Whether the end-of-term "returns only" switch is on (as this kiosk last read it)."""
+        return self._returns_only
+
+    @returns_only.setter
+    def returns_only(self, on: bool) -> None:
+        self._returns_only = on
+        for screen in self.screen_stack:  # the top bar says it at once, on every screen
+            for bar in screen.query(StatusBar):
+                bar.returns_only = on
 
     async def run_db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a database call on the kiosk's database thread and await its result."""

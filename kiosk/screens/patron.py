@@ -69,7 +69,9 @@ class PatronScreen(KioskScreen):
         if patron.card is None and patron.number == self.patron.number:
             patron = replace(patron, card=self.patron.card)  # still the same card's visit
         self.patron = patron
-        if patron.may_borrow:
+        if self.kiosk.returns_only:
+            allowance = t("patron.returns_only")
+        elif patron.may_borrow:
             allowance = t("patron.may_borrow", count=patron.may_borrow) + " " + t(
                 "patron.scan_books"
             )
