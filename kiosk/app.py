@@ -28,6 +28,7 @@ from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Visit
+from kiosk.widgets import text_wrap
 from kiosk.widgets.status_bar import Countdown, StatusBar
 
 T = TypeVar("T")
@@ -77,6 +78,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self._last_activity = monotonic()
         self._db = DatabaseThread(circulation.store)
         set_language(config.language)
+        text_wrap.install()  # Chinese lines break by Chinese rules
         self.attract = AttractScreen()
 
     @property

@@ -33,6 +33,7 @@ from kiosk.locale import set_language, t
 from kiosk.screens.base import ACTIVITY
 from kiosk.screens.librarian_actions import PanelActions, device_lines
 from kiosk.screens.librarian_panel import LibrarianPanel
+from kiosk.widgets import text_wrap
 from kiosk.widgets.big_button import BigButton
 
 T = TypeVar("T")
@@ -72,6 +73,7 @@ class DeskApp(App[None]):
         self._monotonic = monotonic
         self._last_activity = monotonic()
         set_language(config.language)
+        text_wrap.install()  # Chinese lines break by Chinese rules
 
     async def run_db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a service call on the desk's database thread and await its result."""
