@@ -20,7 +20,6 @@ from typing import Any
 import peewee as pw
 import psycopg2  # type: ignore[import-untyped]
 
-from kiosk.bridges.sync import SyncWorker
 from kiosk.data import sync
 from kiosk.data.core import cards, journal, kinds, library, masterdata, migrations
 from kiosk.data.core.db import database
@@ -35,6 +34,7 @@ from kiosk.data.librarian.daybook import DayBook
 from kiosk.data.roles import Roles
 from kiosk.data.sync import pulling as pulling_
 from kiosk.data.sync import pushing as pushing_
+from kiosk.data.sync.worker import SyncWorker
 
 __all__ = [
     "AlreadyBorrowed",
