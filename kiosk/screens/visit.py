@@ -441,14 +441,17 @@ class VisitScreen(KioskScreen):
         if not await self.call(self.circulation.is_card, code):
             verdict.say(t("visit.book_hint"), "info")
             return
-        patron = await self.open_card(code)
+        # A blocked card (may not borrow) is still a child who came: counted; only
+        # borrowing is refused, later, at the student's page.
+        patron = await self.open_card(code, blocked_ok=True)
         if patron is None:
             return
         if patron.number == self.visit.teacher_number:
             self.ask_to_end()
             return
         if patron.kind == "librarian":
-            self.kiosk.open_patron(patron)
+            if not patron.blocked or await self.open_card(code):  # (refused and recorded)
+                self.kiosk.open_patron(patron)
             return
         try:
             counted = await self.call(self.roles.visits.roll_call, self.visit.id, patron.number)
@@ -456,6 +459,8 @@ class VisitScreen(KioskScreen):
             verdict.refuse(error)
             return
         self.show_roll_call(counted)
+        if patron.blocked and counted.status in ("counted", "other_class", "repeat"):
+            verdict.say(f"{verdict.text}\n{t('visit.may_not_borrow')}", verdict.kind)
 
     def show_roll_call(self, counted: RollCall) -> None:
         """One card of the roll call: a name (and a flag for another class)."""
