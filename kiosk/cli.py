@@ -7,7 +7,6 @@ while it runs, everything goes to the log file.
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
-from kiosk.config import Config, ConfigError, default_config_path, load_config, write_config
+from kiosk.config import Config, ConfigError, default_config_path, load_config
 from kiosk.locale import t
 
 if TYPE_CHECKING:
@@ -107,36 +106,6 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return 2
 
 
-def cmd_init(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk init``: create an empty library database and a librarian who can sign in."""
-    from kiosk.data.core import settings
-    from kiosk.data.core.library import issue_card, open_library, refuse_existing, set_pin
-    from kiosk.data.core.models import Patron
-
-    if args.db:
-        config = config.with_overrides(database=args.db)
-    url = config.database_url
-    refuse_existing(url)  # before the PIN is asked: a library is never made twice
-    pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        print("kiosk: the PIN must be 4 to 12 digits.", file=sys.stderr)
-        return 2
-    db = open_library(url, new=True)
-    with db.connection_context(), db.atomic():
-        settings.put("library_name", args.library_name)
-        Patron.create(number=args.librarian_number, name=args.librarian_name, kind="librarian")
-        set_pin(args.librarian_number, pin)
-        code = issue_card(args.librarian_number)
-    config_path = Path(args.config) if args.config else default_config_path()
-    if not config_path.exists():
-        write_config(config_path, config)
-        print(f"Settings written to {config_path}")
-    print(f"Library database created at {_redact(url)}")
-    print(f"The librarian's card code is: {code}")
-    print("Start the kiosk with:  kiosk run")
-    return 0
-
-
 DEMO_HELP_TEMPLATE = """\
 The demo library: a primary school with classes, teachers, helpers, a librarian and a
 couple of thousand books, some on loan, some overdue. It is built once (in {path})
@@ -222,13 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                      '"sim" or "off" (default: from the settings)')
     run.set_defaults(func=cmd_run)
 
-    init = sub.add_parser("init", help="create a new, empty library database")
-    init.add_argument("--db", help="database file or URL (default: from the settings)")
-    init.add_argument("--library-name", default="School Library")
-    init.add_argument("--librarian-number", default="L0001")
-    init.add_argument("--librarian-name", default="Librarian")
-    init.add_argument("--pin", help="the librarian's PIN (asked when not given)")
-    init.set_defaults(func=cmd_init)
+    from kiosk.commands import init_library  # init
+
+    init_library.add_arguments(sub.add_parser("init", help="create a new, empty library database"))
 
     demo = sub.add_parser(
         "demo",

@@ -76,7 +76,8 @@ def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
                  "--library-name", "阳光小学图书馆"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "The librarian's card code is: LK.L0001.1." in out
+    assert "编码是：LK.L0001.1." in out  # (the configured language: Chinese by default)
+    assert "kiosk --config" in out and "cards --patron L0001" in out
     assert db.exists() and config.exists()
     assert load_config(config).database_url == f"sqlite:///{db.resolve()}"
     # a second init never overwrites a library
@@ -86,7 +87,7 @@ def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
 
 def test_init_refuses_a_weak_pin(tmp_path, capsys):
     assert main(["init", "--db", str(tmp_path / "x.sqlite"), "--pin", "12"]) == 2
-    assert "4 to 12 digits" in capsys.readouterr().err
+    assert "4 到 12 位数字" in capsys.readouterr().err
     assert not (tmp_path / "x.sqlite").exists()
 
 
