@@ -23,6 +23,7 @@ from kiosk.config import Config
 from kiosk.data.lending.circulation import Circulation, PatronView
 from kiosk.data.sync.worker import SyncWorker
 from kiosk.locale import set_language, t
+from kiosk.locale.names import set_given_names_only
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen
 from kiosk.screens.receipt import ReceiptScreen
@@ -53,6 +54,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
     CSS_PATH = str(files("kiosk.assets").joinpath("kiosk.tcss"))
     ENABLE_COMMAND_PALETTE = False
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("ctrl+q", "quit_request", show=False, priority=True, id="app.quit"),
         Binding("ctrl+c", "quit_request", show=False, priority=True, id="app.interrupt"),
@@ -79,6 +81,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self._last_activity = monotonic()
         self._db = DatabaseThread(circulation.store)
         set_language(config.language)
+        set_given_names_only(config.given_names_only)
         text_wrap.install()  # Chinese lines break by Chinese rules
         self.attract = AttractScreen()
 

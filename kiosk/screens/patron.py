@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from kiosk.data.core.errors import AlreadyBorrowed, KioskError
 from kiosk.data.lending.circulation import LoanView, PatronView
 from kiosk.locale import format_date, t
+from kiosk.locale.names import shown
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.mine import MineModal
 from kiosk.screens.returns import describe_return
@@ -38,13 +39,13 @@ class PatronScreen(KioskScreen):
         super().__init__()
         self.patron = patron
         self.visit = visit or Visit()
-        self.visit.name = patron.name
+        self.visit.name = shown(patron.name)
 
     def compose_body(self) -> ComposeResult:
         patron = self.patron
         with Vertical(id="patron"):
             with Horizontal(id="patron-head"):
-                yield Static(t("patron.hello", name=patron.name), id="hello", markup=False)
+                yield Static(t("patron.hello", name=shown(patron.name)), id="hello", markup=False)
                 yield Static(patron.class_name, id="class-name", markup=False)
             yield Static(id="allowance", markup=False)
             yield Static(t("patron.loans_heading"), id="loans-heading", markup=False)

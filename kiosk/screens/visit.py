@@ -31,6 +31,7 @@ from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
 from kiosk.data.roles import ClassChoice, Roles, RollCall, VisitView
 from kiosk.locale import t
+from kiosk.locale.names import shown
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.session import Visit
@@ -355,7 +356,7 @@ class VisitScreen(KioskScreen):
             hint = t("visit.ended_hint", minutes=visit.minutes(self.now()))
         self.query_one("#hint", Static).update(hint)
         self.query_one("#count", Static).update(t("visit.count", count=visit.headcount))
-        recent = visit.attendees[-6:]
+        recent = [shown(name) for name in visit.attendees[-6:]]
         self.query_one("#names", Static).update("  ".join(recent))
         for button in ("#borrowing", "#end"):
             self.query_one(button).display = visit.open
@@ -466,14 +467,14 @@ class VisitScreen(KioskScreen):
         """One card of the roll call: a name (and a flag for another class)."""
         verdict = self.query_one(Verdict)
         if counted.status == "counted":
-            verdict.say(t("visit.counted", name=counted.name), "ok")
+            verdict.say(t("visit.counted", name=shown(counted.name)), "ok")
         elif counted.status == "other_class":
-            verdict.say(t("visit.other_class", name=counted.name, klass=counted.class_name),
+            verdict.say(t("visit.other_class", name=shown(counted.name), klass=counted.class_name),
                         "warn")
         elif counted.status == "repeat":
-            verdict.say(t("visit.repeat", name=counted.name), "info")
+            verdict.say(t("visit.repeat", name=shown(counted.name)), "info")
         else:
-            verdict.say(t("visit.not_student", name=counted.name), "info")
+            verdict.say(t("visit.not_student", name=shown(counted.name)), "info")
         if counted.status in ("counted", "other_class"):
             names = (*self.visit.attendees, counted.name)
             self.visit = replace(self.visit, attendees=names, headcount=counted.headcount)
