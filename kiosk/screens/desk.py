@@ -59,6 +59,7 @@ class DeskApp(App[None]):
     TITLE = "Library Desk"
     CSS_PATH = str(files("kiosk.assets").joinpath("kiosk.tcss"))
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 (App's type)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False, priority=True, id="desk.quit")]
 
     def __init__(
