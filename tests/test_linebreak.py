@@ -12,8 +12,8 @@ from rich.cells import cell_len
 from textual.content import Content
 
 from kiosk.locale import format_date, set_language, t
-from kiosk.widgets.linebreak import NO_END, NO_START, break_offsets, wrap
 from kiosk.widgets import text_wrap
+from kiosk.widgets.linebreak import NO_END, NO_START, break_offsets, wrap
 
 RETURN = "还书成功：《哈利·波特与魔法石》有同学预约了，请放到预约架（陈诗涵）。"
 DUE = "借书成功：《青铜葵花》，请在12月30日（周三）之前还。"

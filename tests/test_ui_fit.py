@@ -9,7 +9,16 @@ from datetime import timedelta
 import pytest
 from rich.cells import cell_len
 from textual.widgets import Button
-from uikit import click_to, make_app, on_screen, scan_and_wait, scan_to, uncovered, wait_until
+from uikit import (
+    QuietCamera,
+    click_to,
+    make_app,
+    on_screen,
+    scan_and_wait,
+    scan_to,
+    uncovered,
+    wait_until,
+)
 
 from kiosk.data.core.library import set_pin
 from kiosk.locale import format_date, set_language, t
@@ -19,20 +28,6 @@ from kiosk.widgets.row_table import RowTable
 
 SIZES = [(80, 24), (120, 40)]
 LANGUAGES = ["zh_CN", "en"]
-
-
-class QuietCamera:
-    """A webcam that is plugged in and shows nothing yet (its preview takes its place
-    on screen; the camera thread itself is tested elsewhere)."""
-
-    def __init__(self, **callbacks: object) -> None:
-        self.callbacks = callbacks
-
-    def start(self) -> None:
-        """Nothing to start."""
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Nothing to stop."""
 
 
 def all_buttons_whole(app) -> None:
@@ -54,8 +49,8 @@ def _reset_language():
 async def test_patron_page_shows_every_column_and_done(circulation, make, clock, size, language):
     patron = make.patron(name="欧阳小明明", school_class="三年级2班")
     make.rule("student", loan_days=14, max_items=5)
-    titles = ["George's Marvellous Medicine and the Chocolate Factory", "十万个为什么（第六版）：电子与信息卷",
-              "犟龟"]
+    titles = ["George's Marvellous Medicine and the Chocolate Factory",
+              "十万个为什么（第六版）：电子与信息卷", "犟龟"]
     for title in titles:
         circulation.checkout(patron.number, make.copy(make.title(title)).barcode)
     clock.advance(days=20)  # every loan overdue: the longest status

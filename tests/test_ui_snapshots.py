@@ -10,9 +10,8 @@ report of a failing run shows old and new side by side) before committing them.
 from __future__ import annotations
 
 import pytest
-from test_ui_fit import QuietCamera
 from textual.widgets import Label
-from uikit import make_app, post_scan, scan_to, verdict_count, wait_until
+from uikit import QuietCamera, make_app, post_scan, scan_to, verdict_count, wait_until
 
 from kiosk.locale import set_language
 from kiosk.widgets.scan_bar import ScanBar

@@ -173,3 +173,17 @@ def uncovered(app: Any, widget: Any) -> bool:
             if found is not widget and widget not in found.ancestors:
                 return False
     return True
+
+
+class QuietCamera:
+    """A webcam that is plugged in and shows nothing yet (its preview takes its place
+    on screen; the camera thread itself is tested elsewhere)."""
+
+    def __init__(self, **callbacks: object) -> None:
+        self.callbacks = callbacks
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Nothing to stop."""

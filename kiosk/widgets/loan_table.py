@@ -57,7 +57,8 @@ class LoanTable(DataTable[Text], can_focus=False):
         longest = max([cell_len(headings[0]), *(cell_len(row[0]) for row in rows)])
         padding = 2 * self.cell_padding * len(headings)
         room = self.size.width - self.styles.scrollbar_size_vertical
-        title = longest if room <= 0 else max(MIN_TITLE, min(longest, room - due - status - padding))
+        left = room - due - status - padding
+        title = longest if room <= 0 else max(MIN_TITLE, min(longest, left))
         self._drawn_for = self.size.width
         self.clear(columns=True)
         self.add_column(headings[0], width=title, key="title")
