@@ -139,3 +139,19 @@ def test_a_copy_kept_at_one_kiosk_and_lent_at_the_other(site, clock, tmp_path, f
     clock.advance(hours=1)
     assert hall.circulation.checkin("B00002").hold_for == "Student S0002"  # the next copy
     converged(site, tmp_path)
+
+
+def test_a_class_set_and_a_return_in_one_push(site, clock, tmp_path):
+    """The sync's batch path must know a class set places holds: the return after it in
+    the same push goes to the hold shelf at the desk too (not played as a plain return)."""
+    hall = site.add_kiosk("hall")
+    hall.circulation.checkout("S0001", "B00003")
+    hall.sync(site.desk)
+    clock.advance(minutes=5)
+    Holds(hall.circulation).place_class_set("T001", 2, date(2025, 3, 20), barcode="B00003",
+                                            by="L1")
+    clock.advance(minutes=5)
+    assert hall.circulation.checkin("B00003").destination == "hold_shelf"
+    desk = converged(site, tmp_path)
+    assert desk["statuses"]["B00003"] == "hold_shelf"
+    assert sorted(h[3:] for h in desk["holds"]) == [("ready", "B00003"), ("waiting", None)]
