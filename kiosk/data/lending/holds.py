@@ -405,6 +405,29 @@ class Holds:
 
         return str(self.store.run(decide))
 
+    def cancel_title(self, number: str, code: str) -> str:
+        """Patron ``number`` cancels their own reservation of the title a code names (a
+        copy's barcode, an ISBN, the title's key: what a self-check unit sends). Returns
+        the title.
+
+        Raises:
+            NotFound: ``hold.unknown`` (no open reservation of theirs on that title).
+        """
+        with self.store.reading():
+            try:
+                title = self._title(code)
+            except NotFound:
+                title = None
+            hold = None if title is None else (
+                Hold.select(Hold.id).join(Patron)
+                .where((Patron.number == number) & (Hold.title == title.id)
+                       & Hold.status.in_(_OPEN) & Hold.class_set.is_null())
+                .order_by(Hold.placed_at).first()
+            )
+        if hold is None:
+            raise NotFound("hold.unknown")
+        return self.cancel(hold.id, number=number)
+
     @staticmethod
     def _copy_named(hold: Hold) -> str | None:
         """The copy a fact about ``hold`` names: the one on the hold shelf for it, else a
