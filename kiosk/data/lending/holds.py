@@ -99,7 +99,9 @@ class HoldView:
     position: int = 0
     """A waiting hold's place in its title's queue (1: the next copy is theirs)."""
     on_shelf: str = ""
-    """A waiting hold: the shelf where a copy is in now (the librarian may fetch it)."""
+    """A waiting hold among the first in line, as many as copies are on the shelf: the
+    shelf to fetch one from (the librarian scans it as a return: it goes to the hold
+    shelf for them)."""
     class_set: str = ""
     placed_by: str = ""
 
@@ -543,7 +545,9 @@ class Holds:
             else:
                 base["position"] = self._position(hold)
                 choice = self._choice(title)
-                base["on_shelf"] = choice.shelf if choice.available else ""
+                # the first in line have a copy to fetch, as many as are on the shelf
+                fetch = base["position"] <= choice.available
+                base["on_shelf"] = choice.shelf if fetch else ""
             views.append(HoldView(**base))
         views.sort(key=lambda v: (not v.ready, v.until or date.max, v.title, v.position))
         return views
