@@ -52,11 +52,11 @@ def setup(request, tmp_path: Path, clock: FakeClock):
 
 WORDS = {
     "en": {"placed": "Reserved 2 × “Book 0” for T001.", "fetch": "fetch from I",
-           "waiting": "waiting, no. 2", "day": "Thu 20 Mar", "cancelled": "Reservation of “Book 0” cancelled.",
-           "none": "No open reservations."},
+           "waiting": "waiting, no. 2", "day": "Thu 20 Mar",
+           "cancelled": "Reservation of “Book 0” cancelled.", "none": "No open reservations."},
     "zh_CN": {"placed": "已为 T001 预约《Book 0》2 本。", "fetch": "到 I 取书",
-              "waiting": "等书，第 2 位", "day": "3月20日（周四）", "cancelled": "已取消预约：《Book 0》。",
-              "none": "没有未完成的预约。"},
+              "waiting": "等书，第 2 位", "day": "3月20日（周四）",
+              "cancelled": "已取消预约：《Book 0》。", "none": "没有未完成的预约。"},
 }
 
 
