@@ -288,3 +288,38 @@ def test_the_librarians_list_puts_the_hold_shelf_first(holds, circulation, schoo
     assert [(v.patron, v.status) for v in listed] == [("S01", "ready"), ("T01", "waiting")]
     assert listed[1].position == 1 and listed[1].on_shelf == "I"
     assert listed[0].class_name == ""
+
+
+# -- the term report -----------------------------------------------------------------------
+
+
+def test_the_term_report_keeps_the_reservation_register(
+    holds, circulation, school, make, clock, library, tmp_path
+):
+    from openpyxl import load_workbook
+
+    from kiosk.data.desk.report_sheets import term_sheets
+    from kiosk.data.desk.reports import term_report
+    from kiosk.data.desk.spreadsheet import write_xlsx
+    from kiosk.locale import set_language
+
+    make.setting("holds_students", "1")
+    lend_all(circulation, school)
+    holds.place_class_set("T01", 2, date(2025, 3, 20), barcode="C1", by="L01")
+    clock.advance(minutes=1)
+    holds.place("S01", barcode="C1")
+    circulation.checkin("C1")  # for the class set
+    circulation.checkout("T01", "C1")
+    with library.connection_context():
+        report = term_report(date(2025, 3, 1), date(2025, 3, 31), as_of=clock.today)
+    register = [(r.number, r.copies, r.needed_on, r.placed_by, r.lent, r.open)
+                for r in report.reservations]
+    assert register == [("T01", 2, date(2025, 3, 20), "L01", 1, 1), ("S01", 1, None, "", 0, 1)]
+    assert report.teacher_reservations == 1
+    set_language("zh_CN")
+    path = tmp_path / "term.xlsx"
+    write_xlsx(path, term_sheets(report))
+    sheet = load_workbook(path)["预约登记"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == "预约日期" and rows[0][4] == "本数"
+    assert rows[1][1:5] == ["T01", "王老师", "草房子", 2]
