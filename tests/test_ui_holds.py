@@ -200,3 +200,17 @@ async def test_the_note_leaves_room_for_loans_a_message_and_the_buttons(
                        app.screen.query_one("#scan")]:
             if widget.display:
                 assert fits(pilot, widget), widget
+
+
+async def test_the_kiosk_ends_expired_holds_when_it_starts(circulation, make, shelf, clock,
+                                                            facts):
+    Holds(circulation).place(shelf["student"].number, barcode="CF1", by="L01")
+    circulation.checkin("CF1")
+    clock.advance(days=8)  # past its last day (the 19th)
+    app = make_app(circulation)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: bool(facts("hold_expired")))
+        await scan_to(pilot, shelf["card"], "PatronScreen")
+        await pilot.pause(0.2)
+        assert not note(pilot).display
+    assert facts("hold_expired")[0].kiosk == "kiosk-test"
