@@ -452,6 +452,10 @@ class Holds:
         make two facts, and the second changes nothing.
         """
 
+        with self.store.reading():  # (most runs find nothing: no write, no journal lock)
+            if not self._any_due():
+                return 0
+
         def decide() -> Outcome:
             today = self.store.today()
             rules = self._rules()
@@ -494,6 +498,18 @@ class Holds:
         if ended:
             log.info("%d holds expired", ended)
         return ended
+
+    def _any_due(self) -> bool:
+        """Whether a hold's time may have run out (cheap: read before a write is taken)."""
+        today = self.store.today()
+        if Hold.select().where((Hold.status == "waiting") & (Hold.needed_on < today)).exists():
+            return True
+        rules = self._rules()
+        return any(
+            self.until(ready_at, needed_on, rules.pickup_days) < today
+            for ready_at, needed_on in Hold.select(Hold.ready_at, Hold.needed_on)
+            .where((Hold.status == "ready") & Hold.ready_at.is_null(False)).tuples()
+        )
 
     # -- views --------------------------------------------------------------------------
 
