@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -127,5 +127,11 @@ class LibrarianScreen(PanelActions, KioskScreen):
 
     @on(Button.Pressed, "#exit")
     def leave(self) -> None:
-        """Leave kiosk mode: the program ends (card and PIN were the question)."""
-        self.app.exit()
+        """Leave kiosk mode, after asking: the program ends and no student can use the
+        kiosk until it is started again (F10 is next to F9, the next tab)."""
+        self._leave()
+
+    @work(exclusive=True, group="librarian-leave", exit_on_error=False)
+    async def _leave(self) -> None:
+        if await self.confirm(t("librarian.ask_exit")):
+            self.app.exit()
