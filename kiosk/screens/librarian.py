@@ -27,6 +27,7 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens.librarian_actions import PanelActions, device_lines
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.scan_bar import ScanBar
 from kiosk.widgets.status_bar import sync_text
 
 T = TypeVar("T")
@@ -61,6 +62,15 @@ class LibrarianScreen(PanelActions, KioskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self._show_state()
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog: the focus goes back where it was (the kiosk's screens give
+        it to the scan field; here typing belongs to the tab's filter)."""
+        focused = self.focused
+        if focused is not None and not isinstance(focused, ScanBar):
+            self.call_after_refresh(focused.focus)
+        else:
+            self.call_after_refresh(self.panel.focus_tab)
 
     # -- the panel's host -------------------------------------------------------------
 
