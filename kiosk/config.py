@@ -117,6 +117,16 @@ class Config:
     """``kiosk desk`` signs the librarian out after this many quiet minutes (0: never)."""
     log_file: str = ""
     """Where the log goes; empty means ``kiosk.log`` in the platform's log directory."""
+    sound: bool = True
+    """Answer a scan with a sound: done, refused, see the librarian."""
+    sound_volume: float = 70.0
+    """How loud the sounds are, in percent."""
+    sound_player: str = ""
+    """The command that plays a WAV file (``{file}`` stands for it, else it goes last);
+    empty: the first of aplay, paplay, pw-play and ffplay found on PATH."""
+    receipt_printer: str = ""
+    """An ESC/POS receipt printer: empty (none), ``usb:VENDOR:PRODUCT`` (hex ids),
+    ``network:HOST[:PORT]`` or ``file:/dev/usb/lp0`` (any file or device)."""
     source: Path | None = field(default=None, compare=False)
     """The file these settings were read from, if any."""
 
@@ -170,6 +180,8 @@ _SECTIONS = {
     "export": {"folder": "export_dir"},
     "desk": {"idle_minutes": "desk_idle_minutes"},
     "roles": {"visit_minutes": "visit_minutes", "helper_idle_timeout": "helper_idle_timeout"},
+    "sound": {"enabled": "sound", "volume": "sound_volume", "player": "sound_player"},
+    "receipt": {"printer": "receipt_printer"},
 }
 
 
@@ -184,6 +196,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "visit_minutes": (1, 600, "minutes"),
     "helper_idle_timeout": (10, 3600, "seconds"),
     "desk_idle_minutes": (0, 1440, "minutes"),
+    "sound_volume": (0, 100, "percent"),
 }
 """The smallest and largest value of every number (inclusive) and its unit.
 
@@ -193,6 +206,32 @@ the sync thread: each number is refused outside its range, naming the setting.
 
 CHOICES: dict[str, tuple[str, ...]] = {"language": ("zh_CN", "en")}
 """The settings that take one of a few words."""
+
+
+def _check_printer(file: Path, setting: str, value: str) -> None:
+    """A receipt printer's address is one the printing can use (``kiosk.devices.receipt``)."""
+    from kiosk.devices.receipt import PrinterAddressError, parse_printer
+
+    try:
+        parse_printer(value)
+    except PrinterAddressError as error:
+        raise ConfigError("config.bad_printer", file=file, setting=setting,
+                          value=repr(value)) from error
+
+
+def _check_player(file: Path, setting: str, value: str) -> None:
+    """A player command splits into words as a shell would."""
+    import shlex
+
+    try:
+        shlex.split(value)
+    except ValueError as error:
+        raise ConfigError("config.bad_player", file=file, setting=setting,
+                          value=repr(value)) from error
+
+
+CHECKS = {"receipt_printer": _check_printer, "sound_player": _check_player}
+"""Settings whose words are checked further than their type."""
 
 
 def default_config_path() -> Path:
@@ -264,6 +303,8 @@ def _check_value(file: Path, setting: str, name: str, value: Any, annotation: An
                 high=_number(high), unit=unit, value=_number(value),
             )
         return float(value)
+    if name in CHECKS:
+        CHECKS[name](file, setting, value)
     if name in CHOICES and value not in CHOICES[name]:
         raise ConfigError(
             "config.not_choice", file=file, setting=setting, value=repr(value),
