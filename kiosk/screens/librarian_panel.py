@@ -32,14 +32,13 @@ from textual.widgets import ContentSwitcher, Input, Static
 
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
-from kiosk.data.librarian.changes import ChangeMarker, change_marker, day_log_since
-from kiosk.data.librarian.daybook import (
+from kiosk.data.librarian.changes import ChangeMarker, change_marker
+from kiosk.data.librarian.daybook import DayBook, LogFilter
+from kiosk.data.librarian.views import (
     Activity,
     Case,
-    DayBook,
     DayFigures,
     LogEntry,
-    LogFilter,
     OverdueLoan,
     SyncOverview,
 )
@@ -455,7 +454,7 @@ class LibrarianPanel(Vertical):
                 self.day = marker.day
                 entries = await self.host.run(book.day_log, self.day)
             else:
-                new = await self.host.run(day_log_since, book, self.day, previous.newest)
+                new = await self.host.run(book.day_log_since, self.day, previous.newest)
                 entries = merge_entries(self.entries, new)
             await self._show_everything(entries, keep=True)
             self.marker = marker

@@ -19,10 +19,8 @@ from datetime import date, datetime
 
 import peewee as pw
 
-from kiosk.data.core.facts import day_bounds
 from kiosk.data.core.models import Journal, KioskRegistration
 from kiosk.data.core.store import Store
-from kiosk.data.librarian.daybook import DayBook, LogEntry
 
 
 @dataclass(frozen=True)
@@ -50,16 +48,3 @@ def change_marker(store: Store) -> ChangeMarker:
         last_sync = KioskRegistration.select(pw.fn.MAX(KioskRegistration.last_seen_at)).scalar()
     return ChangeMarker(store.today(), newest, waiting, last_sync)
 
-
-def day_log_since(book: DayBook, day: date, after: int) -> list[LogEntry]:
-    """The facts of ``day`` recorded after journal row ``after`` (the marker's
-    ``newest`` at the last reading), newest first: what the live log adds.
-
-    Indexed by ``seq`` (the journal's primary key), so a busy day costs no more to
-    keep fresh than the facts that are new.
-    """
-    start, end = day_bounds(day)
-    with book.store.reading():
-        return book._entries(  # (moves into DayBook with the day book's split, issue 13)
-            (Journal.seq > after) & (Journal.wall_time >= start) & (Journal.wall_time < end)
-        )
