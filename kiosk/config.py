@@ -144,6 +144,14 @@ class Config:
         return Path(self.log_file).expanduser() if self.log_file else log_dir() / "kiosk.log"
 
     @property
+    def printer(self) -> PrinterAddress | None:
+        """The receipt printer (checked when the settings were read), or ``None``."""
+        try:
+            return parse_printer(self.receipt_printer)
+        except ValueError:
+            return None
+
+    @property
     def desk_timeouts(self) -> DeskTimeouts:
         """The bounds on every conversation with the desk (``[sync]``)."""
         from kiosk.data.core.network import DeskTimeouts
@@ -208,13 +216,58 @@ CHOICES: dict[str, tuple[str, ...]] = {"language": ("zh_CN", "en")}
 """The settings that take one of a few words."""
 
 
-def _check_printer(file: Path, setting: str, value: str) -> None:
-    """A receipt printer's address is one the printing can use (``kiosk.devices.receipt``)."""
-    from kiosk.devices.receipt import PrinterAddressError, parse_printer
+PRINTER_PORT = 9100
+"""The port of a network receipt printer when none is given (raw printing, "JetDirect")."""
 
+
+@dataclass(frozen=True)
+class PrinterAddress:
+    """Where the receipt printer is: ``usb`` (``vendor``, ``product``), ``network``
+    (``host``, ``port``) or ``file`` (``path``: a file or a device such as /dev/usb/lp0)."""
+
+    kind: str
+    vendor: int = 0
+    product: int = 0
+    host: str = ""
+    port: int = PRINTER_PORT
+    path: str = ""
+
+
+def parse_printer(value: str) -> PrinterAddress | None:
+    """The printer ``[receipt] printer`` names (``None``: no printer).
+
+    Raises:
+        ValueError: not one of ``usb:VENDOR:PRODUCT`` (hex), ``network:HOST[:PORT]``,
+            ``file:PATH``.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    kind, _, rest = value.partition(":")
+    kind = kind.lower()
+    if kind == "usb":
+        vendor, _, product = rest.partition(":")
+        return PrinterAddress("usb", vendor=int(vendor, 16), product=int(product, 16))
+    if kind == "network":
+        if rest.startswith("["):  # [IPv6]:port
+            host, _, port = rest[1:].partition("]")
+            port = port.removeprefix(":")
+        else:
+            host, _, port = rest.partition(":")
+        number = int(port) if port else PRINTER_PORT
+        if not host or not 0 < number < 65536:
+            raise ValueError(value)
+        return PrinterAddress("network", host=host, port=number)
+    if kind == "file" and rest:
+        return PrinterAddress("file", path=str(Path(rest).expanduser()))
+    raise ValueError(value)
+
+
+def _check_printer(file: Path, setting: str, value: str) -> None:
+    """A receipt printer's address is one the printing can use."""
     try:
         parse_printer(value)
-    except PrinterAddressError as error:
+    except ValueError as error:
         raise ConfigError("config.bad_printer", file=file, setting=setting,
                           value=repr(value)) from error
 

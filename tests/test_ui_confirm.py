@@ -7,11 +7,14 @@ program: a slip of the finger next to F9 (the next tab) must not do it.
 from __future__ import annotations
 
 import pytest
-from test_desk_app import desk_app, sign_in, site  # noqa: F401 (the fixture)
+import test_desk_app
+from test_desk_app import desk_app, sign_in
 from uikit import on_screen, screen_text, wait_until
 
 from kiosk.locale import set_language
 from kiosk.screens.librarian_panel import LibrarianPanel
+
+site = test_desk_app.site  # its fixture
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +23,7 @@ def _language():
     set_language("zh_CN")
 
 
-async def test_f10_at_the_desk_asks_before_closing(site, clock):  # noqa: F811
+async def test_f10_at_the_desk_asks_before_closing(site, clock):
     app = desk_app(site, clock)
     async with app.run_test(size=(120, 36)) as pilot:
         await on_screen(pilot, "DeskLogin")

@@ -359,7 +359,7 @@ class LibrarianPanel(Vertical):
             event.stop()
             event.prevent_default()
             field.focus()
-            field.type_character(event.character)
+            field.type_character(event.character, event.time)
 
     @on(Input.Changed, ".tab-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

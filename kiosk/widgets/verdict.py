@@ -58,7 +58,8 @@ class Verdict(Static):
 
     @dataclass
     class Said(Message):
-        """A message was shown that wants ``sound`` played (the app plays it)."""
+        """A message was shown that wants ``sound`` played (posted to the app, which
+        plays it)."""
 
         verdict: Verdict
         sound: str
@@ -78,8 +79,11 @@ class Verdict(Static):
         self.add_class("-shown", f"-{kind}")
         self.update(text)
         sound = sound or SOUND_OF_KIND.get(kind)
-        if sound:
-            self.post_message(self.Said(self, sound))
+        if sound and self.is_attached:
+            # straight to the app, which plays it: a message bubbling up from here
+            # would stop below the screen that called (Textual stops a message at
+            # the widget whose parent sent it)
+            self.app.post_message(self.Said(self, sound))
 
     def refuse(self, error: KioskError) -> None:
         """Show why something was refused, with the error's heading."""
