@@ -32,7 +32,7 @@ from textual.widgets import ContentSwitcher, Input, Static
 
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
-from kiosk.data.librarian.changes import ChangeMarker, change_marker
+from kiosk.data.librarian.changes import ChangeMarker, change_marker, rereads
 from kiosk.data.librarian.daybook import DayBook, LogFilter
 from kiosk.data.librarian.views import (
     Activity,
@@ -452,11 +452,20 @@ class LibrarianPanel(Vertical):
             previous = self.marker
             if previous is None or marker.day != self.day or not self.complete:
                 self.day = marker.day
-                entries = await self.host.run(book.day_log, self.day)
+                await self._show_everything(await self.host.run(book.day_log, self.day),
+                                            keep=True)
             else:
                 new = await self.host.run(book.day_log_since, self.day, previous.newest)
                 entries = merge_entries(self.entries, new)
-            await self._show_everything(entries, keep=True)
+                again = rereads(previous, marker, {entry.kind for entry in new})
+                self.show_log(entries, keep=True)
+                self.show_figures(book.figures(entries))
+                if again.cases:
+                    self.show_cases(await self.host.run(book.cases), keep=True)
+                if again.overdue:
+                    self.show_overdue(await self.host.run(book.overdue), keep=True)
+                self.show_activities(await self.host.run(book.activities, self.day), keep=True)
+                self.show_system(await self.host.run(book.sync_overview))
             self.marker = marker
             self.refreshes += 1
         except KioskError as error:
