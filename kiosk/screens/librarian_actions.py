@@ -6,6 +6,7 @@ move between tabs: each with its function key, for a keyboard without a mouse.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, ClassVar
 
@@ -134,6 +135,13 @@ class PanelActions(Screen[Any]):
         if not panel.loaded or panel.day is None:
             return
         folder = panel.host.export_folder()
+        book = panel.host.daybook
+        # a second export of the day replaces the first (perhaps of the whole day, where
+        # this one is filtered): that cannot be undone, so ask
+        if await asyncio.to_thread(book.exported_before, panel.day, folder) and not (
+            await self.confirm(t("lib.export.ask_replace", folder=str(folder)))
+        ):
+            return
         try:
             done = await panel.host.run(
                 panel.host.daybook.export, list(panel.visible_entries()), panel.day, folder
