@@ -139,3 +139,24 @@ async def test_overdue_tab_shows_whole_dates_at_80x24(circulation, make, library
         due = format_date(clock.today - timedelta(days=6))
         assert due in line, line
         all_buttons_whole(app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_teachers_page_shows_its_three_buttons(circulation, make, size, language):
+    """A teacher's page has Done, Class visit and Reserve (staff may reserve) beside the
+    camera, with loans and a message."""
+    teacher = make.patron(kind="teacher", name="朱勇")
+    make.rule("teacher", loan_days=30, max_items=10)
+    for title in ("爷爷一定有办法", "The Secret Garden"):
+        circulation.checkout(teacher.number, make.copy(make.title(title)).barcode)
+    app = make_app(circulation, language=language, camera=QuietCamera)
+    async with app.run_test(size=size) as pilot:
+        await scan_to(pilot, make.card(teacher), "PatronScreen")
+        await wait_until(pilot, lambda: app.screen.query_one("#reserve").display)
+        await scan_and_wait(pilot, "NO-SUCH-BOOK")
+        await pilot.pause()
+        assert {"finish", "class-visit", "reserve"} <= {
+            b.id for b in app.screen.query(Button) if b.display
+        }
+        all_buttons_whole(app)
