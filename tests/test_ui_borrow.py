@@ -75,7 +75,7 @@ async def test_overdue_loans_shown_in_colour_and_block_borrowing(circulation, ma
         assert "red" in str(row[0].style)
         assert "You cannot borrow more right now." in screen_text(pilot)
         message = await scan_and_wait(pilot, "10000004")
-        assert "overdue book(s). Please return them first" in message
+        assert "overdue book. Please return it first" in message
 
 
 @pytest.mark.parametrize(

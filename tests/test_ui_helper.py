@@ -81,7 +81,7 @@ async def test_each_book_says_where_it_goes_in_big_words(circulation, station, l
         assert "Books so far: 4" in screen_text(pilot)
         # The helper's card again ends helper mode with thanks.
         message = await scan_and_wait(pilot, station["helper"])
-        assert message == "Thank you, 小帮手! You put away 4 book(s)."
+        assert message == "Thank you, 小帮手! You put away 4 books."
         await pilot.press("f2")
         await on_screen(pilot, "AttractScreen")
     with library.connection_context():
@@ -259,7 +259,7 @@ async def test_a_book_scanned_again_counts_once(circulation, station, library):
             await scan_and_wait(pilot, "20000001")
         assert "Books so far: 2" in screen_text(pilot)
         message = await scan_and_wait(pilot, station["helper"])
-        assert message == "Thank you, 小帮手! You put away 2 book(s)."
+        assert message == "Thank you, 小帮手! You put away 2 books."
     assert shift_row(library).books == 2
 
 

@@ -323,7 +323,7 @@ async def test_visits_tab_shows_a_class_visit_and_a_helper_shift(
         assert ("Visit", "3A", "Mr Gao") == rows[0][:3] and rows[0][4] == "1"
         assert ("Helper", "Dan Xu") == rows[1][:2] and rows[1][4] == "1"
         assert "now" in rows[0][3]  # the visit has not ended
-        assert "Today: 1 class visits, 1 helper shifts." in screen_text(pilot)
+        assert "Today: 1 class visit, 1 helper shift." in screen_text(pilot)
 
 
 async def test_an_export_that_cannot_be_written_says_why(circulation, librarian, day, tmp_path):
