@@ -52,7 +52,7 @@ def _specs(text: str) -> list[tuple[str, str]]:
 def test_no_message_writes_a_plural_as_s_in_brackets(language):
     for key, text in catalogue(language).items():
         assert not re.search(r"\w\(s\)", text), key
-        for field, spec in _specs(text):
+        for _field, spec in _specs(text):
             choices = plural_choices(spec)
             assert choices is not None, (key, spec)  # a spec that is no plural is a typo
             assert set(choices) <= set(PLURAL_CATEGORIES) and "other" in choices, key

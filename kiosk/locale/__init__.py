@@ -3,7 +3,8 @@
 The catalogues are TOML files beside this module: ``<language>.toml`` for the kiosk
 itself and ``<area>.<language>.toml`` for each further area (``desk.en.toml``), so
 each part of the program keeps its strings together. Both languages have the same
-keys (a test checks that both are complete), and no key is defined twice. Values use ``str.format`` fields:
+keys (a test checks that both are complete), and no key is defined twice. Values use
+``str.format`` fields:
 ``t("patron.may_borrow", count=2)``.
 
 Counts take their language's plural forms, chosen by the count itself (CLDR's plural
