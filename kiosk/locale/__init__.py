@@ -143,6 +143,20 @@ def translate(language: str, key: str, **params: Any) -> str:
         return text
 
 
+def key_name(key: str) -> str:
+    """A key as its keycap shows it, for the labels of buttons: ``Esc``, ``F3``, ``Enter``.
+
+    Keyboards in China carry the same English keycaps, so a Chinese screen names them
+    the same way; the words live in the catalogues (``key.escape``) all the same, where
+    a language could say otherwise. A key without an entry is written as Textual names
+    it, with a capital (``F3``, ``Tab``).
+    """
+    text = catalogue(_current).get(f"key.{key}")
+    if text is not None:
+        return text
+    return key[:1].upper() + key[1:] if key[:1] != "f" or not key[1:].isdigit() else key.upper()
+
+
 def format_date(day: date, language: str | None = None) -> str:
     """A due date as a child reads it: ``12月9日（周三）`` or ``Wed 9 Dec`` (in ``language``,
     else the current one)."""
