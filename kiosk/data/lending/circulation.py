@@ -233,6 +233,26 @@ class Circulation:
                 )
         return False
 
+    def check_book(self, raw: str) -> None:
+        """Make sure a code that is not a card is a book of the library, before the
+        start screen takes it back.
+
+        Raises:
+            NotFound: ``scan.neither`` (recorded as a refusal): the code is neither a
+                card nor a copy's barcode (a word typed at the keyboard, another
+                library's label), so no return screen opens for it.
+        """
+        barcode = clean_code(raw)
+
+        def decide() -> Outcome:
+            if barcode is not None and _COPY.first(barcode) is not None:
+                return Outcome(value=None)
+            shown = printable(barcode or raw, 40)
+            return Outcome(refusal=self.store.refusal(NotFound("scan.neither", code=shown),
+                                                      code=raw))
+
+        return self.store.run(decide)
+
     def open_card(self, raw: str) -> PatronView:
         """The patron whose card was scanned.
 
