@@ -78,6 +78,10 @@ class HelperScreen(KioskScreen):
         self._starting: Worker[None] | None = None
         self.leaving = False
         """The helper pressed "My books" (a second press does nothing)."""
+        self.returned: set[str] = set()
+        self.not_lent: set[str] = set()
+        """Books scanned in this shift that were not on loan: put away, not returned,
+        so said apart from the count of books returned (which the shift keeps)."""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="helper"):
@@ -233,10 +237,21 @@ class HelperScreen(KioskScreen):
             self._show_buttons()
             await self._card(code)
             return
-        self.query_one("#count", Static).update(
-            t("helper.count", count=result.books), layout=False  # one line, always
-        )
-        verdict.say(*where_it_goes(result.result, damaged))
+        done = result.result
+        if done.lent:
+            self.returned.add(done.barcode)
+        elif done.barcode not in self.returned:
+            self.not_lent.add(done.barcode)
+        self.query_one("#count", Static).update(self.count_text(result.books), layout=False)
+        verdict.say(*where_it_goes(done, damaged))
+
+    def count_text(self, books: int) -> str:
+        """The shift's count of books returned, and apart from it the books that were
+        not on loan (one line, always)."""
+        text = t("helper.count", count=books)
+        if self.not_lent:
+            text += "  " + t("helper.count_not_lent", count=len(self.not_lent))
+        return text
 
     def _scan(self, shift_id: str, code: str, damaged: bool) -> HelperScan | None:
         return self.roles.shifts.helper_scan(shift_id, code, damaged=damaged)

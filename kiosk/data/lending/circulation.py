@@ -149,7 +149,8 @@ class ReturnResult:
 
     ``destination`` is ``shelf`` (with ``shelf`` naming the area), ``hold_shelf`` (with
     ``hold_for`` naming who reserved it), ``desk`` (the librarian must see it), or
-    ``not_on_loan`` (it was not lent: put it back on its shelf).
+    ``not_on_loan`` (it was not lent: put it back on its shelf). ``lent``: the return
+    ended a loan (a book that was not on loan may still go to the hold shelf or desk).
     """
 
     barcode: str
@@ -159,6 +160,7 @@ class ReturnResult:
     hold_for: str = ""
     borrower: str = ""
     days_overdue: int = 0
+    lent: bool = False
 
 
 _UNSET: Any = object()
@@ -651,6 +653,7 @@ class Circulation:
         base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
         if loan is not None:
             base["borrower"] = loan.patron.name
+            base["lent"] = True
             base["days_overdue"] = max(0, (self.store.today() - loan.due_on).days)
         if status_before in ("lost", "withdrawn", "repair"):
             return ReturnResult(destination="desk", **base)

@@ -60,9 +60,10 @@ class ShelfScan:
 class ShelfReport:
     """The result of a shelf check.
 
-    ``missing`` are the copies that belong on the shelf and should be there (status
-    ``available``) but were not scanned; ``misplaced`` were scanned but belong
-    elsewhere; ``found`` are all the copies scanned.
+    ``found`` are the copies scanned that belong on this shelf; ``misplaced`` were
+    scanned but belong elsewhere (counted apart: a stray book is not one of this
+    shelf's books found); ``missing`` are the copies that belong on the shelf and
+    should be there (status ``available``) but were not scanned.
     """
 
     check_id: str
@@ -175,7 +176,7 @@ class ShelfChecks(RoleService):
             )
             if check is None:
                 raise NotFound("shelf.unknown_check")
-            found = self._copies(
+            scanned_copies = self._copies(
                 Copy.select(Copy, Title)
                 .join(Title)
                 .join_from(Copy, ShelfCheckItem)
@@ -201,9 +202,9 @@ class ShelfChecks(RoleService):
             helper_name=check.helper.name if check.helper_id else "",
             started_at=aware(check.started_at),  # type: ignore[arg-type]
             ended_at=aware(check.ended_at),
-            found=tuple(found),
+            found=tuple(c for c in scanned_copies if c.area == check.shelf),
             missing=tuple(missing),
-            misplaced=tuple(c for c in found if c.area != check.shelf),
+            misplaced=tuple(c for c in scanned_copies if c.area != check.shelf),
         )
 
     def _copies(self, query: Iterable[Any]) -> list[ShelfCopy]:
