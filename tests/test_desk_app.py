@@ -96,7 +96,7 @@ async def test_the_desk_reviews_a_sync_case_and_sees_its_kiosks(site, clock, tmp
         [case] = panel.cases
         assert case.kind == "lent_twice"
         rows = app.screen.query_one("#cases-table", RowTable).rows
-        assert rows[0][-1] == "Lent twice while offline: the later loan stands"
+        assert rows[0][-1] == "Lent while still on loan to another reader: the later loan stands"
         app.screen.query_one("#cases-table", RowTable).focus()
         await pilot.press("enter")
         await on_screen(pilot, "CopyModal")
