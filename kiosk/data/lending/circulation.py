@@ -43,6 +43,7 @@ from kiosk.data.core.projection import Known
 from kiosk.data.core.security import check_pin
 from kiosk.data.core.store import Outcome, Store
 from kiosk.data.core.text import clean_code, printable
+from kiosk.data.core.titles import issue_title
 from kiosk.data.lending.pin_guard import pin_state
 
 log = logging.getLogger(__name__)
@@ -361,7 +362,7 @@ class Circulation:
         return LoanView(
             loan_id=loan.id,
             barcode=copy.barcode,
-            title=title.title,
+            title=issue_title(title.title, title.issue_date),
             author=title.author,
             due_on=loan.due_on,
             days_overdue=max(0, (self.store.today() - loan.due_on).days),
@@ -475,7 +476,7 @@ class Circulation:
             journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
             title: Title = copy.title
             loan = LoanView(
-                loan_id=fact.uuid, barcode=copy.barcode, title=title.title,
+                loan_id=fact.uuid, barcode=copy.barcode, title=issue_title(title.title, title.issue_date),
                 author=title.author, due_on=plan.due, days_overdue=0, renewals=0,
                 item_kind=title.kind,
             )
@@ -497,17 +498,17 @@ class Circulation:
             raise Refused("circ.returns_only")
         self._check_patron(patron)
         if current is not None:
-            raise Refused("copy.on_loan_other", title=title.title)
+            raise Refused("copy.on_loan_other", title=issue_title(title.title, title.issue_date))
         if copy.reference_only or title.kind == "reference":
-            raise Refused("copy.reference_only", title=title.title)
+            raise Refused("copy.reference_only", title=issue_title(title.title, title.issue_date))
         if title.kind == "periodical" and self._current_issue(title):
-            raise Refused("copy.periodical_current", title=title.title)
+            raise Refused("copy.periodical_current", title=issue_title(title.title, title.issue_date))
         if copy.status not in ("available", "hold_shelf"):
-            raise Refused("copy.not_lendable", title=title.title)
+            raise Refused("copy.not_lendable", title=issue_title(title.title, title.issue_date))
         if copy.status == "hold_shelf":
             hold = _READY_HOLD_FOR.first(copy.id)
             if hold is not None and hold.patron_id != patron.id:
-                raise Refused("copy.on_hold_other", title=title.title)
+                raise Refused("copy.on_hold_other", title=issue_title(title.title, title.issue_date))
         loans = self._open_loans(patron)
         overdue = sum(1 for loan in loans if loan.overdue)
         if overdue:
@@ -583,16 +584,16 @@ class Circulation:
         if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
         if loan.due_on < self.store.today():
-            raise Refused("renew.overdue", title=title.title)
+            raise Refused("renew.overdue", title=issue_title(title.title, title.issue_date))
         overall, specific = self._rules(patron.kind, title.kind)
         rule = specific or overall
         if rule is None or loan.renewals >= rule.max_renewals:
-            raise Refused("renew.limit", title=title.title)
+            raise Refused("renew.limit", title=issue_title(title.title, title.issue_date))
         waiting = Hold.select().where(
             (Hold.title == title) & (Hold.status == "waiting") & (Hold.patron != patron)
         )
         if waiting.exists():
-            raise Refused("renew.held", title=title.title)
+            raise Refused("renew.held", title=issue_title(title.title, title.issue_date))
         return self._due_date(rule.loan_days, max(self.store.today(), loan.due_on), values)
 
     # -- checkin ------------------------------------------------------------------
@@ -650,7 +651,8 @@ class Circulation:
         """Where a copy goes after its return (``copy.status`` is already the new one)."""
         title: Title = copy.title
         shelf = shelf_area(copy.shelf, title.classification)
-        base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
+        base: dict[str, Any] = {"barcode": copy.barcode,
+                                "title": issue_title(title.title, title.issue_date), "shelf": shelf}
         if loan is not None:
             base["borrower"] = loan.patron.name
             base["lent"] = True

@@ -27,6 +27,7 @@ from kiosk.data.core.models import (
     shelf_area,
 )
 from kiosk.data.core.text import clean_code, printable
+from kiosk.data.core.titles import issue_title
 from kiosk.data.roles.common import RoleService, area_sql, aware, primary_key, tuples
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ class ShelfChecks(RoleService):
     @staticmethod
     def _shelf_copy(copy: Any, title: Any) -> ShelfCopy:
         return ShelfCopy(
-            copy.barcode, title.title, shelf_area(copy.shelf, title.classification), copy.status
+            copy.barcode, issue_title(title.title, title.issue_date),
+            shelf_area(copy.shelf, title.classification), copy.status
         )
 
     def area_of(self, raw_barcode: str) -> str:
