@@ -45,6 +45,7 @@ from kiosk.data.core.store import Outcome, Store
 from kiosk.data.core.text import clean_code, printable
 from kiosk.data.core.titles import issue_title
 from kiosk.data.lending.pin_guard import pin_state
+from kiosk.locale import format_date
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,14 @@ _RULES = Prepared(
     )
 )
 _CIRCULATION_SETTINGS = Prepared(
-    lambda: Setting.select().where(Setting.key.in_(["returns_only", "closed_weekdays"]))
+    lambda: Setting.select().where(
+        Setting.key.in_(["returns_only", "closed_weekdays", "renew_window_days"])
+    )
 )
+
+RENEW_WINDOW_DAYS = 7
+"""A loan can be renewed at the kiosk from this many days before it is due (the
+library's ``renew_window_days`` setting overrides it; docs/lending.md)."""
 _CLOSED_DAYS = Prepared(
     lambda first, last: ClosedDay.select(ClosedDay.day)
     .where(ClosedDay.day.between(first, last))
@@ -205,6 +212,7 @@ class Circulation:
     def _settings(self) -> dict[str, str]:
         """The settings circulation decides by (one query)."""
         values = {key: settings.DEFAULTS[key] for key in ("returns_only", "closed_weekdays")}
+        values["renew_window_days"] = str(RENEW_WINDOW_DAYS)
         values.update((row.key, row.value) for row in _CIRCULATION_SETTINGS.rows())
         return values
 
@@ -543,7 +551,12 @@ class Circulation:
         Raises:
             NotFound: ``loan.unknown`` (not this patron's open loan).
             Refused: ``renew.overdue``, ``renew.limit``, ``renew.held``,
-                ``circ.returns_only`` (each recorded as a refusal).
+                ``renew.too_early``, ``circ.returns_only`` (each recorded as a refusal).
+
+        The rule (docs/lending.md): a loan is renewed from :data:`RENEW_WINDOW_DAYS`
+        days before it is due, for a whole loan period from today (never earlier than
+        it was due). The librarian renewing by hand may do it at any time, and gives a
+        loan period beyond the current due date.
         """
 
         def decide() -> Outcome:
@@ -560,7 +573,7 @@ class Circulation:
                 return Outcome(refusal=NotFound("loan.unknown"))
             copy, title, patron = loan.copy, loan.copy.title, loan.patron
             try:
-                due = self._may_renew(loan, patron, title)
+                due = self._may_renew(loan, patron, title, by_hand=bool(by))
             except Refused as refusal:
                 return Outcome(
                     refusal=self.store.refusal(refusal, patron=number, copy=copy.barcode)
@@ -579,7 +592,7 @@ class Circulation:
 
         return self.store.run(decide)
 
-    def _may_renew(self, loan: Loan, patron: Patron, title: Title) -> date:
+    def _may_renew(self, loan: Loan, patron: Patron, title: Title, *, by_hand: bool) -> date:
         values = self._settings()
         if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
@@ -594,7 +607,14 @@ class Circulation:
         )
         if waiting.exists():
             raise Refused("renew.held", title=issue_title(title.title, title.issue_date))
-        return self._due_date(rule.loan_days, max(self.store.today(), loan.due_on), values)
+        today = self.store.today()
+        if by_hand:
+            return self._due_date(rule.loan_days, max(today, loan.due_on), values)
+        opens = loan.due_on - timedelta(days=_window(values["renew_window_days"]))
+        if today < opens:
+            raise Refused("renew.too_early", title=issue_title(title.title, title.issue_date),
+                          due=format_date(loan.due_on), date=format_date(opens))
+        return max(self._due_date(rule.loan_days, today, values), loan.due_on)
 
     # -- checkin ------------------------------------------------------------------
 
@@ -667,6 +687,14 @@ class Circulation:
         if loan is None:
             return ReturnResult(destination="not_on_loan", **base)
         return ReturnResult(destination="shelf", **base)
+
+
+def _window(value: str) -> int:
+    """The renewal window's days from the setting (the default when it is no number)."""
+    try:
+        return max(0, int(value))
+    except ValueError:
+        return RENEW_WINDOW_DAYS
 
 
 __all__ = [
