@@ -344,3 +344,29 @@ async def test_a_shift_whose_screen_went_before_it_started_is_ended(
             holder.close()
         await wait_until(pilot, lambda: screen.shift is not None)
         await wait_until(pilot, lambda: shift_row(library).ended_at is not None)
+
+
+@pytest.mark.parametrize(("size", "language"), [((80, 24), "zh_CN"), ((120, 40), "en")])
+async def test_where_a_book_goes_is_in_block_letters(circulation, station, size, language):
+    """The README's "big words": the shelf's code five lines high, on the screen."""
+    from kiosk.widgets.big_words import BigWords, block_letters
+
+    app = make_app(circulation, language=language)
+    async with app.run_test(size=size) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        big = app.screen.query_one(BigWords)
+        assert not big.display  # nothing scanned yet
+        await scan_and_wait(pilot, "10000000")
+        await pilot.pause()
+        assert big.display and big.big and big.words == "I"
+        assert str(big.render()).splitlines() == block_letters("I")
+        assert big.region.height == 5 and app.screen.region.contains_region(big.region)
+        for button in app.screen.query("Button"):
+            if button.display:
+                assert app.screen.region.contains_region(button.region), button
+        await scan_and_wait(pilot, "10000001")  # reserved: the hold shelf
+        assert big.words == ("预约架" if language == "zh_CN" else "HOLD")
+        assert big.big == (language == "en")  # Chinese words stay text, in bold
+        assert "XYZ" in await scan_and_wait(pilot, "XYZ")
+        assert not big.display  # a refusal hides it
