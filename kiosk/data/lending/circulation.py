@@ -44,6 +44,7 @@ from kiosk.data.core.security import check_pin
 from kiosk.data.core.store import Outcome, Store
 from kiosk.data.core.text import clean_code, printable
 from kiosk.data.core.titles import issue_title
+from kiosk.data.lending import renewals
 from kiosk.data.lending.pin_guard import pin_state
 from kiosk.locale import format_date
 
@@ -79,13 +80,9 @@ _RULES = Prepared(
 )
 _CIRCULATION_SETTINGS = Prepared(
     lambda: Setting.select().where(
-        Setting.key.in_(["returns_only", "closed_weekdays", "renew_window_days"])
+        Setting.key.in_(["returns_only", "closed_weekdays", renewals.SETTING])
     )
 )
-
-RENEW_WINDOW_DAYS = 7
-"""A loan can be renewed at the kiosk from this many days before it is due (the
-library's ``renew_window_days`` setting overrides it; docs/lending.md)."""
 _CLOSED_DAYS = Prepared(
     lambda first, last: ClosedDay.select(ClosedDay.day)
     .where(ClosedDay.day.between(first, last))
@@ -212,7 +209,6 @@ class Circulation:
     def _settings(self) -> dict[str, str]:
         """The settings circulation decides by (one query)."""
         values = {key: settings.DEFAULTS[key] for key in ("returns_only", "closed_weekdays")}
-        values["renew_window_days"] = str(RENEW_WINDOW_DAYS)
         values.update((row.key, row.value) for row in _CIRCULATION_SETTINGS.rows())
         return values
 
@@ -245,13 +241,11 @@ class Circulation:
         return False
 
     def check_book(self, raw: str) -> None:
-        """Make sure a code that is not a card is a book of the library, before the
-        start screen takes it back.
+        """Make sure a code that is not a card is a book of the library.
 
         Raises:
-            NotFound: ``scan.neither`` (recorded as a refusal): the code is neither a
-                card nor a copy's barcode (a word typed at the keyboard, another
-                library's label), so no return screen opens for it.
+            NotFound: ``scan.neither`` (recorded as a refusal): neither a card nor a
+                copy's barcode (a word typed at the keyboard, another library's label).
         """
         barcode = clean_code(raw)
 
@@ -484,9 +478,9 @@ class Circulation:
             journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
             title: Title = copy.title
             loan = LoanView(
-                loan_id=fact.uuid, barcode=copy.barcode, title=issue_title(title.title, title.issue_date),
-                author=title.author, due_on=plan.due, days_overdue=0, renewals=0,
-                item_kind=title.kind,
+                loan_id=fact.uuid, barcode=copy.barcode,
+                title=issue_title(title.title, title.issue_date), author=title.author,
+                due_on=plan.due, days_overdue=0, renewals=0, item_kind=title.kind,
             )
             loans = sorted([*plan.loans, loan], key=lambda view: view.due_on)
             view = self._patron_view(patron, loans, plan.overall, card=card)
@@ -497,6 +491,7 @@ class Circulation:
     def _may_lend(self, patron: Patron, copy: Copy) -> _LoanPlan:
         """How lending ``copy`` to ``patron`` would go, or the reason not to."""
         title: Title = copy.title
+        name = issue_title(title.title, title.issue_date)  # what the reader is told
         values = self._settings()
         current = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
         if current is not None and current.patron_id == patron.id:
@@ -506,17 +501,17 @@ class Circulation:
             raise Refused("circ.returns_only")
         self._check_patron(patron)
         if current is not None:
-            raise Refused("copy.on_loan_other", title=issue_title(title.title, title.issue_date))
+            raise Refused("copy.on_loan_other", title=name)
         if copy.reference_only or title.kind == "reference":
-            raise Refused("copy.reference_only", title=issue_title(title.title, title.issue_date))
+            raise Refused("copy.reference_only", title=name)
         if title.kind == "periodical" and self._current_issue(title):
-            raise Refused("copy.periodical_current", title=issue_title(title.title, title.issue_date))
+            raise Refused("copy.periodical_current", title=name)
         if copy.status not in ("available", "hold_shelf"):
-            raise Refused("copy.not_lendable", title=issue_title(title.title, title.issue_date))
+            raise Refused("copy.not_lendable", title=name)
         if copy.status == "hold_shelf":
             hold = _READY_HOLD_FOR.first(copy.id)
             if hold is not None and hold.patron_id != patron.id:
-                raise Refused("copy.on_hold_other", title=issue_title(title.title, title.issue_date))
+                raise Refused("copy.on_hold_other", title=name)
         loans = self._open_loans(patron)
         overdue = sum(1 for loan in loans if loan.overdue)
         if overdue:
@@ -553,8 +548,8 @@ class Circulation:
             Refused: ``renew.overdue``, ``renew.limit``, ``renew.held``,
                 ``renew.too_early``, ``circ.returns_only`` (each recorded as a refusal).
 
-        The rule (docs/lending.md): a loan is renewed from :data:`RENEW_WINDOW_DAYS`
-        days before it is due, for a whole loan period from today (never earlier than
+        The rule (docs/lending.md): a loan is renewed from a few days before it is due
+        (:mod:`kiosk.data.lending.renewals`), for a whole loan period from today (never earlier than
         it was due). The librarian renewing by hand may do it at any time, and gives a
         loan period beyond the current due date.
         """
@@ -594,26 +589,27 @@ class Circulation:
 
     def _may_renew(self, loan: Loan, patron: Patron, title: Title, *, by_hand: bool) -> date:
         values = self._settings()
+        name = issue_title(title.title, title.issue_date)
         if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
         if loan.due_on < self.store.today():
-            raise Refused("renew.overdue", title=issue_title(title.title, title.issue_date))
+            raise Refused("renew.overdue", title=name)
         overall, specific = self._rules(patron.kind, title.kind)
         rule = specific or overall
         if rule is None or loan.renewals >= rule.max_renewals:
-            raise Refused("renew.limit", title=issue_title(title.title, title.issue_date))
+            raise Refused("renew.limit", title=name)
         waiting = Hold.select().where(
             (Hold.title == title) & (Hold.status == "waiting") & (Hold.patron != patron)
         )
         if waiting.exists():
-            raise Refused("renew.held", title=issue_title(title.title, title.issue_date))
+            raise Refused("renew.held", title=name)
         today = self.store.today()
         if by_hand:
             return self._due_date(rule.loan_days, max(today, loan.due_on), values)
-        opens = loan.due_on - timedelta(days=_window(values["renew_window_days"]))
+        opens = renewals.renewal_opens(loan.due_on, values.get(renewals.SETTING))
         if today < opens:
-            raise Refused("renew.too_early", title=issue_title(title.title, title.issue_date),
-                          due=format_date(loan.due_on), date=format_date(opens))
+            raise Refused("renew.too_early", title=name, due=format_date(loan.due_on),
+                          date=format_date(opens))
         return max(self._due_date(rule.loan_days, today, values), loan.due_on)
 
     # -- checkin ------------------------------------------------------------------
@@ -687,14 +683,6 @@ class Circulation:
         if loan is None:
             return ReturnResult(destination="not_on_loan", **base)
         return ReturnResult(destination="shelf", **base)
-
-
-def _window(value: str) -> int:
-    """The renewal window's days from the setting (the default when it is no number)."""
-    try:
-        return max(0, int(value))
-    except ValueError:
-        return RENEW_WINDOW_DAYS
 
 
 __all__ = [
