@@ -18,6 +18,7 @@ from kiosk.data.core.library import set_pin
 from kiosk.data.core.models import Copy, Hold, Loan, LoanRule
 from kiosk.data.core.store import Store
 from kiosk.data.lending.circulation import Circulation
+from kiosk.locale import t
 
 TODAY = date(2025, 3, 12)
 STUDENT_DUE = date(2025, 3, 26)  # +14 days, a Wednesday
@@ -178,6 +179,8 @@ def test_a_renewal_minutes_after_borrowing_is_too_early(circulation, make, facts
     error = refused(facts, lambda: circulation.renew(student.number, loan.loan_id),
                     "renew.too_early", patron=student.number)
     assert (error.params["due"], error.params["date"]) == ("3月26日（周三）", "3月19日（周三）")
+    assert t(error.key, **error.params).endswith(
+        "3月26日（周三）才到期，还不能续借，3月19日（周三）起可以续借。")
     clock.set(clock.now.replace(day=18))  # 8 days before: still too early
     refused(facts, lambda: circulation.renew(student.number, loan.loan_id), "renew.too_early")
     assert circulation.patron(student.number).loans[0].renewals == 0

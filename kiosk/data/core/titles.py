@@ -23,8 +23,8 @@ def issue_title(title: str, issue_date: date | None, *, limit: int | None = None
     if issue_date is None or str(issue_date.year) in title:
         return _shorten(title, limit)
     months = t("date.months").split(",")
-    words = {"year": issue_date.year, "month": issue_date.month,
-             "month_name": months[issue_date.month - 1], "day": issue_date.day}
+    words = {"year": issue_date.year, "month": months[issue_date.month - 1],
+             "day": issue_date.day}
     key = "title.issue_month" if issue_date.day == 1 else "title.issue_day"
     whole = t(key, title="", **words)
     room = None if limit is None else max(limit - len(whole), 1)
