@@ -47,8 +47,9 @@ def big_words(result: ReturnResult, damaged: bool) -> str:
     return result.shelf or t("helper.big.trolley")
 
 
-def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str]:
-    """Where a returned book goes, in big words first, and the message's kind."""
+def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str, str]:
+    """Where a returned book goes, in big words first, the message's kind and its sound
+    (``librarian`` for a book for the desk, else ``done``: the helper's scan worked)."""
     if damaged:
         big, kind = t("helper.to_repair"), "warn"
     elif result.destination == "hold_shelf":
@@ -63,7 +64,8 @@ def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str]:
     if result.destination == "not_on_loan":
         lines.append(t("helper.not_on_loan"))
         kind = "info"
-    return "\n".join(lines), kind
+    sound = "librarian" if result.destination == "desk" and not damaged else "done"
+    return "\n".join(lines), kind, sound
 
 
 class HelperScreen(KioskScreen):
@@ -259,9 +261,9 @@ class HelperScreen(KioskScreen):
         elif done.barcode not in self.returned:
             self.not_lent.add(done.barcode)
         self.query_one("#count", Static).update(self.count_text(result.books), layout=False)
-        text, kind = where_it_goes(done, damaged)
+        text, kind, sound = where_it_goes(done, damaged)
         self.show_big(big_words(done, damaged), kind)
-        verdict.say(text, kind)
+        verdict.say(text, kind, sound)
 
     def show_big(self, words: str, kind: str = "") -> None:
         """Where the book goes in block letters above the message (hidden: ``""``)."""
