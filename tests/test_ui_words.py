@@ -51,9 +51,10 @@ async def test_a_magazine_issue_from_a_table_keeps_its_issue_on_screen_and_label
     circulation, make, library, tmp_path
 ):
     table = tmp_path / "magazines.csv"
+    long_name = "一本书名" + "很长" * 16 + "的杂志"
     table.write_text("刊名,期号日期,条码,类型\n我们爱科学,2025年2月,M2,期刊\n"
-                     "我们爱科学,2025-03-01,M3,期刊\n" + "一本书名很长很长很长很长很长很长很长很长"
-                     "很长很长很长很长很长很长很长很长的杂志,2025-01-15,M1,期刊\n", encoding="utf-8")
+                     "我们爱科学,2025-03-01,M3,期刊\n"
+                     f"{long_name},2025-01-15,M1,期刊\n", encoding="utf-8")
     apply_catalogue(library, parse_catalogue(table))
     with library.connection_context():
         labels = {row.barcode: row.title for row in new_labels()}
