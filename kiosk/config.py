@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from kiosk.data.core.network import DeskTimeouts
 
 APP_NAME = "library-kiosk"
@@ -131,6 +133,9 @@ class Config:
     ``network:HOST[:PORT]`` or ``file:/dev/usb/lp0`` (any file or device)."""
     source: Path | None = field(default=None, compare=False)
     """The file these settings were read from, if any."""
+    language_given: bool = field(default=False, compare=False)
+    """Whether the settings name the language (``[kiosk] language``); when they do not,
+    the command line speaks the system's (:func:`command_language`)."""
 
     @property
     def database_url(self) -> str:
@@ -335,7 +340,7 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = False) -> 
             if name == "camera" and isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # device = 0 means the first webcam
             values[name] = _check_value(file, f"{section}.{key}", name, value, types[name])
-    config = Config(source=file, **values)
+    config = Config(source=file, language_given="language" in values, **values)
     if config.countdown > config.idle_timeout:
         raise ConfigError(
             "config.countdown_longer", file=file, countdown=_number(config.countdown),
@@ -372,6 +377,25 @@ def _check_value(file: Path, setting: str, name: str, value: Any, annotation: An
 def _number(value: float) -> str:
     """A number as the settings file writes it (``45``, ``0.5``, ``nan``, ``inf``)."""
     return f"{value:g}"
+
+
+def command_language(config: Config, environ: Mapping[str, str] | None = None) -> str:
+    """The one language every ``kiosk`` command speaks on the terminal.
+
+    The configured one (``[kiosk] language``); with none configured, the system's (the
+    first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that is set: ``zh_TW.UTF-8`` speaks
+    Chinese, ``en_GB.UTF-8`` English); with neither (``C``, another language), the
+    kiosk's default.
+    """
+    if config.language_given and config.language in CHOICES["language"]:
+        return config.language
+    env = os.environ if environ is None else environ
+    system = next((env[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)), "")
+    if system.lower().startswith("zh"):
+        return "zh_CN"
+    if system.lower().startswith("en"):
+        return "en"
+    return config.language if config.language in CHOICES["language"] else "zh_CN"
 
 
 def write_config(path: Path, config: Config) -> None:

@@ -28,6 +28,7 @@ from sip2kit import LOCATION, TERMINAL, Desk, now, running_desk
 
 from kiosk.data.core import library, masterdata
 from kiosk.data.core.facts import utcnow
+from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import Journal, Loan, SyncCase
 from kiosk.data.core.store import Store
 from kiosk.data.desk import reports
@@ -221,7 +222,13 @@ def test_a_checkout_obeys_the_kiosk_rules(desk: Desk) -> None:
     assert all(row.kiosk == TERMINAL for row in facts(desk, "refusal"))
 
 
+def renewable_at_once(desk: Desk) -> None:
+    """A renewal window as long as a loan: these tests renew a loan just made."""
+    save(desk, Kind.SETTING_SAVED, key="renew_window_days", value="30")
+
+
 def test_a_book_already_yours_is_renewed_when_the_terminal_may(desk: Desk) -> None:
+    renewable_at_once(desk)
     terminal = desk.connected()
     card = desk.card("S0001")
     assert terminal.checkout(card, "B00001").ok == "1"
@@ -266,6 +273,7 @@ def back_fields(frame: bytes) -> list[str]:
 
 
 def test_renew_and_renew_all(desk: Desk) -> None:
+    renewable_at_once(desk)
     terminal = desk.connected()
     card = desk.card("S0001")
     for barcode in ("B00001", "B00003"):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.config import Config, default_config_path, write_config
-from kiosk.locale import t
+from kiosk.locale import language, t
 
 PIN_TRIES = 5
 """How many times the PIN is asked before ``kiosk init`` gives up (nothing is made)."""
@@ -102,7 +102,8 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
         code = issue_card(args.librarian_number)
     config_path = Path(args.config) if args.config else default_config_path()
     if not config_path.exists():
-        write_config(config_path, config)
+        # the kiosk's screens start in the language this command spoke
+        write_config(config_path, config.with_overrides(language=language()))
         print(t("init.settings_written", path=config_path))
     print(t("init.created", where=redact(url), library=library_name))
     print(t("init.card_code", name=librarian, number=args.librarian_number, code=code))

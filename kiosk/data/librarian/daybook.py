@@ -45,6 +45,7 @@ from kiosk.data.core.models import (
     Title,
 )
 from kiosk.data.core.text import printable
+from kiosk.data.core.titles import issue_title
 from kiosk.data.desk import spreadsheet
 from kiosk.data.lending.circulation import Circulation, LoanView, ReturnResult
 from kiosk.data.librarian.views import (
@@ -470,7 +471,8 @@ class DayBook:
             )
             recent = self._entries(Journal.copy == barcode, limit=30)
         return CopyDetail(
-            barcode=copy.barcode, title=copy.title.title, author=copy.title.author,
+            barcode=copy.barcode, title=issue_title(copy.title.title, copy.title.issue_date),
+            author=copy.title.author,
             shelf=copy.shelf, status=copy.status,
             borrower=loan.patron.number if loan else "",
             borrower_name=loan.patron.name if loan else "",
