@@ -224,4 +224,4 @@ def test_the_configured_language_wins_over_the_system_one(tmp_path, monkeypatch,
     assert "the PIN must be 4 to 12 digits" in capsys.readouterr().err
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     assert main(["init", "--db", str(tmp_path / "x.sqlite"), "--pin", "1357"]) == 0
-    assert "The librarian's card code is: LK.L0001.1." in capsys.readouterr().out
+    assert "(L0001) has a card; its code is: LK.L0001.1." in capsys.readouterr().out

@@ -87,7 +87,7 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
         if args.pin is not None:
             pin = args.pin
             if not valid_pin(pin):
-                print(f"kiosk: {t('init.bad_pin')}", file=sys.stderr)
+                print(f"kiosk: {t('cli.pin_bad')}", file=sys.stderr)  # (as desk init says it)
                 return 2
         else:
             pin = ask_pin()
