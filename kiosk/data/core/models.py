@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - before 3.14
     from uuid6 import uuid7
 
 from kiosk.data.core.db import database
+from kiosk.data.core.findkeys import title_keys
 
 PATRON_KINDS = ("student", "teacher", "helper", "librarian")
 """Who a patron is. Helpers are students with a helper card."""
@@ -105,7 +106,9 @@ class Title(BaseModel):
     """A bibliographic record: what is on the title page, and what kind of item it is.
 
     ``key`` names the title in facts (titles have no natural key: an ISBN may be
-    missing or shared by two editions).
+    missing or shared by two editions). ``search_key`` is what finding a book at the
+    kiosk matches (:mod:`kiosk.data.core.findkeys`): made whenever the title is saved,
+    by :meth:`save` here and by every path that writes titles in bulk.
     """
 
     key = pw.CharField(unique=True, null=True, default=new_key)
@@ -117,6 +120,13 @@ class Title(BaseModel):
     classification = pw.CharField(default="")
     kind = pw.CharField(default="book", choices=[(k, k) for k in ITEM_KINDS])
     issue_date = pw.DateField(null=True)
+    series = pw.CharField(default="")
+    search_key = pw.TextField(default="")
+
+    def save(self, *args: object, **kwargs: object) -> int | bool:
+        """Save the title with its search key made from what it says now."""
+        self.search_key = title_keys(self.title, self.author, self.series, self.isbn)
+        return super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 SHELF_LENGTH = 60
