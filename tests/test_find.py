@@ -254,3 +254,39 @@ def test_the_search_on_postgresql(pg_url, clock):
         assert titles(finder, "BROWN") == ["Brown Bear", "Bear Hunt"]
     finally:
         desk.close()
+
+
+# -- the desk's catalogue import ---------------------------------------------------------
+
+
+def test_an_imported_series_is_found_and_a_reimport_changes_nothing(library, finder, tmp_path):
+    import pymarc
+
+    from kiosk.data.desk.catalogue import apply_catalogue, parse_catalogue, plan_catalogue
+
+    table = tmp_path / "books.csv"
+    table.write_text(
+        "题名,作者,丛书,条码,馆藏地点\n"
+        "我是小学生,北猫,米小圈上学记,M1,儿童文学\n"
+        "脑筋急转弯,北猫,米小圈上学记,M2,儿童文学\n",
+        encoding="utf-8",
+    )
+    apply_catalogue(library, parse_catalogue(table))
+    record = pymarc.Record(force_utf8=True)
+    record.add_field(
+        pymarc.Field(tag="001", data="R1"),
+        pymarc.Field(tag="245", indicators=pymarc.Indicators("1", "0"),
+                     subfields=[pymarc.Subfield("a", "Dinosaurs before dark /")]),
+        pymarc.Field(tag="490", indicators=pymarc.Indicators("1", " "),
+                     subfields=[pymarc.Subfield("a", "Magic tree house ;")]),
+    )
+    marc = tmp_path / "books.mrc"
+    marc.write_bytes(record.as_marc())
+    apply_catalogue(library, parse_catalogue(marc))
+    assert sorted(titles(finder, "mxqsxj")) == ["我是小学生", "脑筋急转弯"]
+    assert titles(finder, "magic tree") == ["Dinosaurs before dark"]
+    (found,) = finder.find("njjzw").titles
+    assert (found.series, found.shelf, found.copies_in) == ("米小圈上学记", "儿童文学", 1)
+    with library.connection_context():
+        again = plan_catalogue(library, parse_catalogue(table))
+    assert again.titles_unchanged == 2 and not again.changes
