@@ -14,6 +14,7 @@ from kiosk.data.core.errors import AlreadyBorrowed, KioskError
 from kiosk.data.lending.circulation import LoanView, PatronView
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.find import FindScreen
 from kiosk.screens.mine import MineModal
 from kiosk.screens.returns import describe_return
 from kiosk.screens.session import Visit
@@ -32,7 +33,8 @@ class PatronScreen(KioskScreen):
     SHOWS_CAMERA = True
 
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish"),
-                Binding("f3", "press('class-visit')", show=False, id="patron.class_visit")]
+                Binding("f3", "press('class-visit')", show=False, id="patron.class_visit"),
+                Binding("f4", "press('find')", show=False, id="patron.find")]
 
     def __init__(self, patron: PatronView, visit: Visit | None = None) -> None:
         super().__init__()
@@ -54,6 +56,7 @@ class PatronScreen(KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton(t("patron.finish"), key="f2", id="finish", variant="success")
                 yield BigButton(t("visit.start"), key="f3", id="class-visit", variant="primary")
+                yield BigButton(t("find.button"), key="f4", id="find")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -85,6 +88,11 @@ class PatronScreen(KioskScreen):
     def class_visit(self) -> None:
         """A teacher brings a class: pick it (kiosk/screens/visit.py)."""
         self.kiosk.open_class_visit(self.patron, self.visit)
+
+    @on(Button.Pressed, "#find")
+    def find_a_book(self) -> None:
+        """Find a book (kiosk/screens/find.py); back here afterwards."""
+        self.app.push_screen(FindScreen(self.patron))
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:

@@ -4,8 +4,9 @@ stand and whether one is in.
 A search matches every term typed against each title's stored search key (title,
 series, author and ISBN, with pinyin and pinyin initials: :mod:`kiosk.data.core.findkeys`),
 so ``cfz`` finds 草房子 and no Chinese is converted while searching. The titles
-found come best first (the term in the title before the term in its author or series,
-earlier in the title before later, shorter titles before longer), at most
+found come best first (the first term at the start of a word before inside one, in
+the title before in its series or author, earlier before later, shorter titles before
+longer), at most
 :data:`LIMIT` of them, each with its call number, the shelf areas its copies belong
 on, how many copies are in and when the next one is due back.
 
@@ -26,7 +27,7 @@ from functools import reduce
 
 import peewee as pw
 
-from kiosk.data.core.findkeys import TITLE_END, query_terms
+from kiosk.data.core.findkeys import query_terms
 from kiosk.data.core.models import Copy, Loan, Title, shelf_area
 from kiosk.data.core.store import Store
 
@@ -132,18 +133,16 @@ class Finder:
         # ILIKE is SQLite's LIKE (case does not matter: keys and terms are folded) and
         # PostgreSQL's ILIKE; the terms hold letters and digits only, nothing to escape.
         condition = reduce(operator.and_, [key ** f"%{term}%" for term in terms])
-        first = position(key, terms[0])
+        # Best first: the term at the start of a word, the earlier the better (the
+        # title's own forms come first in a key), then shorter titles. One comparison
+        # a matching title ("not at a word's start", 0, goes last).
+        word_start = pw.fn.COALESCE(
+            pw.fn.NULLIF(position(key, pw.Value(" " + terms[0])), 0), 100_000
+        )
         query = (
             Title.select(Title.id)
             .where(condition)
-            .order_by(
-                # in the title's own forms (before TITLE_END) before elsewhere
-                first > position(key, TITLE_END),
-                first,
-                pw.fn.LENGTH(Title.title),
-                Title.title,
-                Title.id,
-            )
+            .order_by(word_start, pw.fn.LENGTH(Title.title), Title.title, Title.id)
             .limit(self.limit + 1)
             .tuples()
         )
