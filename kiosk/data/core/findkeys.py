@@ -122,6 +122,59 @@ def title_keys(title: str, author: str = "", series: str = "", isbn: str | None 
     return key[:KEY_LENGTH]
 
 
+WORD_LENGTH = 24
+"""The longest word indexed (a longer term is looked up by its first letters)."""
+
+SUFFIXES = 12
+"""The most word parts indexed from one Chinese word or its initials (see :func:`title_words`)."""
+
+RANKS = {"title": 0, "series": 1, "author": 2, "isbn": 3}
+"""Where a word comes from, best first: a search ranks a title found by its own words
+above one found by its series or author."""
+
+
+def _parts(text: str) -> list[str]:
+    """``text`` and its ends: 青铜葵花, 铜葵花, 葵花, 花 (at most :data:`SUFFIXES`)."""
+    return [text[start:] for start in range(min(len(text), SUFFIXES))]
+
+
+def field_words(text: str) -> set[str]:
+    """The words of one field that a search looks up by their beginnings.
+
+    Each word (``harry``, ``potter``); for a word with Chinese characters, every part
+    of it to its end too (``葵花`` is found in 青铜葵花, as children remember a title by
+    any of its words), its pinyin (``qingtongkuihua``) and its initials with their ends
+    (``qtkh``, ``tkh``, ``kh``: initials from any character on).
+    """
+    words: set[str] = set()
+    for word in fold(text).split():
+        pinyin = pinyin_forms(word)
+        if pinyin is None:
+            words.add(word)
+            continue
+        words.update(_parts(word))
+        words.add(pinyin[0])
+        words.update(_parts(pinyin[1]))
+    return {word[:WORD_LENGTH] for word in words}
+
+
+def title_words(
+    title: str, author: str = "", series: str = "", isbn: str | None = ""
+) -> dict[str, int]:
+    """Every word a title is looked up by, with its rank (:data:`RANKS`, the best one
+    when a word comes from several fields). What :mod:`kiosk.data.core.title_index`
+    keeps for each title beside its :func:`title_keys`."""
+    ranked: dict[str, int] = {}
+    fields = (("isbn", ""), ("author", author), ("series", series), ("title", title))
+    for name, text in fields:
+        for word in field_words(text) if name != "isbn" else ():
+            ranked[word] = RANKS[name]
+    digits = isbn_digits(isbn)
+    if digits:
+        ranked.setdefault(digits, RANKS["isbn"])
+    return ranked
+
+
 def query_terms(query: str) -> list[str]:
     """The terms of what was typed, each to be found in a title's key.
 

@@ -34,6 +34,7 @@ from kiosk.data.core.models import (
     SchoolClass,
     Setting,
     Title,
+    index_titles,
     new_id,
 )
 
@@ -211,8 +212,11 @@ def _titles(facts: Sequence[Fact]) -> None:
             "search_key": title_keys(data["title"], author, series, data.get("isbn")),
         }
 
-    _upsert(
-        Title, [row(f.data) for f in _last_wins(facts, lambda f: f.data["key"])], [Title.key]
+    rows = [row(f.data) for f in _last_wins(facts, lambda f: f.data["key"])]
+    _upsert(Title, rows, [Title.key])
+    ids = _ids(Title, Title.key, (r["key"] for r in rows))
+    index_titles(
+        [(ids[r["key"]], r["title"], r["author"], r["series"], r["isbn"]) for r in rows]
     )
 
 

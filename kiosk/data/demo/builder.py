@@ -31,6 +31,7 @@ from kiosk.data.core.models import (
     Patron,
     SchoolClass,
     Title,
+    index_titles,
 )
 from kiosk.data.demo.school import (
     ADULT_NAMES,
@@ -250,6 +251,11 @@ class Builder:
                 Title.id, Title.title, Title.issue_date
             ).tuples()
         }
+        index_titles([
+            (title_ids[(row["title"], row["issue_date"])], row["title"], row["author"],
+             row["series"], None)
+            for row in titles
+        ])
         copies: list[_Copy] = []
         copy_rows: list[tuple[str, int, str, bool]] = []
         barcodes = itertools.count(FIRST_BARCODE)

@@ -27,12 +27,17 @@ from functools import reduce
 
 import peewee as pw
 
-from kiosk.data.core.findkeys import query_terms
-from kiosk.data.core.models import Copy, Loan, Title, shelf_area
+from kiosk.data.core.findkeys import WORD_LENGTH, query_terms
+from kiosk.data.core.models import Copy, Loan, Title, TitleWord, shelf_area
 from kiosk.data.core.store import Store
 
 LIMIT = 30
 """The most titles a search returns (a screen shows fewer; nobody reads further)."""
+
+CANDIDATES = 3000
+"""The most indexed words a search reads for its longest term (the first in the
+index's order: the word itself, then the shortest words it begins). A term that begins
+more words than this is too short to choose from them: the screen asks for more."""
 
 GONE = ("lost", "withdrawn")
 """Copy statuses that the library no longer has."""
@@ -94,6 +99,10 @@ class Finder:
     def __init__(self, store: Store, *, limit: int = LIMIT) -> None:
         self.store = store
         self.limit = limit
+        self._nothing: set[str] | None = None
+        """Terms found inside no title's key in the search before (cleared when the
+        text typed stops growing: the catalogue may have changed since)."""
+        self._last = ""
 
     def find(self, query: str) -> FindResult:
         """The titles whose search key holds every term of ``query``, best first.
@@ -102,6 +111,9 @@ class Finder:
             kiosk.data.core.errors.StorageError: the database cannot be read.
         """
         terms = query_terms(query)
+        if not query.startswith(self._last) or not terms:
+            self._nothing = None  # not typing on: what matched nothing may match now
+        self._last = query
         if not terms:
             return FindResult(query)
         with self.store.reading():
@@ -127,8 +139,22 @@ class Finder:
         return [row[0]] if row else []
 
     def _matching(self, terms: list[str]) -> list[int]:
-        """Ids of the titles matching every term, best first, one more than the limit."""
+        """Ids of the titles matching every term, best first, one more than the limit.
+
+        On SQLite (every kiosk) the longest term is looked up in the title words'
+        index by its beginning (:class:`~kiosk.data.core.models.TitleWord`), the first
+        :data:`CANDIDATES` words in the index's order, then the other terms are found
+        in those titles' keys: a keystroke reads about as much on 100,000 titles as on
+        300. A term that begins no word (``otter`` in "potter") is then looked for
+        inside every key, as on PostgreSQL (a desk), where every term is.
+        """
         key = Title.search_key
+        if isinstance(self.store.db, pw.SqliteDatabase):
+            found = self._by_words(terms)
+            if found:
+                return found
+            if self._nothing and any(bad in term for bad in self._nothing for term in terms):
+                return []  # a term holding one found in no key is found in no key
         position = pw.fn.STRPOS if isinstance(self.store.db, pw.PostgresqlDatabase) else pw.fn.INSTR
         # ILIKE is SQLite's LIKE (case does not matter: keys and terms are folded) and
         # PostgreSQL's ILIKE; the terms hold letters and digits only, nothing to escape.
@@ -142,10 +168,41 @@ class Finder:
         query = (
             Title.select(Title.id)
             .where(condition)
-            .order_by(word_start, pw.fn.LENGTH(Title.title), Title.title, Title.id)
+            .order_by(word_start, pw.fn.LENGTH(Title.title), Title.id)
             .limit(self.limit + 1)
             .tuples()
         )
+        found = [row[0] for row in query]
+        if not found:
+            self._nothing = {*(self._nothing or ()), *terms}
+        return found
+
+    def _by_words(self, terms: list[str]) -> list[int]:
+        """The titles with a word beginning with the longest term (SQLite)."""
+        lead = max(terms, key=len)[:WORD_LENGTH]
+        others = [term for term in terms if term != lead]
+        words = (
+            TitleWord.select(TitleWord.title, TitleWord.rank, TitleWord.word)
+            .where((TitleWord.word >= lead) & (TitleWord.word < lead + "\U0010ffff"))
+            .order_by(TitleWord.word)
+            .limit(CANDIDATES)
+            .alias("words")
+        )
+        best = pw.fn.MIN(words.c.rank * 2 + (words.c.word != lead))
+        candidates = (
+            pw.Select([words], [words.c.title_id, best.alias("best")])
+            .group_by(words.c.title_id)
+            .alias("candidates")
+        )
+        query = (
+            Title.select(Title.id)
+            .join(candidates, on=(Title.id == candidates.c.title_id))
+            .order_by(candidates.c.best, pw.fn.LENGTH(Title.title), Title.id)
+            .limit(self.limit + 1)
+            .tuples()
+        )
+        for term in others:
+            query = query.where(Title.search_key ** f"%{term}%")
         return [row[0] for row in query]
 
     # -- describing -------------------------------------------------------------------
