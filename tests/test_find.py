@@ -97,6 +97,30 @@ def test_series_author_isbn_and_english_words_find_titles(library, finder):
     assert titles(finder, "philosopher's stone") == ["Harry Potter and the Philosopher's Stone"]
 
 
+def test_any_part_of_a_chinese_word_its_initials_and_inside_english_words(library, finder):
+    save_title(library, "青铜葵花", author="曹文轩")
+    save_title(library, "Harry Potter and the Chamber of Secrets")
+    save_title(library, "Otters in the River")
+    assert titles(finder, "葵花") == ["青铜葵花"]  # the words' index: any part of a word
+    assert titles(finder, "kh") == ["青铜葵花"]  # initials from any character on
+    assert titles(finder, "wenxuan") == ["青铜葵花"]  # not a word's beginning: in its key
+    assert titles(finder, "otter") == ["Otters in the River"]  # a word's beginning only
+    assert titles(finder, "hamber") == ["Harry Potter and the Chamber of Secrets"]
+    assert titles(finder, "secrets harry") == ["Harry Potter and the Chamber of Secrets"]
+
+
+def test_a_longer_text_of_one_found_nowhere_is_not_looked_for_again(library, finder):
+    save_title(library, "草房子")
+    from playhouse.test_utils import count_queries
+
+    assert titles(finder, "zq") == []
+    with library.connection_context(), count_queries() as counter:
+        assert titles(finder, "zqx") == []
+    assert counter.count == 2  # the barcode and the words; no search of every key
+    save_title(library, "Zqx Zone")
+    assert titles(finder, "zq") == ["Zqx Zone"]  # typed again: looked for afresh
+
+
 def test_a_match_in_the_title_comes_before_a_match_in_the_author(library, finder):
     save_title(library, "A Day with Mr. Lee", author="Anna Brown")
     save_title(library, "Brown Bear, Brown Bear", author="Bill Martin")
@@ -220,6 +244,13 @@ def _library_before_0006(url: str, monkeypatch: pytest.MonkeyPatch) -> pw.Databa
 def _migrated_keys(db: pw.Database) -> dict[str, tuple[str, str]]:
     with db.connection_context():
         assert "m0006_find" in migrations.migrate(db)
+        words = {
+            word for (word,) in db.execute_sql(
+                "SELECT word FROM title_word JOIN title ON title.id = title_word.title_id "
+                "WHERE title.title = '草房子'"
+            ).fetchall()
+        }
+        assert {"草房子", "房子", "cfz", "fz", "caofangzi", "曹文轩", "cwx"} <= words
         return {
             title: (series, key)
             for title, series, key in db.execute_sql(
