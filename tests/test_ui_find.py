@@ -275,3 +275,21 @@ async def test_everything_fits_on_the_screen(circulation, shelves, size, languag
         table = screen.query_one(ResultTable)
         assert table.region.height >= (4 if height == 24 else 12)
         assert screen.query_one("#key-1").region.height == (3 if height >= 36 else 0)
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+async def test_the_find_buttons_are_on_screen_beside_the_others(circulation, make, language):
+    teacher = make.card(make.patron("T1", name="张老师", kind="teacher"))
+    app = make_app(circulation, language=language)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, "AttractScreen")
+        for selector in ("#return", "#language", "#find"):
+            region = app.screen.query_one(selector).region
+            assert region.width and region.right <= 80 and region.bottom <= 24, selector
+        await scan_to(pilot, teacher, "PatronScreen")
+        for selector in ("#finish", "#class-visit", "#find"):
+            region = app.screen.query_one(selector).region
+            assert region.width and region.right <= 80 and region.bottom <= 24, selector
+        await click(pilot, "#find")
+        await on_screen(pilot, "FindScreen")
+        assert find_screen(pilot).patron.kind == "teacher"
