@@ -321,3 +321,37 @@ def test_an_imported_series_is_found_and_a_reimport_changes_nothing(library, fin
     with library.connection_context():
         again = plan_catalogue(library, parse_catalogue(table))
     assert again.titles_unchanged == 2 and not again.changes
+
+
+# -- the sync of titles ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_titles_saved_and_renamed_at_the_desk_are_found_at_a_kiosk_after_a_sync(
+    backend, tmp_path, clock, request
+):
+    from synckit import make_site, on
+
+    desk_url = (request.getfixturevalue("pg_url") if backend == "postgresql"
+                else f"sqlite:///{tmp_path / 'desk.sqlite'}")
+    site = make_site(desk_url, tmp_path, clock)
+    kiosk = site.add_kiosk("kiosk-1")
+    finder = Finder(kiosk.circulation.store)
+    try:
+        with on(site.desk), site.desk.atomic():
+            masterdata.save(Kind.TITLE_SAVED, key="cfz", title="草房子", author="曹文轩",
+                            series="曹文轩纯美小说")
+            masterdata.save(Kind.COPY_SAVED, copy="C-1", title="cfz", shelf="文学A")
+        kiosk.sync(site.desk)
+        (found,) = finder.find("cfz").titles
+        assert (found.title, found.shelf, found.copies_in) == ("草房子", "文学A", 1)
+        assert titles(finder, "cmxs") == ["草房子"]  # by its series
+        with on(site.desk), site.desk.atomic():
+            masterdata.save(Kind.TITLE_SAVED, key="cfz", title="青铜葵花", author="曹文轩")
+        kiosk.sync(site.desk)
+        assert titles(finder, "cfz") == [] and titles(finder, "qtkh") == ["青铜葵花"]
+        assert titles(finder, "cmxs") == []  # the series was taken off
+        assert titles(Finder(Store(site.desk, "desk", clock=clock)), "qtkh") == ["青铜葵花"]
+    finally:
+        kiosk.db.close()
+        site.desk.close()
