@@ -27,6 +27,7 @@ from kiosk.data.core import masterdata
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import Title, new_key
 from kiosk.screens.find import FindScreen, ResultTable
+from kiosk.widgets.letter_pad import BACKSPACE, CLEAR, SPACE, LetterPad
 
 
 @pytest.fixture
@@ -65,6 +66,13 @@ def find_screen(pilot) -> FindScreen:
     screen = pilot.app.screen
     assert isinstance(screen, FindScreen), type(screen).__name__
     return screen
+
+
+async def tap(pilot, value: str) -> None:
+    """Touch the pad's key ``value`` where it is drawn."""
+    pad = pilot.app.screen.query_one(LetterPad)
+    await wait_until(pilot, lambda: bool(pad.region))
+    assert await pilot.click(LetterPad, offset=pad.key_offset(value))
 
 
 async def open_find(pilot) -> FindScreen:
@@ -109,19 +117,19 @@ async def test_the_letter_pad_types_takes_back_and_clears_without_a_keyboard(
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_find(pilot)
         field = screen.query_one("#query")
-        for key in ("#key-w", "#key-e", "#key-b", "#key-x"):
-            await click(pilot, key)
+        for key in "webx":
+            await tap(pilot, key)
         assert field.value == "webx"
         await wait_until(pilot, lambda: "Nothing found for “webx”" in screen_text(pilot))
-        await click(pilot, "#key-backspace")
+        await tap(pilot, BACKSPACE)
         await wait_until(pilot, lambda: titles_shown(pilot) == ["Charlotte's Web"])
         assert "Shelf I, call number I712.84. 1 in: take one from the shelf." in screen_text(pilot)
         assert find_screen(pilot).query_one(ResultTable).rows[0][3] == "1 of 1"  # one lost
-        await click(pilot, "#key-space")
-        await click(pilot, "#key-w")
+        await tap(pilot, SPACE)
+        await tap(pilot, "w")
         assert field.value == "web w"
         await wait_until(pilot, lambda: titles_shown(pilot) == ["Charlotte's Web"])
-        await click(pilot, "#key-clear")
+        await tap(pilot, CLEAR)
         await wait_until(pilot, lambda: field.value == "" and screen.result.query == "")
         assert "Type or touch the letters" in screen_text(pilot)
         assert screen.focused is field  # touching keys never moved the focus away
@@ -267,14 +275,24 @@ async def test_everything_fits_on_the_screen(circulation, shelves, size, languag
         await pilot.pause()
         screen = find_screen(pilot)
         width, height = size
-        for selector in ("#query", "#find-state", "#results", "#find-detail", "#pad",
-                         "#key-q", "#key-p", "#key-m", "#key-clear", "#key-space", "#back"):
+        for selector in ("#query", "#find-state", "#results", "#find-detail", "#pad", "#back"):
             region = screen.query_one(selector).region
             assert region.width and region.height, selector
             assert region.right <= width and region.bottom <= height, (selector, region)
         table = screen.query_one(ResultTable)
         assert table.region.height >= (4 if height == 24 else 12)
-        assert screen.query_one("#key-1").region.height == (3 if height >= 36 else 0)
+        pad = screen.query_one(LetterPad)
+        back = screen.query_one("#back").region
+        for key in ("q", "p", "a", "l", "z", "m", BACKSPACE, SPACE, CLEAR):
+            spot = pad.region.offset + pad.key_offset(key)
+            assert pad.region.contains_point(spot) and not back.contains_point(spot), key
+            assert pad.key_at(pad.key_offset(key)) == key
+        assert pad.roomy == (height >= 36)
+        if pad.roomy:
+            assert pad.key_at(pad.key_offset("1")) == "1"
+        else:
+            with pytest.raises(KeyError):
+                pad.key_offset("1")
 
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])

@@ -32,7 +32,7 @@ from textual.widgets import Button, Input, Static
 
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
-from kiosk.data.lending.finding import Finder, FindResult, FoundTitle
+from kiosk.data.lending.finding import LIMIT, Finder, FindResult, FoundTitle
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.big_button import BigButton
@@ -176,9 +176,10 @@ class FindScreen(KioskScreen):
                     Column(t("find.col.call"), 9),
                     Column(t("find.col.shelf"), 8),
                     Column(t("find.col.in"), 8),
-                    Column(t("find.col.back"), 13),
+                    Column(t("find.col.back"), 15),
                 ],
                 id="results",
+                room=LIMIT,
             )
             yield Static("", id="find-detail", markup=False)
             with Horizontal(id="title-actions"):
@@ -215,7 +216,7 @@ class FindScreen(KioskScreen):
 
     def _fit(self) -> None:
         """Big keys where the screen is tall enough for them."""
-        self.query_one(LetterPad).set_class(self.app.size.height >= 36, "-roomy")
+        self.query_one(LetterPad).roomy = self.app.size.height >= 36
 
     # -- typing -----------------------------------------------------------------------
 
