@@ -6,7 +6,7 @@ For each library this bench types the way they do, for titles picked at random:
 
 * the search itself (``Finder.find`` on the kiosk's database, with each title's
   shelf, copies in and next due date), per keystroke, wall and CPU time;
-* the real app, headless (``FindScreen`` opened with F4): from a key posted to the app
+* the real app, headless (``FindScreen`` opened with F5): from a key posted to the app
   to the frame that shows that query's results (rendered for a terminal, as
   ``bench/scan_latency.py`` does).
 
@@ -170,7 +170,7 @@ async def screen(url: str, keys: int, seed: int) -> tuple[list[float], list[floa
     cpus: list[float] = []
     async with app.run_test(size=(100, 30)) as pilot:
         frames = time_frames(app)
-        await pilot.press("f4")
+        await pilot.press("f5")
         while type(app.screen).__name__ != "FindScreen" or not app.screen.is_mounted:
             await asyncio.sleep(0.001)
         await pilot.pause()

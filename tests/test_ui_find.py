@@ -76,7 +76,7 @@ async def tap(pilot, value: str) -> None:
 
 
 async def open_find(pilot) -> FindScreen:
-    await pilot.press("f4")
+    await pilot.press("f5")
     await on_screen(pilot, "FindScreen")
     return find_screen(pilot)
 
@@ -204,11 +204,11 @@ async def test_from_the_patron_page_and_back_and_another_childs_card(circulation
         await pilot.press("f2")
         await on_screen(pilot, "PatronScreen")
         assert "王小明" in screen_text(pilot)
-        await pilot.press("f4")
+        await pilot.press("f5")
         await on_screen(pilot, "FindScreen")
         await scan_to(pilot, shelves["card"], "PatronScreen")  # the same child: back
         assert "王小明" in screen_text(pilot)
-        await pilot.press("f4")
+        await pilot.press("f5")
         await on_screen(pilot, "FindScreen")
         post_scan(pilot, shelves["other"])
         await wait_until(pilot, lambda: screen_name(pilot) == "PatronScreen"
@@ -222,7 +222,7 @@ async def test_the_idle_timeout_leaves_the_find_screen_too(circulation, shelves)
     app = make_app(circulation, monotonic=clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await scan_to(pilot, shelves["card"], "PatronScreen")
-        await pilot.press("f4")
+        await pilot.press("f5")
         await on_screen(pilot, "FindScreen")
         await pilot.press("c")
         clock.advance(46)
@@ -268,7 +268,7 @@ async def test_everything_fits_on_the_screen(circulation, shelves, size, languag
     """A Pilot test passes while a widget is hidden off screen: check the regions."""
     app = make_app(circulation, language=language)
     async with app.run_test(size=size) as pilot:
-        await pilot.press("f4")
+        await pilot.press("f5")
         await on_screen(pilot, "FindScreen")
         await pilot.press("c")
         await wait_until(pilot, lambda: len(titles_shown(pilot)) >= 2)
@@ -311,3 +311,39 @@ async def test_the_find_buttons_are_on_screen_beside_the_others(circulation, mak
         await click(pilot, "#find")
         await on_screen(pilot, "FindScreen")
         assert find_screen(pilot).patron.kind == "teacher"
+
+
+async def test_a_teacher_reserves_the_title_found_and_a_student_may_not_here(
+    circulation, shelves, make
+):
+    teacher = make.card(make.patron("T1", name="张老师", kind="teacher"))
+    app = make_app(circulation, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan_to(pilot, teacher, "PatronScreen")
+        await pilot.press("f5")
+        await on_screen(pilot, "FindScreen")
+        screen = find_screen(pilot)
+        await pilot.press(*"qtkh")
+        await wait_until(pilot, lambda: titles_shown(pilot) == ["青铜葵花"])
+        await wait_until(pilot, lambda: screen.query_one("#reserve").display
+                         and bool(screen.query_one("#reserve").region))
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: screen_name(pilot) == "ReserveModal")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: screen_name(pilot) == "FindScreen"
+                         and "青铜葵花" in (screen.query_one("#verdict").render().plain
+                                         if screen.query_one("#verdict").display else ""))
+    with circulation.store.connected():
+        from kiosk.data.core.models import Hold
+
+        (hold,) = Hold.select()
+        assert (hold.patron.number, hold.title.title) == ("T1", "青铜葵花")
+    app = make_app(circulation, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:  # students may not reserve by default
+        await scan_to(pilot, shelves["card"], "PatronScreen")
+        await pilot.press("f5")
+        await on_screen(pilot, "FindScreen")
+        await pilot.press(*"qtkh")
+        await wait_until(pilot, lambda: titles_shown(pilot) == ["青铜葵花"])
+        await pilot.pause(0.2)
+        assert not find_screen(pilot).query_one("#reserve").display

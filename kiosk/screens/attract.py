@@ -31,7 +31,7 @@ class AttractScreen(KioskScreen):
 
     BINDINGS = [Binding("f2", "press('return')", show=False, id="attract.return"),
                Binding("f3", "press('language')", show=False, id="attract.language"),
-               Binding("f4", "press('find')", show=False, id="attract.find")]
+               Binding("f5", "press('find')", show=False, id="attract.find")]
 
     IDLE_TIMEOUT: ClassVar[float | None] = None
     VERDICT_SECONDS = 8.0
@@ -54,7 +54,7 @@ class AttractScreen(KioskScreen):
                     t("attract.return_button"), key="f2", id="return", variant="primary"
                 )
                 yield BigButton(t("language.switch"), key="f3", id="language")
-                yield BigButton(t("find.button"), key="f4", id="find")
+                yield BigButton(t("find.button"), key="f5", id="find")
 
     def on_mount(self) -> None:
         super().on_mount()

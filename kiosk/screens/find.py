@@ -1,7 +1,7 @@
 """Finding a book (找书): type or touch letters, see the titles, their shelves, and
 whether a copy is in.
 
-Reached from the start screen and from a patron's page (F4, or the button). Every
+Reached from the start screen and from a patron's page (F5, or the button). Every
 keystroke searches (:class:`kiosk.data.lending.finding.Finder`, on the database
 thread); one search runs at a time and, when it comes back, the newest text typed
 meanwhile is searched next, so the database thread never queues up stale searches
@@ -10,10 +10,11 @@ and an older result never replaces a newer one on the screen.
 A scanned book (its label or its ISBN) is looked up like typed text; a library card
 opens that patron's page, as it would on the screen below.
 
-For reservations: the title under the cursor is :attr:`FindScreen.chosen` (a plain
-:class:`~kiosk.data.lending.finding.FoundTitle` with its ``title_id``); the screen posts
-:class:`FindScreen.TitleChosen` when it changes, and :meth:`FindScreen.compose_title_actions`
-is the slot for the buttons that act on it ("Reserve"), shown under the title's details.
+Reserving: the title under the cursor is :attr:`FindScreen.chosen` (a plain
+:class:`~kiosk.data.lending.finding.FoundTitle` with its ``title_id`` and ``key``); the
+screen posts :class:`FindScreen.TitleChosen` when it changes, and
+:meth:`FindScreen.compose_title_actions` yields the buttons that act on it, shown under
+its details: "Reserve" (F3) for the patron whose page opened the screen.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import date
 from importlib.resources import files
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -33,8 +34,10 @@ from textual.widgets import Button, Input, Static
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
 from kiosk.data.lending.finding import LIMIT, Finder, FindResult, FoundTitle
+from kiosk.data.lending.holds import Holds
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.reserve import reserve
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.letter_pad import BACKSPACE, CLEAR, SPACE, LetterPad, typed
 from kiosk.widgets.row_table import Column, RowTable
@@ -120,6 +123,7 @@ class FindScreen(KioskScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "press('back')", show=False, id="find.back"),
+        Binding("f3", "press('reserve')", show=False, id="find.reserve"),
         Binding("escape", "press('back')", show=False, id="find.escape"),
         Binding("down", "move(1)", show=False, id="find.down"),
         Binding("up", "move(-1)", show=False, id="find.up"),
@@ -194,9 +198,11 @@ class FindScreen(KioskScreen):
                 yield BigButton(t("find.back"), key="f2", id="back")
 
     def compose_title_actions(self) -> ComposeResult:
-        """The buttons that act on :attr:`chosen` (a slot: none here; reservations add
-        "Reserve"). They are shown while a title is chosen."""
-        return iter(())
+        """The buttons that act on :attr:`chosen`, shown while a title is chosen:
+        "Reserve", for the patron whose page opened this screen (where the library's
+        rules let them: :meth:`_may_reserve`)."""
+        if self.patron is not None:
+            yield BigButton(t("reserve.button"), key="f3", id="reserve")
 
     def on_mount(self) -> None:
         # Typing goes to the search field: the scan field is neither shown nor focused
@@ -205,6 +211,7 @@ class FindScreen(KioskScreen):
         bar.can_focus = False
         bar.display = False
         self.query_one("#title-actions").display = False
+        self._may_reserve()
         self._fit()
         self.query_one("#query", Input).focus()
 
@@ -305,7 +312,7 @@ class FindScreen(KioskScreen):
             describe(found, self.circulation.store.today()) if found else "", layout=False
         )
         actions = self.query_one("#title-actions")
-        shown = found is not None and bool(actions.children)
+        shown = found is not None and any(button.display for button in actions.children)
         if actions.display != shown:
             actions.display = shown
         chosen_id = found.title_id if found else None
@@ -327,6 +334,30 @@ class FindScreen(KioskScreen):
     def action_move(self, step: int) -> None:
         """The arrow keys move through the titles while typing goes on in the field."""
         self.query_one(ResultTable).action_move(step)
+
+    # -- reserving --------------------------------------------------------------------
+
+    @work(group="reserve-rules", exclusive=True, exit_on_error=False)
+    async def _may_reserve(self) -> None:
+        """Show "Reserve" only where the library's rules let this patron reserve."""
+        buttons = self.query("#reserve")
+        if not buttons or self.patron is None:
+            return
+        try:
+            rules = await self.call(Holds(self.circulation).rules)
+        except KioskError:
+            rules = None  # (the screen works without: a search says what is wrong)
+        buttons.first().display = rules is not None and rules.may_reserve(self.patron.kind)
+        self._show_chosen()
+
+    @on(Button.Pressed, "#reserve")
+    def reserve_chosen(self) -> None:
+        """Reserve the chosen title for the patron (kiosk/screens/reserve.py asks first)."""
+        found = self.chosen
+        if self.patron is None or found is None:
+            return
+        reserve(self.app, self.patron.number, title_key=found.key,
+                done=lambda text, kind: self.query_one(Verdict).say(text, kind))
 
     # -- leaving, and scans -----------------------------------------------------------
 
