@@ -15,6 +15,7 @@ from kiosk.data.lending.circulation import LoanView, PatronView
 from kiosk.data.lending.holds import Holds
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.find import FindScreen
 from kiosk.screens.mine import MineModal
 from kiosk.screens.reserve import reserve, waiting_lines
 from kiosk.screens.returns import describe_return
@@ -35,7 +36,8 @@ class PatronScreen(KioskScreen):
 
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish"),
                 Binding("f3", "press('class-visit')", show=False, id="patron.class_visit"),
-                Binding("f4", "press('reserve')", show=False, id="patron.reserve")]
+                Binding("f4", "press('reserve')", show=False, id="patron.reserve"),
+                Binding("f5", "press('find')", show=False, id="patron.find")]
 
     def __init__(self, patron: PatronView, session: Session | None = None) -> None:
         super().__init__()
@@ -59,6 +61,7 @@ class PatronScreen(KioskScreen):
                 yield BigButton(t("patron.finish"), key="f2", id="finish", variant="success")
                 yield BigButton(t("visit.start"), key="f3", id="class-visit", variant="primary")
                 yield BigButton(t("reserve.button"), key="f4", id="reserve", variant="default")
+                yield BigButton(t("find.button"), key="f5", id="find")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -119,6 +122,11 @@ class PatronScreen(KioskScreen):
     def class_visit(self) -> None:
         """A teacher brings a class: pick it (kiosk/screens/visit.py)."""
         self.kiosk.open_class_visit(self.patron, self.session)
+
+    @on(Button.Pressed, "#find")
+    def find_a_book(self) -> None:
+        """Find a book (kiosk/screens/find.py); back here afterwards."""
+        self.app.push_screen(FindScreen(self.patron))
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:

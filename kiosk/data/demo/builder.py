@@ -20,6 +20,7 @@ import peewee as pw
 
 from kiosk.data.core import journal, library, settings
 from kiosk.data.core.facts import Fact, HybridClock, new_fact
+from kiosk.data.core.findkeys import title_keys
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import (
     ITEM_KINDS,
@@ -30,6 +31,7 @@ from kiosk.data.core.models import (
     Patron,
     SchoolClass,
     Title,
+    index_titles,
 )
 from kiosk.data.demo.school import (
     ADULT_NAMES,
@@ -238,6 +240,10 @@ class Builder:
                 continue
             titles.append({**row, "issue_date": None})
             counts.append(self._copies_of(row))
+        for title in titles:  # (a bulk insert: Title.save would make the key itself)
+            title["search_key"] = title_keys(
+                title["title"], title["author"], title["series"], None
+            )
         for chunk in pw.chunked(titles, 100):
             Title.insert_many(chunk).execute()
         title_ids = {
@@ -246,6 +252,11 @@ class Builder:
                 Title.id, Title.title, Title.issue_date
             ).tuples()
         }
+        index_titles([
+            (title_ids[(row["title"], row["issue_date"])], row["title"], row["author"],
+             row["series"], None)
+            for row in titles
+        ])
         copies: list[_Copy] = []
         copy_rows: list[tuple[str, int, str, bool]] = []
         barcodes = itertools.count(FIRST_BARCODE)
@@ -608,6 +619,7 @@ def read_titles() -> list[dict[str, Any]]:
                 "year": int(row["year"]) if row["year"] else None,
                 "classification": row["classification"],
                 "kind": row["kind"],
+                "series": row.get("series") or "",
             }
         )
     return rows
