@@ -109,6 +109,16 @@ def _set_status(copy: Copy, status: str) -> None:
         _SET_STATUS.execute(status, copy.id)
 
 
+copy_of = _copy
+"""The fact's copy (read once, kept in ``known``), for the other projection modules."""
+patron_of = _patron
+"""The fact's patron (read once, kept in ``known``)."""
+open_loan_of = _open_loan
+"""The copy's open loan (read once, kept in ``known``)."""
+set_status = _set_status
+"""Set a copy's status (written only when it changes)."""
+
+
 def checkout(fact: Fact, known: Known) -> None:
     """A loan begins (and, if the copy was lent meanwhile elsewhere, the loans are ordered by time)."""
     copy, patron = _copy(fact, known), _patron(fact, known)
@@ -133,7 +143,9 @@ def checkout(fact: Fact, known: Known) -> None:
         known.open_loan = Loan(id=fact.uuid, copy=copy.id, patron=patron.id, out_at=fact.wall_time)
     if known.holds_possible:
         _FULFIL_HOLDS.execute(patron.id, copy.title_id)
-    _set_status(copy, "on_loan")
+    # A copy written off stays written off: a kiosk that did not know lent it, the
+    # loan stands, and its return brings it to the librarian's desk (docs/sync.md).
+    _set_status(copy, "withdrawn" if copy.status == "withdrawn" else "on_loan")
 
 
 def checkin(fact: Fact, known: Known) -> None:
@@ -211,13 +223,6 @@ def card_revoked(fact: Fact, known: Known) -> None:
     Card.update(revoked_at=fact.wall_time).where(
         (Card.patron == patron) & (Card.serial == fact.data["serial"]) & Card.revoked_at.is_null()
     ).execute()
-
-
-def copy_status(fact: Fact, known: Known) -> None:
-    """The librarian's decision about a copy: lost, withdrawn, to repair, or found."""
-    copy = _copy(fact, known)
-    if copy is not None:
-        _set_status(copy, fact.data["status"])
 
 
 def nothing(fact: Fact, known: Known) -> None:
