@@ -40,7 +40,8 @@ def revoked_card(fact: Fact, patron: Patron | None) -> Case | None:
 
 
 def checkout(fact: Fact, known: Known) -> list[Case]:
-    """A copy lent twice, lent while written off or not lendable, to a patron who left, or on a revoked card."""
+    """A copy lent twice, lent while written off or not lendable, to a patron who left,
+    or on a revoked card."""
     found: list[Case] = []
     copy, patron, loan = known.copy, known.patron, known.open_loan
     if copy is None:

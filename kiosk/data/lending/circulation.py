@@ -67,9 +67,11 @@ _PATRON_LOANS = Prepared(
     lambda patron_id: Loan.select(Loan, Copy, Title)
     .join(Copy)
     .join(Title)
-    .where((Loan.patron == patron_id) & Loan.returned_at.is_null())
+    .where((Loan.patron == patron_id) & Loan.returned_at.is_null() & Loan.corner.is_null())
     .order_by(Loan.due_on, Loan.out_at)
 )
+"""A patron's own open loans (a class corner's books, lent under a teacher, are the
+class's: they are not the teacher's books, nor counted against the teacher's quota)."""
 _RULES = Prepared(
     lambda patron_kind, item_kind: LoanRule.select().where(
         (LoanRule.patron_kind == patron_kind) & LoanRule.item_kind.in_(["*", item_kind])

@@ -18,8 +18,8 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data.core.errors import NotFound, Refused
-from kiosk.data.core.facts import day_bounds
 from kiosk.data.core.fact_words import SETTLEMENTS, STOCK_ACTIONS, WITHDRAW_REASONS
+from kiosk.data.core.facts import day_bounds
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import Copy, CopyEvent, Loan, Patron, SchoolClass, Title
 from kiosk.data.core.projection import Known
