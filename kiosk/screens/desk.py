@@ -212,6 +212,8 @@ class DeskScreen(PanelActions, Screen[None]):
             with Horizontal(id="actions"):
                 yield BigButton(t("lib.desk.sign_out"), key="f3", id="sign-out",
                                 variant="primary")
+                yield BigButton(t("stock.books"), key="f11", id="books")
+                yield BigButton(t("corner.corners"), key="f12", id="corners")
                 yield BigButton(t("lib.desk.quit"), key="f10", id="quit", variant="error")
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
@@ -225,6 +227,14 @@ class DeskScreen(PanelActions, Screen[None]):
     def system_lines(self) -> list[str]:
         """The desk has no camera; its scanner types where the cursor is."""
         return device_lines("off", None)
+
+    @on(Button.Pressed, "#books")
+    def _books(self) -> None:
+        self.action_books()
+
+    @on(Button.Pressed, "#corners")
+    def _corners(self) -> None:
+        self.action_corners()
 
     @on(Button.Pressed, "#sign-out")
     def action_sign_out(self) -> None:

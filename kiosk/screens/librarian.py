@@ -56,6 +56,8 @@ class LibrarianScreen(PanelActions, KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton("", key="f2", id="returns-only", variant="warning")
                 yield BigButton(t("librarian.back"), key="f3", id="back", variant="primary")
+                yield BigButton(t("stock.books"), key="f11", id="books")
+                yield BigButton(t("corner.corners"), key="f12", id="corners")
                 yield BigButton(t("librarian.exit"), key="f10", id="exit", variant="error")
 
     def on_mount(self) -> None:
@@ -119,6 +121,14 @@ class LibrarianScreen(PanelActions, KioskScreen):
             return
         self.kiosk.returns_only = on
         self._show_state()
+
+    @on(Button.Pressed, "#books")
+    def _books(self) -> None:
+        self.action_books()
+
+    @on(Button.Pressed, "#corners")
+    def _corners(self) -> None:
+        self.action_corners()
 
     @on(Button.Pressed, "#back")
     def back(self) -> None:

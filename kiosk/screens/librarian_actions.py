@@ -46,6 +46,8 @@ class PanelActions(Screen[Any]):
         Binding("f7", "reviewed", show=False, id="librarian.reviewed"),
         Binding("f8", "tab(-1)", show=False, id="librarian.previous_tab"),
         Binding("f9", "tab(1)", show=False, id="librarian.next_tab"),
+        Binding("f11", "books", show=False, id="librarian.books"),
+        Binding("f12", "corners", show=False, id="librarian.corners"),
     ]
 
     @property
@@ -100,6 +102,26 @@ class PanelActions(Screen[Any]):
     def action_tab(self, step: int) -> None:
         """F8/F9: the previous or next tab."""
         self.panel.switch_tab(step)
+
+    # -- repair, loss, write-off; class corners -----------------------------------------
+
+    def action_books(self) -> None:
+        """F11: one decision (repaired, lost, withdrawn...) for a pile of books."""
+        from kiosk.screens.stock import StockPileModal
+
+        self.app.push_screen(StockPileModal(self.panel.host), self._detail_closed)
+
+    def action_corners(self) -> None:
+        """F12: lend a set of books to a class's corner, or take one back."""
+        from kiosk.data.roles import Roles
+        from kiosk.screens.corner import CornerModal
+
+        host = self.panel.host
+        self.app.push_screen(
+            CornerModal(host.run, Roles(host.daybook.circulation), host.librarian.number,
+                        librarian=True),
+            self._detail_closed,
+        )
 
     # -- export -----------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ class PatronScreen(KioskScreen):
     SHOWS_CAMERA = True
 
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish"),
-                Binding("f3", "press('class-visit')", show=False, id="patron.class_visit")]
+                Binding("f3", "press('class-visit')", show=False, id="patron.class_visit"),
+                Binding("f5", "press('class-corner')", show=False, id="patron.class_corner")]
 
     def __init__(self, patron: PatronView, visit: Visit | None = None) -> None:
         super().__init__()
@@ -54,10 +55,12 @@ class PatronScreen(KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton(t("patron.finish"), key="f2", id="finish", variant="success")
                 yield BigButton(t("visit.start"), key="f3", id="class-visit", variant="primary")
+                yield BigButton(t("corner.start"), key="f5", id="class-corner")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#class-visit").display = self.patron.kind == "teacher"
+        self.query_one("#class-corner").display = self.patron.kind == "teacher"
         self.show_patron(self.patron)
         if self.patron.overdue_count:
             self.query_one(Verdict).say(
@@ -85,6 +88,13 @@ class PatronScreen(KioskScreen):
     def class_visit(self) -> None:
         """A teacher brings a class: pick it (kiosk/screens/visit.py)."""
         self.kiosk.open_class_visit(self.patron, self.visit)
+
+    @on(Button.Pressed, "#class-corner")
+    def class_corner(self) -> None:
+        """A teacher lends a set of books to a class's corner, or brings one back."""
+        from kiosk.screens.corner import CornerModal
+
+        self.app.push_screen(CornerModal(self.call, self.roles, self.patron.number))
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:

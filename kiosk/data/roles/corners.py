@@ -12,7 +12,7 @@ under the class once the date has passed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import peewee as pw
@@ -20,7 +20,16 @@ import peewee as pw
 from kiosk.data.core import settings
 from kiosk.data.core.errors import NotFound, Refused
 from kiosk.data.core.kinds import Kind
-from kiosk.data.core.models import ClassCorner, Copy, Loan, Patron, SchoolClass, Title, new_id
+from kiosk.data.core.models import (
+    ClassCorner,
+    ClassTeacher,
+    Copy,
+    Loan,
+    Patron,
+    SchoolClass,
+    Title,
+    new_id,
+)
 from kiosk.data.core.projection import Known
 from kiosk.data.core.store import Outcome
 from kiosk.data.core.text import clean_code, printable
@@ -83,6 +92,25 @@ class Corners(RoleService):
         if end is not None and end > self.store.today():
             return end
         return self.circulation.due_date(CORNER_DAYS)
+
+    def due_choices(self) -> list[tuple[int, date]]:
+        """The due dates offered: the usual one (weeks ``0``), and four and eight weeks on."""
+        today = self.store.today()
+        return [(0, self.due_default()),
+                *((weeks, today + timedelta(weeks=weeks)) for weeks in (4, 8))]
+
+    def keepers(self, class_name: str) -> list[tuple[str, str]]:
+        """The class's teachers (number, name), who may answer for its corner."""
+        with self.store.reading():
+            return [
+                (number, name) for number, name in tuples(
+                    Patron.select(Patron.number, Patron.name)
+                    .join(ClassTeacher, on=ClassTeacher.teacher == Patron.id)
+                    .join(SchoolClass, on=ClassTeacher.school_class == SchoolClass.id)
+                    .where(SchoolClass.name == class_name)
+                    .order_by(Patron.name)
+                )
+            ]
 
     def new(self, teacher: str, class_name: str, due_on: date) -> CornerView:
         """A new corner of ``class_name`` under ``teacher`` (nothing is recorded until its
