@@ -2,7 +2,9 @@
 
 A patron: their cards, loans and last facts; renew or return a loan, revoke the card.
 A copy: where it is, who has it, its last facts; return or renew it, open the
-borrower, mark it repaired, to repair, lost, found or withdrawn (:mod:`kiosk.screens.stock`). Every action asks first (:class:`~kiosk.screens.confirm.ConfirmModal`) and
+borrower, mark it repaired, to repair, lost, found or withdrawn
+(:mod:`kiosk.screens.stock`). Every action asks first
+(:class:`~kiosk.screens.confirm.ConfirmModal`) and
 is written as a fact by the service. The dialog dismisses ``True`` when something
 changed, so the tabs behind it read the day again.
 """
