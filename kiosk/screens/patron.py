@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.data.core.errors import AlreadyBorrowed, KioskError
-from kiosk.data.lending.circulation import LoanView, PatronView
+from kiosk.data.lending.circulation import CheckoutResult, LoanView, PatronView
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.mine import MineModal
@@ -35,8 +35,14 @@ class PatronScreen(KioskScreen):
                 Binding("f3", "press('class-visit')", show=False, id="patron.class_visit"),
                 Binding("f5", "press('class-corner')", show=False, id="patron.class_corner")]
 
-    def __init__(self, patron: PatronView, visit: Visit | None = None) -> None:
+    def __init__(
+        self, patron: PatronView, visit: Visit | None = None, *, lent_by: str | None = None,
+        lent_by_name: str = "",
+    ) -> None:
         super().__init__()
+        self.lent_by = lent_by
+        """The teacher lending for a child who forgot the card (in a class visit)."""
+        self.lent_by_name = lent_by_name
         self.patron = patron
         self.visit = visit or Visit()
         self.visit.name = patron.name
@@ -62,6 +68,10 @@ class PatronScreen(KioskScreen):
         self.query_one("#class-visit").display = self.patron.kind == "teacher"
         self.query_one("#class-corner").display = self.patron.kind == "teacher"
         self.show_patron(self.patron)
+        if self.lent_by:
+            self.query_one(Verdict).say(
+                t("visit.lending_for", name=self.patron.name, teacher=self.lent_by_name), "info"
+            )
         if self.patron.overdue_count:
             self.query_one(Verdict).say(
                 t("patron.overdue", count=self.patron.overdue_count), "warn"
@@ -98,7 +108,11 @@ class PatronScreen(KioskScreen):
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:
-        """End the visit and show the receipt."""
+        """End the visit and show the receipt (a child the teacher lent for: back to the
+        class visit's roll call)."""
+        if self.lent_by and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+            return
         self.kiosk.show_receipt(self.visit)
 
     async def handle_scan(self, code: str) -> None:
@@ -107,9 +121,7 @@ class PatronScreen(KioskScreen):
             await self._other_card(code)
             return
         try:
-            result = await self.call(
-                self.circulation.checkout, self.patron.number, code, self.patron.card
-            )
+            result = await self.call(self._checkout, code)
         except AlreadyBorrowed as mine:
             self.offer_return_or_renew(mine.loan)
             return
@@ -120,6 +132,11 @@ class PatronScreen(KioskScreen):
         self.show_patron(result.patron)
         verdict.say(
             t("checkout.ok", title=result.loan.title, due=format_date(result.loan.due_on)), "ok"
+        )
+
+    def _checkout(self, code: str) -> CheckoutResult:
+        return self.circulation.checkout(
+            self.patron.number, code, self.patron.card, teacher=self.lent_by
         )
 
     async def _other_card(self, code: str) -> None:

@@ -141,6 +141,14 @@ def plain(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
     return t(f"lib.log.what.{kind}", **extra)
 
 
+def visit_attendee(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A child counted in the roll call (by the teacher, when the card was forgotten)."""
+    text = plain(kind, data, title, patron_name)
+    if data.get("no_card"):
+        text += " " + t("visit.log.no_card", teacher=printable(str(data.get("by", "")), 20))
+    return text
+
+
 def visit_ended(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
     """How a visit ended, or what the teacher added after it had ended (the period's
     end came first: the teacher's card then adds the note and the count)."""

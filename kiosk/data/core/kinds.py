@@ -144,7 +144,9 @@ KINDS: dict[str, KindRow] = {
     Kind.LIBRARIAN_LOGIN: KindRow(projection.nothing, Batch.MEMORY, "librarian_login"),
     Kind.CASE_REVIEWED: KindRow(projection.nothing, Batch.MEMORY, "case_reviewed"),
     Kind.VISIT_STARTED: KindRow(projection_roles.visit_started, Batch.SCOPED, "visit_started"),
-    Kind.VISIT_ATTENDEE: KindRow(projection_roles.visit_attendee, Batch.SCOPED, "visit_attendee"),
+    Kind.VISIT_ATTENDEE: KindRow(
+        projection_roles.visit_attendee, Batch.SCOPED, "visit_attendee", fact_words.visit_attendee
+    ),
     Kind.VISIT_ENDED: KindRow(
         projection_roles.visit_ended, Batch.SCOPED, "visit_ended", fact_words.visit_ended
     ),

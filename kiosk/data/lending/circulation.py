@@ -406,9 +406,13 @@ class Circulation:
 
     # -- checkout -----------------------------------------------------------------
 
-    def checkout(self, number: str, raw_barcode: str, card: int | None = None) -> CheckoutResult:
+    def checkout(
+        self, number: str, raw_barcode: str, card: int | None = None, *,
+        teacher: str | None = None,
+    ) -> CheckoutResult:
         """Lend the copy ``raw_barcode`` to patron ``number`` (whose card ``card`` opened
-        the page, if a card did).
+        the page, if a card did). ``teacher`` lends it for a child who forgot the card
+        in a class visit (the fact names the teacher).
 
         Raises:
             AlreadyBorrowed: the patron has this copy already (offer return or renew).
@@ -447,7 +451,9 @@ class Circulation:
                 return Outcome(
                     refusal=self.store.refusal(refusal, patron=patron.number, copy=copy.barcode)
                 )
-            extra = {"card": card} if card is not None else {}
+            extra: dict[str, Any] = {"card": card} if card is not None else {}
+            if teacher:
+                extra["teacher"] = teacher
             fact = self.store.fact(
                 Kind.CHECKOUT, patron=patron.number, copy=copy.barcode,
                 due_on=plan.due.isoformat(), **extra,
