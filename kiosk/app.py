@@ -18,9 +18,10 @@ from kiosk.bridges.camera import CameraBuilder, CameraLink
 from kiosk.bridges.db_thread import DatabaseThread
 from kiosk.bridges.links import ThreadMessages
 from kiosk.bridges.scans import ScanLink
-from kiosk.bridges.sync import SyncLink, SyncWorker
+from kiosk.bridges.sync import SyncLink
 from kiosk.config import Config
 from kiosk.data.lending.circulation import Circulation, PatronView
+from kiosk.data.sync.worker import SyncWorker
 from kiosk.locale import set_language, t
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen

@@ -325,7 +325,7 @@ def test_every_printing_message_is_translated():
     root = Path(kiosk.__file__).parent
     desk = root / "data" / "desk"
     sources = [root / "commands" / "printing.py", *desk.glob("*print*.py"),
-               desk / "reports.py", desk / "report_sheets.py", desk / "pdf.py"]
+               desk / "reports.py", desk / "report_sheets.py", *(desk / "pdf").glob("*.py")]
     keys = {k for path in sources
             for k in re.findall(r"[\"'](print\.[a-z_.]+[a-z])[\"']",
                                 path.read_text(encoding="utf-8"))}
