@@ -231,3 +231,41 @@ def test_old_copy_status_facts_still_read(circulation, school, library, tmp_path
         assert [e.action for e in CopyEvent.select().order_by(CopyEvent.at)] == ["lost", "found"]
     assert status(library, "B011") == "available"
     replayed_equal(library, tmp_path)
+
+
+def test_corners_in_the_overdue_list_the_out_list_and_the_term_report(
+    circulation, school, library, clock, library_url, capsys
+):
+    from kiosk.cli import main
+    from kiosk.data.desk.reports import still_out, term_report
+    from kiosk.data.librarian.daybook import DayBook
+
+    corners = Roles(circulation).corners
+    start = clock.today
+    corner = corners.new("T01", "三年级2班", clock.today + timedelta(days=10))
+    for book in school["books"][:3]:
+        corners.lend(corner, book.barcode)
+    corners.give_back(corner.id, "B000")
+    corners.close(corner.id, by="T01")
+    Stock(circulation.store).act("B020", "repair", by="L1")
+    Stock(circulation.store).act("B020", "repaired", by="L1")
+    Stock(circulation.store).act("B021", "withdrawn", by="L1", reason="outdated")
+    clock.advance(days=20)
+    set_language("en")
+    (late1, late2) = DayBook(circulation).overdue()
+    assert {late1.copy, late2.copy} == {"B001", "B002"}
+    assert late1.class_name == "三年级2班" and late1.patron_name == "王老师 · Corner"
+    with sk.on(library):
+        out = still_out(clock.today)
+        report = term_report(start, clock.today, target=1, as_of=clock.today)
+    assert [(o.school_class, o.corner) for o in out] == [("三年级2班", True)] * 2
+    assert report.total_loans == 0  # a corner's books are no one's loans
+    (figures,) = report.corners
+    assert (figures.school_class, figures.corners, figures.books, figures.missing,
+            figures.out) == ("三年级2班", 1, 3, 2, 2)
+    assert report.stock is not None
+    assert (report.stock.repairs, report.stock.repaired, report.stock.withdrawn) == (1, 1, 1)
+    library.close()
+    assert main(["report", "out", "--db", library_url]) == 0
+    printed = capsys.readouterr().out
+    assert "== 三年级2班 ==" in printed and printed.count("(图书角)") == 2  # (the CLI: zh_CN)

@@ -310,7 +310,12 @@ def summary_of(report: Any) -> Any:
         (t("print.report.per_student"), f"{report.per_student:.1f}"),
         (t("print.report.at_target"), f"{report.share_at_target:.0%}"),
         (t("print.report.visits"), str(sum(v.visits for v in report.visits))),
+        (t("term.corner_books"), str(sum(c.books for c in report.corners))),
     ]
+    if report.stock is not None:
+        figures += [(t("term.repairs"), str(report.stock.repairs)),
+                    (t("term.withdrawn_lost"),
+                     f"{report.stock.withdrawn} / {report.stock.lost}")]
     return Summary(
         title=t("print.report.title", library=report.library_name),
         period=t("print.report.period", start=report.start.isoformat(),

@@ -47,6 +47,7 @@ from kiosk.data.core.models import (
 from kiosk.data.core.text import printable
 from kiosk.data.desk import spreadsheet
 from kiosk.data.lending.circulation import Circulation, LoanView, ReturnResult
+from kiosk.data.lending.corner_loans import corner_classes
 from kiosk.data.librarian.views import (
     Activity,
     CardInfo,
@@ -305,7 +306,8 @@ class DayBook:
     # -- overdue ----------------------------------------------------------------------
 
     def overdue(self) -> list[OverdueLoan]:
-        """Every open loan past its due date, by class, the longest overdue first."""
+        """Every open loan past its due date, by class, the longest overdue first (a
+        class corner's books under the corner's class, its teacher named)."""
         today = self.today()
         with self._connected():
             rows: Any = (
@@ -321,9 +323,12 @@ class DayBook:
                 .where(Loan.returned_at.is_null() & (Loan.due_on < today))
                 .tuples()
             )
+            corners = corner_classes(Loan.returned_at.is_null() & (Loan.due_on < today))
             found = [
                 OverdueLoan(
-                    class_name=class_name or "", patron=number, patron_name=name,
+                    class_name=corners.get(loan_id, class_name or ""), patron=number,
+                    patron_name=name + (" · " + t("lib.log.kind.corner") if loan_id in corners
+                                        else ""),
                     copy=barcode, title=title, due_on=due, days_overdue=(today - due).days,
                     loan_id=loan_id,
                 )
