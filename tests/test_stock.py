@@ -269,3 +269,33 @@ def test_corners_in_the_overdue_list_the_out_list_and_the_term_report(
     assert main(["report", "out", "--db", library_url]) == 0
     printed = capsys.readouterr().out
     assert "== 三年级2班 ==" in printed and printed.count("(图书角)") == 2  # (the CLI: zh_CN)
+
+
+def test_kiosk_report_repairs_writes_both_lists(circulation, school, library, clock,
+                                                library_url, tmp_path, capsys):
+    import openpyxl
+
+    from kiosk.cli import main
+
+    stock = Stock(circulation.store)
+    stock.act("B030", "repair", by="L1")
+    circulation.checkout("S01", "B031")
+    stock.act("B031", "lost", by="L1", settlement="replaced")
+    stock.act("B032", "withdrawn", by="L1", reason="worn_out")
+    library.close()
+    xlsx = tmp_path / "lists.xlsx"
+    day = clock.today.isoformat()
+    assert main(["report", "repairs", "--db", library_url, "--from", day, "--to", day,
+                 "-o", str(xlsx)]) == 0
+    assert "lists.pdf" in capsys.readouterr().out
+    book = openpyxl.load_workbook(xlsx)
+    repairs, gone = ([row for row in sheet.iter_rows(values_only=True)][1:]
+                     for sheet in book.worksheets)
+    assert [(row[1], row[6]) for row in repairs] == [("B030", "仍在修补箱")]
+    assert [(row[1], row[4], row[5], row[6], row[7]) for row in gone] == [
+        ("B031", "遗失", "遗失（赔书）", "李华", "三年级2班"),
+        ("B032", "剔旧", "破损陈旧", None, None),
+    ]
+    assert (tmp_path / "lists.pdf").read_bytes().startswith(b"%PDF")
+    assert main(["report", "repairs", "--db", library_url, "--from", day, "--to",
+                 "2000-01-01", "-o", str(xlsx)]) == 2
