@@ -36,19 +36,11 @@ log = logging.getLogger(__name__)
 Runner = Callable[..., Awaitable[Any]]
 """Runs a service call off the UI thread: ``await run(function, *args)``."""
 
-MISSING_SHOWN = 12
-"""Missing books named one by one (the rest are counted)."""
-
-
 def missing_text(class_name: str, missing: list[CornerBook]) -> str:
-    """The corner is back: all of it, or which books are missing."""
+    """The corner is back: all of it, or how many are missing (listed below it)."""
     if not missing:
         return t("corner.all_back", cls=class_name)
-    lines = [t("corner.missing_heading", cls=class_name, count=len(missing))]
-    lines += [f"  {book.barcode}  {book.title}" for book in missing[:MISSING_SHOWN]]
-    if len(missing) > MISSING_SHOWN:
-        lines.append("  " + t("shelf.more", count=len(missing) - MISSING_SHOWN))
-    return "\n".join(lines)
+    return t("corner.missing_heading", cls=class_name, count=len(missing))
 
 
 class CornerModal(ModalScreen[bool]):
@@ -225,14 +217,15 @@ class CornerModal(ModalScreen[bool]):
         self.changed = True
         self.corner = CornerView(corner.id, corner.class_name, corner.teacher,
                                  corner.teacher_name, corner.due_on, scan.books)
-        said.say(t(f"corner.scan.{scan.status}", title=scan.title),
-                 "warn" if scan.status in ("already", "not_in_corner") else "ok")
         if self.mode == "lend" and scan.status == "lent":
             self.rows.insert(0, (code.strip()[:24], scan.title))
         elif self.mode == "return":
             self.rows = [row for row in self.rows if row[0] != code.strip()]
-        self.query_one("#corner-books", RowTable).set_rows(self.rows)
-        self._show_state()
+        with self.app.batch_update():  # one frame for the three
+            said.say(t(f"corner.scan.{scan.status}", title=scan.title),
+                     "warn" if scan.status in ("already", "not_in_corner") else "ok")
+            self.query_one("#corner-books", RowTable).set_rows(self.rows)
+            self.query_one("#corner-state", Static).update(t("corner.count", count=scan.books))
 
     # -- finishing --------------------------------------------------------------------
 
