@@ -39,8 +39,9 @@ def export_codes(db: pw.Database, path: str | Path, *, today: date | None = None
     the quota, a student with overdue books, the blocked student, the reissued
     student's revoked *old* card (its name ends in :data:`OLD_CARD_SUFFIX`), the
     student who left, the student with a hold, a reference copy, this month's and
-    last month's magazine, a copy on loan, the copy on the hold shelf and a copy at
-    the repair desk. Then come everyone else and every other copy.
+    last month's magazine, a copy on loan, the copy on the hold shelf, a copy at
+    the repair desk, a written-off copy, a lost one, the teacher of a class corner
+    that is out and one of its books. Then come everyone else and every other copy.
 
     Args:
         db: the open library (any library, not only the demo).
@@ -184,6 +185,16 @@ def interesting(today: date) -> list[tuple[str, str, str]]:
     if holding is not None and holding.copy_id is not None:
         rows += _copy_row(copy_where(Copy.id == holding.copy_id), "on the hold shelf")
     rows += _copy_row(copy_where(Copy.status == "repair"), "in repair")
+    rows += _copy_row(copy_where(Copy.status == "withdrawn"), "written off")
+    rows += _copy_row(copy_where(Copy.status == "lost"), "lost, paid for")
+    corner = (
+        Loan.select(Loan, Patron).join(Patron)
+        .where(Loan.corner.is_null(False) & Loan.returned_at.is_null())
+        .order_by(Loan.out_at).first()
+    )
+    if corner is not None:
+        rows += _card_row(corner.patron, "a class corner out: Class corner F5 brings it back")
+        rows += _copy_row(copy_where(Copy.id == corner.copy_id), "in a class corner")
     return rows
 
 
