@@ -48,6 +48,12 @@ class ChoiceModal(ModalScreen[str | None]):
                     yield BigButton(label, key=key, id=f"answer-{n}", classes="answer")
             yield BigButton(t("choice.cancel"), key="escape", id="cancel")
 
+    def on_mount(self) -> None:
+        # (an auto height would count every answer, scrolled away or not: the dialog
+        # would run off a small screen)
+        shown = min(len(self.answers), max(2, (self.app.size.height - 12) // 3))
+        self.query_one("#answers").styles.height = 3 * shown
+
     @on(Button.Pressed, ".answer")
     def _answer(self, event: Button.Pressed) -> None:
         self.action_pick(int(str(event.button.id).rpartition("-")[2]))

@@ -212,8 +212,8 @@ class DeskScreen(PanelActions, Screen[None]):
             with Horizontal(id="actions"):
                 yield BigButton(t("lib.desk.sign_out"), key="f3", id="sign-out",
                                 variant="primary")
-                yield BigButton(t("stock.books"), key="f11", id="books")
-                yield BigButton(t("corner.corners"), key="f12", id="corners")
+                yield BigButton(t("stock.books_short"), key="f11", id="books")
+                yield BigButton(t("corner.corners_short"), key="f12", id="corners")
                 yield BigButton(t("lib.desk.quit"), key="f10", id="quit", variant="error")
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:

@@ -56,8 +56,8 @@ class LibrarianScreen(PanelActions, KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton("", key="f2", id="returns-only", variant="warning")
                 yield BigButton(t("librarian.back"), key="f3", id="back", variant="primary")
-                yield BigButton(t("stock.books"), key="f11", id="books")
-                yield BigButton(t("corner.corners"), key="f12", id="corners")
+                yield BigButton(t("stock.books_short"), key="f11", id="books")
+                yield BigButton(t("corner.corners_short"), key="f12", id="corners")
                 yield BigButton(t("librarian.exit"), key="f10", id="exit", variant="error")
 
     def on_mount(self) -> None:

@@ -337,7 +337,8 @@ class CopyModal(_Detail):
         if decision is None:
             return
         done = await self.act(
-            t("stock.ask_sure", title=self.detail.title, what=decision.words()),
+            t("stock.ask_sure", title=t("stock.the_book", title=self.detail.title),
+              what=decision.words()),
             self._act, decision,
         )
         if done is not None:

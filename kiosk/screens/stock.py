@@ -59,9 +59,10 @@ class Decision:
 
 
 async def ask_decision(app: Any, title: str, status: str | None = None) -> Decision | None:
-    """Ask what to do (what applies to a copy of ``status``; everything for a pile),
-    then why or what was agreed. Call from a worker; ``None`` when the librarian
-    cancelled."""
+    """Ask what to do with the book ``title`` (what applies to a copy of ``status``;
+    everything for a pile, ``status`` ``None``: then ``title`` names the pile), then why
+    or what was agreed. Call from a worker; ``None`` when the librarian cancelled."""
+    title = title if status is None else t("stock.the_book", title=title)
     actions = [a for a in STOCK_ACTIONS if status is None or status in ALLOWED_FROM[a]]
     if not actions:
         return None
