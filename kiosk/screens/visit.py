@@ -33,7 +33,7 @@ from kiosk.data.roles import ClassChoice, Roles, RollCall, VisitView
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
-from kiosk.screens.session import Visit
+from kiosk.screens.session import Session
 from kiosk.screens.shelf_check import ROLES_CSS, TouchScroll
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
@@ -71,10 +71,10 @@ class ClassPickScreen(KioskScreen):
         ),
     ]
 
-    def __init__(self, teacher: PatronView, visit: Visit | None = None) -> None:
+    def __init__(self, teacher: PatronView, session: Session | None = None) -> None:
         super().__init__()
         self.teacher = teacher
-        self.receipt = visit
+        self.receipt = session
         self.choices: dict[str, str] = {}
         self.starting = False
         """A visit has been asked for: a second tap does nothing."""
@@ -517,7 +517,7 @@ class VisitScreen(KioskScreen):
 
 
 async def open_teacher_page(
-    app: KioskHost, teacher: PatronView, *, replace: bool, receipt: Visit | None
+    app: KioskHost, teacher: PatronView, *, replace: bool, receipt: Session | None
 ) -> None:
     """The teacher's card: ask to end their visit going on (or to add the note to the
     one the period has just ended), or open their own page (where "Class visit"
