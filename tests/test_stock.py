@@ -14,7 +14,8 @@ import synckit as sk
 from kiosk.data.core.errors import NotFound, Refused
 from kiosk.data.core.kinds import describe
 from kiosk.data.core.models import ClassCorner, Copy, CopyEvent, Loan
-from kiosk.data.librarian.stock import Stock, repair_log, write_offs
+from kiosk.data.desk.stock_log import repair_log, write_offs
+from kiosk.data.librarian.stock import Stock
 from kiosk.data.roles import Roles
 from kiosk.locale import set_language
 

@@ -2,7 +2,7 @@
 
 One workbook of two sheets (through :mod:`kiosk.data.desk.spreadsheet`, which neutralises
 formulas) and one printable PDF of both tables, in the librarian's language, from the
-plain values of :mod:`kiosk.data.librarian.stock`. Written from the librarian's screens
+plain values of :mod:`kiosk.data.desk.stock_log`. Written from the librarian's screens
 (kiosk and desk) and by ``kiosk report repairs``.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from kiosk.data.core import settings
 from kiosk.data.core.store import Store
 from kiosk.data.desk.spreadsheet import Sheet, write_xlsx
-from kiosk.data.librarian.stock import RepairLine, WriteOff, repair_log, write_offs
+from kiosk.data.desk.stock_log import RepairLine, WriteOff, repair_log, write_offs
 from kiosk.locale import t
 
 TERM_START = "term_start"

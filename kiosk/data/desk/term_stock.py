@@ -15,7 +15,7 @@ from typing import Any
 import peewee as pw
 
 from kiosk.data.core.models import ClassCorner, Loan, SchoolClass
-from kiosk.data.librarian.stock import repair_log, write_offs
+from kiosk.data.desk.stock_log import repair_log, write_offs
 
 
 @dataclass(frozen=True)
