@@ -185,3 +185,34 @@ async def test_the_desk_lends_a_corner_under_the_class_teacher(circulation, scho
         (corner,) = ClassCorner.select()
         assert corner.teacher.number == "T0001"
         assert Loan.select().where(Loan.corner == corner.id).count() == 2
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+async def test_a_helper_brings_a_corner_back(circulation, school, make, library, clock,
+                                            language):
+    from datetime import timedelta
+
+    from kiosk.data.roles import Roles
+
+    helper = make.card(make.patron("H0001", name="小帮手", kind="helper"))
+    corners = Roles(circulation).corners
+    corner = corners.new("T0001", "三年级2班", clock.today + timedelta(days=30))
+    for n in range(3):
+        corners.lend(corner, f"B{n:04d}")
+    app = make_app(circulation, language=language)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan_to(pilot, helper, "HelperScreen")
+        await pilot.press("f6")
+        await choose(pilot, "f2")  # the one corner out; no lending here
+        await on_screen(pilot, "CornerModal")
+        books = pilot.app.screen.query_one("#corner-books", RowTable)
+        await wait_until(pilot, lambda: len(books.rows) == 3)
+        for n in range(3):
+            post_scan(pilot, f"B{n:04d}")
+        await wait_until(pilot, lambda: len(books.rows) == 0)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: ("Every book" if language == "en" else "全部还回")
+                         in screen_text(pilot))
+    with sk.on(library):
+        row = ClassCorner.get_by_id(corner.id)
+        assert (row.closed_by, row.missing) == ("H0001", 0)

@@ -1,7 +1,8 @@
 """Class book corners (班级图书角): lend a set of books to a class, take the set back.
 
-Opened by a teacher at the kiosk (their page, **Class corner F5**) or by the librarian
-from the tabs (**F12**, kiosk and desk). First the corners still out (to bring one
+Opened by a teacher at the kiosk (their page, **Class corner F5**), by the librarian
+from the tabs (**F12**, kiosk and desk), or by a helper in helper mode (**Class corner
+F6**: bring one back). First the corners still out (to bring one
 back) and the classes (to lend to: the teacher's own first); for the librarian, the
 teacher who answers for it; then the due date (the term's end, or a few weeks). Then
 each book scanned (camera, scanner or typed) is lent to the corner, or brought back;
@@ -62,12 +63,17 @@ class CornerModal(ModalScreen[bool]):
         Binding("f2", "finish", show=False, id="corner.finish"),
     ]
 
-    def __init__(self, run: Runner, roles: Roles, keeper: str, *, librarian: bool = False) -> None:
+    def __init__(
+        self, run: Runner, roles: Roles, keeper: str, *, librarian: bool = False,
+        returns_only: bool = False,
+    ) -> None:
         super().__init__()
         self.run = run
         self.roles = roles
         self.keeper = keeper
         self.librarian = librarian
+        self.returns_only = returns_only
+        """A helper brings a corner back for its teacher (any corner; no lending)."""
         self.corner: CornerView | None = None
         self.mode = ""  # "lend" or "return" once a corner is chosen
         self.rows: list[tuple[str, str]] = []
@@ -120,14 +126,15 @@ class CornerModal(ModalScreen[bool]):
 
     async def _pick(self) -> tuple[CornerView | None, str]:
         corners = self.roles.corners
-        keeper = None if self.librarian else self.keeper
+        keeper = None if self.librarian or self.returns_only else self.keeper
         out = await self.run(corners.open_corners, keeper)
-        classes = await self.run(self.roles.visits.classes_for, self.keeper)
         answers = [(f"back:{c.id}", t("corner.bring_back", cls=c.class_name, count=c.books,
                                        due=format_date(c.due_on))) for c in out]
-        answers += [(f"lend:{c.name}", t("corner.lend_to", cls=c.name)) for c in classes]
+        if not self.returns_only:
+            classes = await self.run(self.roles.visits.classes_for, self.keeper)
+            answers += [(f"lend:{c.name}", t("corner.lend_to", cls=c.name)) for c in classes]
         if not answers:
-            raise KioskError("visit.no_classes")
+            raise KioskError("corner.none_out" if self.returns_only else "visit.no_classes")
         choice = await self.app.push_screen(
             ChoiceModal(t("corner.ask_which"), answers), wait_for_dismiss=True
         )
@@ -201,7 +208,7 @@ class CornerModal(ModalScreen[bool]):
         corner = self.corner
         if corner is None:
             return
-        by = self.keeper if self.librarian else ""
+        by = self.keeper if self.librarian or self.returns_only else ""
         try:
             if self.mode == "lend":
                 scan = await self.run(self.roles.corners.lend, corner, code, by)
