@@ -300,3 +300,18 @@ def test_kiosk_report_repairs_writes_both_lists(circulation, school, library, cl
     assert (tmp_path / "lists.pdf").read_bytes().startswith(b"%PDF")
     assert main(["report", "repairs", "--db", library_url, "--from", day, "--to",
                  "2000-01-01", "-o", str(xlsx)]) == 2
+
+
+def test_the_day_log_files_corner_facts_under_the_class(circulation, school, clock):
+    from kiosk.data.librarian.daybook import DayBook
+
+    corners = Roles(circulation).corners
+    corner = corners.new("T01", "三年级2班", clock.today + timedelta(days=9))
+    corners.lend(corner, "B040")
+    corners.give_back(corner.id, "B040")
+    corners.close(corner.id, by="T01")
+    set_language("en")
+    log = DayBook(circulation).day_log()
+    corner_rows = [e for e in log if e.kind.startswith("corner_")]
+    assert [(e.kind_label, e.class_name) for e in corner_rows] == [("Corner", "三年级2班")] * 2
+    assert corner_rows[0].what == "The book corner of 三年级2班 came back: 1 book(s)"

@@ -104,3 +104,23 @@ def test_a_loss_and_a_repair_at_the_desk_reach_every_kiosk(site, clock, tmp_path
         "lost", "damaged", "repaired"
     ]
     assert hall.circulation.patron("S0002").loans == ()
+
+
+def test_a_forgotten_card_in_a_class_visit_travels(site, clock, tmp_path):
+    import json
+
+    from kiosk.data.core.models import Journal, VisitAttendee
+
+    hall = site.add_kiosk("hall")
+    roles = Roles(hall.circulation)
+    visit = roles.visits.start_visit("T0001", "3A")
+    counted = roles.visits.roll_call(visit.id, "S0001", no_card=True)
+    assert counted.status == "counted"
+    hall.circulation.checkout("S0001", "B00009", teacher="T0001")
+    converged(site, tmp_path)
+    with sk.on(site.desk):
+        assert VisitAttendee.select().count() == 1
+        loan = Journal.get((Journal.kind == "checkout") & (Journal.copy == "B00009"))
+        attendee = Journal.get(Journal.kind == "visit_attendee")
+    assert json.loads(loan.data)["teacher"] == "T0001" and loan.patron == "S0001"
+    assert json.loads(attendee.data)["no_card"] is True

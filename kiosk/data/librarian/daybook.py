@@ -129,6 +129,8 @@ class _Words:
         if not isinstance(data, dict):
             data = {}
         name, title = self.clean(name, 80), self.clean(title, 120)
+        if kind in (Kind.CORNER_LENT, Kind.CORNER_RETURNED) and isinstance(data.get("class"), str):
+            class_name = self.clean(data["class"], 40)  # the corner's class, not the teacher's
         label = self.label(kind)
         what = kinds.describe(kind, data, title, name)
         hay = "\x1f".join((
