@@ -16,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -242,5 +242,10 @@ class DeskScreen(PanelActions, Screen[None]):
 
     @on(Button.Pressed, "#quit")
     def action_quit_desk(self) -> None:
-        """Close the desk program."""
-        self.app.exit()
+        """Close the desk program, after asking (F10 is next to F9, the next tab)."""
+        self._quit()
+
+    @work(exclusive=True, group="desk-quit", exit_on_error=False)
+    async def _quit(self) -> None:
+        if await self.confirm(t("lib.desk.ask_quit")):
+            self.app.exit()

@@ -35,8 +35,9 @@ from kiosk.widgets.verdict import Verdict
 log = logging.getLogger(__name__)
 
 
-def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str]:
-    """Where a returned book goes, in big words first, and the message's kind."""
+def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str, str]:
+    """Where a returned book goes, in big words first, the message's kind and its sound
+    (``librarian`` for a book for the desk, else ``done``: the helper's scan worked)."""
     if damaged:
         big, kind = t("helper.to_repair"), "warn"
     elif result.destination == "hold_shelf":
@@ -51,7 +52,8 @@ def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str]:
     if result.destination == "not_on_loan":
         lines.append(t("helper.not_on_loan"))
         kind = "info"
-    return "\n".join(lines), kind
+    sound = "librarian" if result.destination == "desk" and not damaged else "done"
+    return "\n".join(lines), kind, sound
 
 
 class HelperScreen(KioskScreen):
