@@ -82,6 +82,14 @@ def test_a_copy_written_off_at_a_kiosk_while_the_desk_lent_it(site, clock, tmp_p
     Stock(hall.circulation.store).act("B00003", "withdrawn", by="L1", reason="worn_out")
     hall.sync(site.desk)
     assert [case[0] for case in sk.cases(site.desk)] == ["lent_written_off"]
+    # listed for the librarian, in words, on the desk's "To review" tab
+    from kiosk.data.librarian.daybook import DayBook
+    from kiosk.locale import set_language
+
+    set_language("en")
+    (case,) = [c for c in DayBook(desk_circulation(site, clock)).cases() if c.source == "sync"]
+    assert case.copy == "B00003" and "written-off book was lent" in case.what
+    set_language("zh_CN")
     desk = converged(site, tmp_path)
     assert desk["statuses"]["B00003"] == "withdrawn"
     assert any(loan[1] == "B00003" and loan[4] == "None" for loan in desk["loans"])
