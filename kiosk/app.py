@@ -27,6 +27,7 @@ from kiosk.locale import set_language, t
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen
 from kiosk.screens.receipt import ReceiptScreen
+from kiosk.screens.reserve import watch_holds
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Session
@@ -101,6 +102,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.set_interval(0.5, self.check_timeout)
         self.set_interval(CHECKPOINT_EVERY, self._checkpoint_when_quiet)
         watch_visits(self)
+        watch_holds(self)
 
     def on_unmount(self) -> None:
         self.scans.stop()

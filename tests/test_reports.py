@@ -215,7 +215,7 @@ def test_term_command_writes_the_workbook_and_a_one_page_summary(
     assert "term.pdf" in capsys.readouterr().out
     book = load_workbook(xlsx, read_only=True)
     assert book.sheetnames == ["摘要", "学生与目标", "各班", "各年级", "阅读之星", "热门图书",
-                               "班级到馆", "小馆员", "班级图书角", "逾期", "丢失"]
+                               "班级到馆", "小馆员", "班级图书角", "逾期", "丢失", "预约登记"]
     classes = list(book["各班"].iter_rows(values_only=True))
     assert classes[1][:4] == ("1A", 1, 3, 7) and len(classes) == 4
     assert len(list(book["学生与目标"].iter_rows())) == 8

@@ -97,7 +97,8 @@ async def test_a_pile_withdrawn_and_the_terms_lists(circulation, school, library
     app = make_app(circulation, language=language, export_dir=str(folder))
     async with app.run_test(size=(120, 40)) as pilot:
         await open_librarian(pilot, school["librarian"])
-        await pilot.press("f11")
+        await pilot.press("f12")
+        await choose(pilot, "f2")  # repair, loss and write-off
         await choose(pilot, "f6")  # withdraw
         await choose(pilot, "f2")  # worn out
         await on_screen(pilot, "StockPileModal")
@@ -171,6 +172,7 @@ async def test_the_desk_lends_a_corner_under_the_class_teacher(circulation, scho
         await pilot.press(*PIN, "enter")
         await on_screen(pilot, "DeskScreen")
         await pilot.press("f12")
+        await choose(pilot, "f3")  # class corners
         await choose(pilot, "f2")  # lend to 三年级2班; its one teacher answers for it
         await choose(pilot, "f2")  # at the term's end (the usual date)
         await on_screen(pilot, "CornerModal")

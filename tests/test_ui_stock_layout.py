@@ -81,7 +81,11 @@ async def test_the_pile_and_the_class_list_fit(circulation, school, size, langua
         await pilot.press(*"2468", "enter")
         await on_screen(pilot, "LibrarianScreen")
         assert_fits(app)
-        await pilot.press("f11")
+        await pilot.press("f12")
+        await on_screen(pilot, "ChoiceModal")
+        assert_fits(app)
+        await pilot.press("f2")  # repair, loss and write-off
+        await pilot.pause(0.1)
         await on_screen(pilot, "ChoiceModal")
         assert_fits(app)
         await pilot.press("f2")

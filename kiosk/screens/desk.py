@@ -27,9 +27,11 @@ from kiosk.bridges.db_thread import DatabaseThread
 from kiosk.config import Config
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import Circulation, PatronView
+from kiosk.data.lending.holds import Holds
 from kiosk.data.librarian.daybook import DayBook, export_folder
 from kiosk.locale import set_language, t
 from kiosk.screens.base import ACTIVITY
+from kiosk.screens.desk_holds import DeskHoldsScreen
 from kiosk.screens.librarian_actions import PanelActions, device_lines
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.big_button import BigButton
@@ -185,6 +187,7 @@ class DeskScreen(PanelActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f3", "sign_out", show=False, id="desk.sign_out"),
         Binding("f10", "quit_desk", show=False, id="desk.quit_button"),
+        Binding("f11", "holds", show=False, id="desk.holds"),
         *PanelActions.PANEL_BINDINGS,
     ]
 
@@ -211,8 +214,8 @@ class DeskScreen(PanelActions, Screen[None]):
             with Horizontal(id="actions"):
                 yield BigButton(t("lib.desk.sign_out"), key="f3", id="sign-out",
                                 variant="primary")
-                yield BigButton(t("stock.books_short"), key="f11", id="books")
-                yield BigButton(t("corner.corners_short"), key="f12", id="corners")
+                yield BigButton(t("deskholds.button"), key="f11", id="holds", variant="default")
+                yield BigButton(t("stock.menu_short"), key="f12", id="stock-menu")
                 yield BigButton(t("lib.desk.quit"), key="f10", id="quit", variant="error")
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
@@ -227,18 +230,20 @@ class DeskScreen(PanelActions, Screen[None]):
         """The desk has no camera; its scanner types where the cursor is."""
         return device_lines("off", None)
 
-    @on(Button.Pressed, "#books")
-    def _books(self) -> None:
-        self.action_books()
-
-    @on(Button.Pressed, "#corners")
-    def _corners(self) -> None:
-        self.action_corners()
+    @on(Button.Pressed, "#stock-menu")
+    def _stock_menu_pressed(self) -> None:
+        self.action_stock_menu()
 
     @on(Button.Pressed, "#sign-out")
     def action_sign_out(self) -> None:
         """Sign out: back to the card and PIN."""
         self.desk.sign_out()
+
+    @on(Button.Pressed, "#holds")
+    def action_holds(self) -> None:
+        """The reservations: see, cancel, reserve for a teacher (screens/desk_holds.py)."""
+        holds = Holds(self.desk.circulation)
+        self.app.push_screen(DeskHoldsScreen(holds, self.run, self.librarian.number))
 
     @on(Button.Pressed, "#quit")
     def action_quit_desk(self) -> None:

@@ -57,8 +57,7 @@ class LibrarianScreen(PanelActions, KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton("", key="f2", id="returns-only", variant="warning")
                 yield BigButton(t("librarian.back"), key="f3", id="back", variant="primary")
-                yield BigButton(t("stock.books_short"), key="f11", id="books")
-                yield BigButton(t("corner.corners_short"), key="f12", id="corners")
+                yield BigButton(t("stock.menu_short"), key="f12", id="stock-menu")
                 yield BigButton(t("librarian.exit"), key="f10", id="exit", variant="error")
 
     def on_mount(self) -> None:
@@ -132,13 +131,9 @@ class LibrarianScreen(PanelActions, KioskScreen):
         self.kiosk.returns_only = on
         self._show_state()
 
-    @on(Button.Pressed, "#books")
-    def _books(self) -> None:
-        self.action_books()
-
-    @on(Button.Pressed, "#corners")
-    def _corners(self) -> None:
-        self.action_corners()
+    @on(Button.Pressed, "#stock-menu")
+    def _stock_menu_pressed(self) -> None:
+        self.action_stock_menu()
 
     @on(Button.Pressed, "#back")
     def back(self) -> None:

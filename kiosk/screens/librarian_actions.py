@@ -48,8 +48,7 @@ class PanelActions(Screen[Any]):
         Binding("f7", "reviewed", show=False, id="librarian.reviewed"),
         Binding("f8", "tab(-1)", show=False, id="librarian.previous_tab"),
         Binding("f9", "tab(1)", show=False, id="librarian.next_tab"),
-        Binding("f11", "books", show=False, id="librarian.books"),
-        Binding("f12", "corners", show=False, id="librarian.corners"),
+        Binding("f12", "stock_menu", show=False, id="librarian.stock_menu"),
     ]
 
     @property
@@ -127,14 +126,30 @@ class PanelActions(Screen[Any]):
 
     # -- repair, loss, write-off; class corners -----------------------------------------
 
+    def action_stock_menu(self) -> None:
+        """F12: repair, loss and write-off of a pile of books, or the class corners."""
+        self._stock_menu()
+
+    @work(exclusive=True, group="librarian-stock-menu", exit_on_error=False)
+    async def _stock_menu(self) -> None:
+        from kiosk.screens.choice import ChoiceModal
+
+        choice = await self.app.push_screen(ChoiceModal(t("stock.menu_question"), [
+            ("books", t("stock.books")), ("corners", t("corner.corners")),
+        ]), wait_for_dismiss=True)
+        if choice == "books":
+            self.action_books()
+        elif choice == "corners":
+            self.action_corners()
+
     def action_books(self) -> None:
-        """F11: one decision (repaired, lost, withdrawn...) for a pile of books."""
+        """One decision (repaired, lost, withdrawn...) for a pile of books."""
         from kiosk.screens.stock import StockPileModal
 
         self.app.push_screen(StockPileModal(self.panel.host), self._detail_closed)
 
     def action_corners(self) -> None:
-        """F12: lend a set of books to a class's corner, or take one back."""
+        """Lend a set of books to a class's corner, or take one back."""
         from kiosk.data.roles import Roles
         from kiosk.screens.corner import CornerModal
 
