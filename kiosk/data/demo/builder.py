@@ -391,8 +391,11 @@ class Builder:
         self._refusal(2, blocked, "card.blocked", reason=BLOCKED_REASON)
         self._refusal(1, overdue, "patron.overdue", count=1)
 
-        self._stock(pool[:5], ordinary[0].number, librarian)
-        self._corner(pool[5:17], students, teachers, librarian)
+        # Repair, loss and write-off; a class corner: of copies no one else's plan touches
+        # (pool's end was lent above; the class set's title is reserved)
+        spare = [c for c in pool[:60] if not sets or c.title_key != sets[0][0].title_key]
+        self._stock(spare[:5], ordinary[0].number, librarian)
+        self._corner(spare[5:17], students, teachers, librarian)
 
     def _stock(self, copies: list[_Copy], loser: str, librarian: str) -> None:
         """Repair, loss and write-off (kiosk/data/librarian/stock.py): one book sent to
@@ -416,16 +419,18 @@ class Builder:
     def _corner(self, copies: list[_Copy], students: list[_Student], teachers: list[str],
                 librarian: str) -> None:
         """A class corner out (kiosk/data/roles/corners.py): a dozen books lent to the
-        first class's reading corner under its teacher, due in six weeks."""
-        class_name = students[0].class_name if students else ""
-        if not class_name or not teachers:
+        second class's reading corner under its teacher (the first has the class set),
+        due in six weeks."""
+        classes = list(dict.fromkeys(s.class_name for s in students))  # teachers[i] heads i
+        if len(classes) < 2 or len(teachers) < 2:
             return
+        class_name, teacher = classes[1], teachers[1]
         corner = new_id()
         due = self._due(self.today, 42)
         moment = self._at(self._school_day(5))
         for n, copy in enumerate(copies):
             self._event(moment + timedelta(seconds=4 * n), functools.partial(
-                self._fact, DESK, Kind.CORNER_LENT, teachers[0], copy.barcode, corner=corner,
+                self._fact, DESK, Kind.CORNER_LENT, teacher, copy.barcode, corner=corner,
                 due_on=due.isoformat(), by=librarian, **{"class": class_name}))
 
     def _school_day(self, back: int) -> date:
