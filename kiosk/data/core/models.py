@@ -211,6 +211,9 @@ class Loan(BaseModel):
     returned_at = pw.DateTimeField(null=True)
     renewals = pw.IntegerField(default=0)
     kiosk = pw.CharField(default="")
+    corner = pw.CharField(null=True, max_length=36, index=True)
+    """The class book corner the copy is lent to (``None``: an ordinary loan). A corner's
+    loans are the teacher's, but count against no one's quota (migration 0008)."""
 
     class Meta:
         indexes = ((("patron", "returned_at"), False),)
@@ -449,6 +452,43 @@ class ShelfCheckItem(BaseModel):
         indexes = ((("check", "copy"), True),)
 
 
+class ClassCorner(BaseModel):
+    """A set of books lent to a class for its reading corner (班级图书角), under a teacher.
+
+    Its id is the corner's UUID, named by each ``corner_lent`` fact (the first makes the
+    row); ``corner_returned`` closes it and says how many books were missing.
+    """
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    school_class = pw.ForeignKeyField(SchoolClass, backref="corners")
+    teacher = pw.ForeignKeyField(Patron, backref="corners")
+    opened_at = pw.DateTimeField(index=True)
+    due_on = pw.DateField()
+    closed_at = pw.DateTimeField(null=True)
+    closed_by = pw.CharField(default="")
+    missing = pw.IntegerField(default=0)
+    kiosk = pw.CharField(default="")
+
+
+class CopyEvent(BaseModel):
+    """One step in a copy's life at the librarian's hands: to repair, repaired, lost,
+    found, withdrawn (and a damaged return): the repair log and the write-off list.
+
+    Keyed by the fact, so a replay writes each once; ``patron`` is who lost it.
+    """
+
+    fact = pw.CharField(primary_key=True, max_length=36)
+    copy = pw.ForeignKeyField(Copy, backref="events")
+    action = pw.CharField()
+    status = pw.CharField()
+    reason = pw.CharField(default="")
+    settlement = pw.CharField(default="")
+    patron = pw.ForeignKeyField(Patron, null=True, backref="copy_events")
+    by = pw.CharField(default="")
+    at = pw.DateTimeField(index=True)
+    kiosk = pw.CharField(default="")
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     SchoolClass,
     Patron,
@@ -473,5 +513,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     HelperReturn,
     ShelfCheck,
     ShelfCheckItem,
+    ClassCorner,
+    CopyEvent,
 )
 """Every model, in an order where a table comes after the tables it refers to."""
