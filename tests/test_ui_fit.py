@@ -36,6 +36,8 @@ def all_buttons_whole(app) -> None:
     assert buttons
     for button in buttons:
         assert uncovered(app, button), (button, button.region, app.screen.region)
+        label = str(button.label)  # its words and key on one line, not cut
+        assert cell_len(label) <= button.content_region.width, (label, button.content_region)
 
 
 @pytest.fixture(autouse=True)
