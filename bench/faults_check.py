@@ -221,6 +221,7 @@ def snapshot(path: Path, copy: Path) -> Path:
         source.execute("VACUUM INTO ?", (str(copy),))
     finally:
         source.close()
+    copy.chmod(0o600)  # as the kiosk keeps its file: opening it must not warn
     return copy
 
 
@@ -397,11 +398,12 @@ def expected_cases(journal: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
         known = copy in status
         loan = open_loan.get(copy) if known else None
 
-        def case(name: str) -> None:
+        def case(name: str, from_kiosk: bool = from_kiosk, uuid: str = uuid) -> None:
             if from_kiosk:
                 cases.add((name, uuid))
 
-        def card_revoked() -> bool:
+        def card_revoked(data: dict[str, Any] = data, patron: str = patron,
+                         wall: Any = wall) -> bool:
             serial = data.get("card")
             when = revoked.get((patron, serial)) if serial is not None else None
             return patron in active and when is not None and when <= wall

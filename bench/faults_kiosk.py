@@ -268,7 +268,8 @@ class KioskSide:
         self.name = ident.kiosk
         self.circulation = Circulation(Store(self.db, ident.kiosk, clock=clock))
         self.roles = Roles(self.circulation)
-        self.worker = SyncWorker(self.circulation, ident, interval=interval, timeouts=TIMEOUTS)
+        self.worker = SyncWorker(self.db, ident, interval=interval, timeouts=TIMEOUTS,
+                                 settings_changed=self.circulation.reload)
         # as the kiosk's database thread does (kiosk/bridges/db_thread.py)
         self.db.connect(reuse_if_open=True)
         self.circulation.store.defer_checkpoints()
