@@ -61,8 +61,9 @@ SYNC_FAILURES = ("OperationalError", "InterfaceError", "DeskSilent")
 terminated or its own disk full (as its log names the error)."""
 
 SPEED = 3 * 3600.0
-"""School seconds per real second: a round of a few minutes is a few school weeks, so
-loans fall due, renewals run out and overdue books block borrowing."""
+"""School seconds per real second: a round of two or three minutes is one or two school
+weeks, so renewals run out and holds wait on the shelf (a 40-minute class visit still
+lasts a few steps; loans do not yet fall overdue in a round)."""
 
 SCHOOL_START = datetime(2031, 9, 1, 7, 30, tzinfo=UTC)
 """When every round's school clock starts (a Monday morning, the first of a term): the
@@ -570,6 +571,23 @@ class Round:
                 self.figures.other["syncs ended by a time bound" if bounded
                                    else "syncs failed otherwise"] += 1
 
+    def synced_meanwhile(self) -> None:
+        """How many of the kiosks' facts their own syncs brought to the desk during the
+        round (before the final sync): none, in a round long enough for a few syncs, is a
+        finding (kiosks that never synced were never killed in a push or a pull)."""
+        mine = sum(len(acks) for name, acks in self.acks.items() if name != fk.DESK)
+        desk = self._desk_conn()
+        try:
+            with desk.cursor() as cur:
+                cur.execute('SELECT COUNT(*) FROM "journal" WHERE "kiosk" <> %s', (fk.DESK,))
+                pushed = cur.fetchone()[0]
+        finally:
+            desk.close()
+        self.figures.other["kiosk facts at the desk before the final sync"] += pushed
+        if pushed == 0 and mine >= 50:
+            self.finding("broken", f"the kiosks acknowledged {mine} facts and synced none of"
+                                   " them to the desk during the round")
+
     def converge(self) -> None:
         """Every link back, every process stopped, every kiosk synced until quiet; the
         final check."""
@@ -588,6 +606,7 @@ class Round:
         for kid in self.children.values():
             kid.process.join(30)
         self.count_failed_syncs()
+        self.synced_meanwhile()
         self.replays_done(wait=True)
         fk.sync_until_quiet([self.path(n) for n in self.names], self.url)
         found, figures = check.final(self.url, {n: self.path(n) for n in self.names}, self.acks,

@@ -4,10 +4,17 @@
   desk play a school day while kiosks and the desk's program are killed with SIGKILL
   (at random and at chosen points of their transactions, pushes and pulls), links are
   cut and stalled, the desk's connections terminated and a disk filled; nothing may be
-  lost, doubled or differ. The full run (a thousand kills) is ``python bench/faults.py``.
+  lost, doubled or differ, and the kiosks' own syncs must have run under the faults
+  (kills inside pushes and pulls). The full run (a thousand kills) is
+  ``python bench/faults.py``; ``docs/faults.md`` says what it covers.
+* Reproducible: a seed draws the same operations and faults, and a failing round
+  prints the seed, the faults and the command that draws them again.
 * The checker must fail when something is wrong: each test below damages a converged
   site the way a bug would (a fact gone, a case gone or one too many, a state that is
-  not its journal's, a fact marked sent that the desk never got) and expects the finding.
+  not its journal's, a fact marked sent that the desk never got, two open loans of a
+  copy, a checkout without its loan, a kiosk short of a desk's fact, an acknowledged
+  fact gone from a killed kiosk) and expects the finding; so must a sync that fails in
+  the kiosk's code, and kiosks that never synced during a round.
 """
 
 from __future__ import annotations
@@ -267,3 +274,19 @@ def test_an_acknowledged_fact_gone_from_a_killed_kiosk_is_found(converged) -> No
         desk.close()
     assert any(f.startswith("lost: gate: 1 acknowledged facts are gone from the kiosk")
                for f in found), found
+
+
+def test_kiosks_that_never_synced_during_a_round_are_a_finding(converged, tmp_path: Path) -> None:
+    _, url, _, _ = converged
+    game = Round(seed=1, number=0, kiosks=2, steps=1, rate=0.5, server=url,
+                 folder=tmp_path, until=None, keep=False, log=lambda line: None)
+    game.url = url
+    game.acks["k1"] = {f"fact-{i}" for i in range(60)}
+    game.synced_meanwhile()
+    assert game.figures.findings == []
+    assert game.figures.other["kiosk facts at the desk before the final sync"] == 3
+    desk_sql(url, "DELETE FROM sync_case; DELETE FROM loan; DELETE FROM journal"
+                  " WHERE kiosk <> 'desk'")
+    game.synced_meanwhile()
+    assert game.figures.findings == ["broken: the kiosks acknowledged 60 facts and synced none"
+                                     " of them to the desk during the round"]
