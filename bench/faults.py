@@ -3,7 +3,7 @@ kills processes with SIGKILL, cuts and stalls links, terminates the desk's conne
 and fills disks; after every fault and at the end the checker proves, from the
 databases alone, that nothing acknowledged was lost or doubled.
 
-    python bench/faults.py [--seed N] [--kiosks 5] [--rounds 10] [--steps 400]
+    python bench/faults.py [--seed N] [--kiosks 5] [--rounds 8] [--steps 400]
                            [--round R] [--until-step S] [--keep] [--folder DIR]
 
 Each round is a new desk (a fresh database on the PostgreSQL server at
@@ -47,7 +47,7 @@ GOAL_LINKS = 100
 GOAL_SECONDS = 30 * 60
 
 
-def run(*, seed: int, kiosks: int = 5, rounds: int = 10, steps: int = 400, rate: float = 0.5,
+def run(*, seed: int, kiosks: int = 5, rounds: int = 8, steps: int = 400, rate: float = 0.5,
         only: int | None = None, until: int | None = None, keep: bool = False,
         server: str | None = None, folder: Path | None = None,
         log: Callable[[str], None] = print) -> Figures:
@@ -123,7 +123,7 @@ def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: new)")
     parser.add_argument("--kiosks", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=400, help="steps per round")
     parser.add_argument("--rate", type=float, default=0.5, help="chance of a fault per step")
     parser.add_argument("--round", type=int, default=None, help="play only this round")
