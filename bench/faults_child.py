@@ -266,32 +266,32 @@ class _KioskDriver:
                 if view is not None:
                     c(circ.renew, view.number, loan[0], card=view.card)
         elif kind == "visit_start":
-            c(roles.start_visit, op[1], op[2])
+            c(roles.visits.start_visit, op[1], op[2])
         elif kind == "roll_call":
-            visit = c(roles.open_visit, op[1])
+            visit = c(roles.visits.open_visit, op[1])
             for number in op[2] if visit is not None else ():
-                c(roles.roll_call, visit.id, number)
+                c(roles.visits.roll_call, visit.id, number)
         elif kind == "visit_end":
-            visit = c(roles.open_visit, op[1])
+            visit = c(roles.visits.open_visit, op[1])
             if visit is not None:
-                c(roles.end_visit, visit.id, note=op[2], headcount=op[3])
+                c(roles.visits.end_visit, visit.id, note=op[2], headcount=op[3])
         elif kind == "shift_start":
-            shift = c(roles.start_shift, op[1])
+            shift = c(roles.shifts.start_shift, op[1])
             if shift is not None:
                 self.shifts[op[1]] = shift.id
         elif kind == "helper_returns":
             shift_id = self.shifts.get(op[1])
             if shift_id is None:  # this kiosk was restarted in the shift: a new one
-                shift = c(roles.start_shift, op[1])
+                shift = c(roles.shifts.start_shift, op[1])
                 shift_id = self.shifts[op[1]] = shift.id if shift is not None else None
             for pick in op[2] if shift_id else ():
                 loan = self._pick(pick)
                 if loan is not None:
-                    c(roles.helper_return, shift_id, loan[1])
+                    c(roles.shifts.helper_return, shift_id, loan[1])
         elif kind == "shift_end":
             shift_id = self.shifts.pop(op[1], None)
             if shift_id is not None:
-                c(roles.end_shift, shift_id)
+                c(roles.shifts.end_shift, shift_id)
         elif kind == "bad_scan":
             c(circ.open_card, op[1])
         else:

@@ -20,7 +20,6 @@ from typing import Any
 import peewee as pw
 import psycopg2  # type: ignore[import-untyped]
 
-from kiosk.bridges.sync import SyncWorker
 from kiosk.data import sync
 from kiosk.data.core import cards, journal, kinds, library, masterdata, migrations
 from kiosk.data.core.db import database
@@ -33,6 +32,9 @@ from kiosk.data.desk import catalogue, roster
 from kiosk.data.lending.circulation import Circulation
 from kiosk.data.librarian.daybook import DayBook
 from kiosk.data.roles import Roles
+from kiosk.data.sync import pulling as pulling_
+from kiosk.data.sync import pushing as pushing_
+from kiosk.data.sync.worker import SyncWorker
 
 __all__ = [
     "AlreadyBorrowed",
@@ -209,8 +211,8 @@ def instrument_sync(hook: Callable[[str], None]) -> None:
     pulled batch is applied here (not committed), and the commits of every desk the
     sync opens as ``desk-commit-open`` / ``desk-commit-done``.
     """
-    push, pull, accept = sync.push, sync.pull, sync.accept
-    apply_pulled, open_desk = sync._apply_pulled, sync.open_desk
+    push, pull, accept = sync.push, sync.pull, pushing_.accept
+    apply_pulled, open_desk = pulling_._apply_pulled, sync.open_desk
 
     def pushing(*args: Any, **kw: Any) -> int:
         hook("push")
@@ -241,8 +243,9 @@ def instrument_sync(hook: Callable[[str], None]) -> None:
         wrap_commit(desk, hook, "desk-commit")
         return desk
 
-    sync.push, sync.pull, sync.accept = pushing, pulling, accepting  # type: ignore[assignment]
-    sync._apply_pulled = applying  # type: ignore[assignment]
+    sync.push, sync.pull = pushing, pulling  # type: ignore[assignment]
+    pushing_.accept = accepting  # type: ignore[assignment]
+    pulling_._apply_pulled = applying  # type: ignore[assignment]
     sync.open_desk = opening  # type: ignore[assignment]
 
 

@@ -18,16 +18,17 @@ from kiosk.bridges.camera import CameraBuilder, CameraLink
 from kiosk.bridges.db_thread import DatabaseThread
 from kiosk.bridges.links import ThreadMessages
 from kiosk.bridges.scans import ScanLink
-from kiosk.bridges.sync import SyncLink, SyncWorker
+from kiosk.bridges.sync import SyncLink
 from kiosk.config import Config
 from kiosk.data.lending.circulation import Circulation, PatronView
+from kiosk.data.sync.worker import SyncWorker
 from kiosk.locale import set_language, t
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
-from kiosk.screens.session import Visit
+from kiosk.screens.session import Session
 
 T = TypeVar("T")
 
@@ -153,15 +154,15 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.touch()
 
     def open_patron(
-        self, patron: PatronView, *, replace: bool = False, visit: Visit | None = None
+        self, patron: PatronView, *, replace: bool = False, session: Session | None = None
     ) -> None:
         """Show the page a card opens (:func:`kiosk.screens.routes.open_card_page`)."""
         self.touch()
-        open_card_page(self, patron, replace=replace, visit=visit)
+        open_card_page(self, patron, replace=replace, session=session)
 
-    def open_class_visit(self, teacher: PatronView, visit: Visit) -> None:
+    def open_class_visit(self, teacher: PatronView, session: Session) -> None:
         """A teacher's "Class visit": pick the class."""
-        pick_class(self, teacher, visit)
+        pick_class(self, teacher, session)
 
     def show(self, screen: Screen[Any], *, replace: bool) -> None:
         """Show ``screen`` in place of the current one, or over the start screen."""
@@ -175,11 +176,11 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.touch()
         self.push_screen(ReturnScreen(first_code))
 
-    def show_receipt(self, visit: Visit) -> None:
+    def show_receipt(self, session: Session) -> None:
         """End a visit with its receipt."""
         self.touch()
         self.scans.clear()
-        self.switch_screen(ReceiptScreen(visit))
+        self.switch_screen(ReceiptScreen(session))
 
     def action_quit_request(self) -> None:
         """ctrl+q / ctrl+c: quits only outside kiosk mode."""

@@ -46,11 +46,11 @@ def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) ->
     ``sim_codes`` are what the simulated camera shows, when the camera is ``sim``.
     """
     from kiosk.app import KioskApp
-    from kiosk.bridges.sync import SyncWorker
     from kiosk.data import sync
     from kiosk.data.core.library import open_library
     from kiosk.data.core.store import Store
     from kiosk.data.lending.circulation import Circulation
+    from kiosk.data.sync.worker import SyncWorker
     from kiosk.devices.setup import camera_builder
     from kiosk.system.terminal import c_stderr_to
 

@@ -46,6 +46,8 @@ import peewee as pw
 from kiosk.data import sync
 from kiosk.data.core.db import open_database
 from kiosk.data.core.facts import Fact
+from kiosk.data.sync import pulling as pulling_
+from kiosk.data.sync import pushing as pushing_
 
 POINTS = ("desk-open", "desk-committed", "kiosk-open", "pull-open")
 
@@ -67,7 +69,7 @@ def instrument(push_batch: int, pull_batch: int) -> None:
     ``push`` and ``pull`` take their batch size as a default argument, bound when
     :mod:`kiosk.data.sync` was imported, so the wrappers pass it explicitly.
     """
-    push, pull, accept, apply_pulled = sync.push, sync.pull, sync.accept, sync._apply_pulled
+    push, pull, accept, apply_pulled = sync.push, sync.pull, pushing_.accept, pulling_._apply_pulled
 
     def pushing(local: pw.Database, desk: pw.Database, ident: sync.Identity, **kw: Any) -> int:
         say("push")
@@ -93,13 +95,14 @@ def instrument(push_batch: int, pull_batch: int) -> None:
         say("apply")
         return apply_pulled(batch)
 
-    sync.push, sync.pull, sync.accept = pushing, pulling, accepting  # type: ignore[assignment]
-    sync._apply_pulled = applying  # type: ignore[assignment]
+    sync.push, sync.pull = pushing, pulling  # type: ignore[assignment]
+    pushing_.accept = accepting  # type: ignore[assignment]
+    pulling_._apply_pulled = applying  # type: ignore[assignment]
 
 
 def install_killer(local: pw.Database, desk: pw.Database, point: str, nth: int) -> None:
     """Make the ``nth`` push (or pull) batch kill the process at ``point``."""
-    accept, apply_pulled = sync.accept, sync._apply_pulled
+    accept, apply_pulled = pushing_.accept, pulling_._apply_pulled
     desk_commit, local_commit = desk.commit, local.commit
     seen = {"accept": 0, "apply": 0}
     doomed: dict[str, str] = {}
@@ -130,8 +133,8 @@ def install_killer(local: pw.Database, desk: pw.Database, point: str, nth: int) 
             die(doomed["line"])
         local_commit()
 
-    sync.accept = accepting  # type: ignore[assignment]
-    sync._apply_pulled = applying  # type: ignore[assignment]
+    pushing_.accept = accepting  # type: ignore[assignment]
+    pulling_._apply_pulled = applying  # type: ignore[assignment]
     desk.commit = committing_desk  # type: ignore[method-assign]
     local.commit = committing_local  # type: ignore[method-assign]
 

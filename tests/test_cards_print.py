@@ -205,9 +205,9 @@ def test_without_a_chinese_font_cards_name_the_built_in_one_and_still_read(
     """No CJK TrueType font on the machine: the PDF names reportlab's STSong-Light (not
     embedded, drawn by the reader's own fonts), says so in the log, keeps the Chinese
     text in its text layer, and the card's code reads back as before."""
-    from kiosk.data.desk import pdf
+    from kiosk.data.desk.pdf import fonts
 
-    monkeypatch.setattr(pdf, "find_cjk_font", lambda preferred=None: None)
+    monkeypatch.setattr(fonts, "find_cjk_font", lambda preferred=None: None)
     load_fonts.cache_clear()
     try:
         payload = "LK.20240117.3.ABCDEFGHIJKLMNOP"

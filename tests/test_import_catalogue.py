@@ -36,6 +36,7 @@ from kiosk.data.core.db import database
 from kiosk.data.core.models import Copy, Title
 from kiosk.data.desk import catalogue, importing
 from kiosk.data.desk.catalogue import apply_catalogue, parse_catalogue, plan_catalogue
+from kiosk.data.desk.catalogue import iso2709 as iso2709_reader
 from kiosk.data.desk.importing import ImportRefused
 
 MARC_DIR = Path(
@@ -362,12 +363,12 @@ def test_a_big_file_is_read_in_several_processes_as_in_one(library, tmp_path, mo
     data = b"\r\n".join(records)[:-30]  # blank lines between records, the last one cut
     path = tmp_path / "big.mrc"
     path.write_bytes(data)
-    serial = catalogue._merge([catalogue._read_slice((data, 0, 0, None))])
+    serial = iso2709_reader._merge([iso2709_reader._read_slice((data, 0, 0, None))])
     assert len(serial.records) == 58 and [p.number for p in serial.problems] == [18, 60]
     for workers in (3, 7):  # (7 slices of a small file: fewer cuts)
-        parallel = catalogue._merge(catalogue._read_in_parallel(data, 0, None, workers))
+        parallel = iso2709_reader._merge(iso2709_reader._read_in_parallel(data, 0, None, workers))
         assert parallel == serial
-    monkeypatch.setattr(catalogue, "PARALLEL_FROM", 10)  # the import itself takes that way
+    monkeypatch.setattr(iso2709_reader, "PARALLEL_FROM", 10)  # the import itself takes that way
     assert parse_catalogue(path) == serial
 
 
@@ -784,3 +785,9 @@ def huge_file(folder: Path) -> Iterator[Path]:
         yield path
     finally:
         path.unlink()
+
+
+def test_the_command_line_offers_every_catalogue_format():
+    from kiosk.commands.imports import CATALOGUE_FORMATS
+
+    assert CATALOGUE_FORMATS == catalogue.FORMATS

@@ -92,23 +92,23 @@ def build(db: pw.Database, clock: FakeClock, url: str) -> Built:
             else:
                 to_return.append(barcode)
     # s6 returns three of the books in a helper's shift, h2 one, the desk the rest
-    shift = roles.start_shift(numbers["s6"])
+    shift = roles.shifts.start_shift(numbers["s6"])
     for barcode in to_return[:3]:
-        roles.helper_return(shift.id, barcode)
-    roles.end_shift(shift.id)
-    shift = roles.start_shift(numbers["h2"])
-    roles.helper_return(shift.id, to_return[3])
-    roles.end_shift(shift.id)
+        roles.shifts.helper_return(shift.id, barcode)
+    roles.shifts.end_shift(shift.id)
+    shift = roles.shifts.start_shift(numbers["h2"])
+    roles.shifts.helper_return(shift.id, to_return[3])
+    roles.shifts.end_shift(shift.id)
     for barcode in to_return[4:]:
         circulation.checkin(barcode)
     # visits: 1A twice (40 min with a roll call of two; 30 min, 25 counted), 2A once (45 min)
     for klass, minutes, roll, count in (("1A", 40, ["s1", "s2"], 0), ("1A", 30, [], 25),
                                         ("2A", 45, [], 0)):
-        visit = roles.start_visit(numbers["t1"], klass)
+        visit = roles.visits.start_visit(numbers["t1"], klass)
         for who in roll:
-            roles.roll_call(visit.id, numbers[who])
+            roles.visits.roll_call(visit.id, numbers[who])
         clock.advance(minutes=minutes)
-        roles.end_visit(visit.id, headcount=count)
+        roles.visits.end_visit(visit.id, headcount=count)
         clock.advance(minutes=5)
     with db.connection_context(), db.atomic():
         masterdata.set_copy_status(lost, "lost")
@@ -286,14 +286,14 @@ def test_stock_check_from_the_latest_shelf_checks(library, make, circulation, cl
     helper = make.patron(kind="helper", school_class="3A")
     circulation.checkout(helper.number, i4.barcode)  # on loan: not missing
     roles = Roles(circulation)
-    first = roles.start_shelf_check("I", helper.number)
-    roles.shelf_scan(first, i1.barcode)
-    roles.end_shelf_check(first)
+    first = roles.shelf_checks.start_shelf_check("I", helper.number)
+    roles.shelf_checks.shelf_scan(first, i1.barcode)
+    roles.shelf_checks.end_shelf_check(first)
     clock.advance(days=1)
-    latest = roles.start_shelf_check("I", helper.number)
+    latest = roles.shelf_checks.start_shelf_check("I", helper.number)
     for copy in (i1, i2, k1):
-        roles.shelf_scan(latest, copy.barcode)
-    roles.end_shelf_check(latest)
+        roles.shelf_checks.shelf_scan(latest, copy.barcode)
+    roles.shelf_checks.end_shelf_check(latest)
     with library.connection_context():
         stock = reports.stock_check()
     assert stock.checks == ["I"]
@@ -325,7 +325,7 @@ def test_every_printing_message_is_translated():
     root = Path(kiosk.__file__).parent
     desk = root / "data" / "desk"
     sources = [root / "commands" / "printing.py", *desk.glob("*print*.py"),
-               desk / "reports.py", desk / "report_sheets.py", desk / "pdf.py"]
+               desk / "reports.py", desk / "report_sheets.py", *(desk / "pdf").glob("*.py")]
     keys = {k for path in sources
             for k in re.findall(r"[\"'](print\.[a-z_.]+[a-z])[\"']",
                                 path.read_text(encoding="utf-8"))}

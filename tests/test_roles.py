@@ -90,34 +90,34 @@ def fact_kinds(facts) -> list[str]:
 
 
 def test_a_teachers_own_classes_come_first(circulation, school):
-    choices = Roles(circulation).classes_for("T1")
+    choices = Roles(circulation).visits.classes_for("T1")
     assert [(c.name, c.own) for c in choices] == [("3B", True), ("1A", False), ("3A", False)]
 
 
 def test_a_visit_with_roll_call_and_note(circulation, school, clock, facts):
     roles = Roles(circulation)
-    visit = roles.start_visit("T1", "3A")
+    visit = roles.visits.start_visit("T1", "3A")
     assert visit.open and visit.class_name == "3A" and visit.teacher_name == "李老师"
     started = facts("visit_started")[0]
     assert started.uuid == visit.id
     assert started.patron == "T1" and started.data == {"visit": visit.id, "class": "3A"}
 
     clock.advance(minutes=1)
-    first = roles.roll_call(visit.id, "S0")
+    first = roles.visits.roll_call(visit.id, "S0")
     assert (first.status, first.name, first.headcount) == ("counted", "学生0", 1)
-    again = roles.roll_call(visit.id, "S0")
+    again = roles.visits.roll_call(visit.id, "S0")
     assert (again.status, again.headcount) == ("repeat", 1)
-    other = roles.roll_call(visit.id, "S9")
+    other = roles.visits.roll_call(visit.id, "S9")
     assert (other.status, other.class_name, other.headcount) == ("other_class", "3B", 2)
-    assert roles.roll_call(visit.id, "H1").status == "counted"  # a helper is a student too
-    assert roles.roll_call(visit.id, "T1").status == "not_student"
+    assert roles.visits.roll_call(visit.id, "H1").status == "counted"  # a helper is a student too
+    assert roles.visits.roll_call(visit.id, "T1").status == "not_student"
     attendee_facts = facts("visit_attendee")
     assert [(f.patron, f.data["other_class"]) for f in attendee_facts] == [
         ("S0", False), ("S9", True), ("H1", False)
     ]
 
     clock.advance(minutes=30)
-    ended = roles.end_visit(visit.id, note="  《草房子》第三章 ", ended_by="card")
+    ended = roles.visits.end_visit(visit.id, note="  《草房子》第三章 ", ended_by="card")
     assert not ended.open
     assert ended.headcount == 3 and ended.note == "《草房子》第三章" and ended.ended_by == "card"
     assert ended.attendees == ("学生0", "别班生", "小帮手")
@@ -126,41 +126,41 @@ def test_a_visit_with_roll_call_and_note(circulation, school, clock, facts):
         "visit": visit.id, "note": "《草房子》第三章", "ended_by": "card"
     }
     # Ending twice changes nothing; a roll call after the end is refused.
-    assert roles.end_visit(visit.id, note="again").note == "《草房子》第三章"
+    assert roles.visits.end_visit(visit.id, note="again").note == "《草房子》第三章"
     with pytest.raises(NotFound) as error:
-        roles.roll_call(visit.id, "S1")
+        roles.visits.roll_call(visit.id, "S1")
     assert error.value.key == "visit.ended"
     assert fact_kinds(facts).count("visit_ended") == 1
 
 
 def test_a_visit_without_roll_call_keeps_the_teachers_count(circulation, school):
     roles = Roles(circulation)
-    visit = roles.start_visit("T1", "3A")
-    assert roles.end_visit(visit.id, headcount=28).headcount == 28
+    visit = roles.visits.start_visit("T1", "3A")
+    assert roles.visits.end_visit(visit.id, headcount=28).headcount == 28
 
 
 def test_a_visit_ends_itself_at_the_end_of_the_period(circulation, school, clock):
     roles = Roles(circulation)
-    visit = roles.start_visit("T1", "3A")
+    visit = roles.visits.start_visit("T1", "3A")
     clock.advance(minutes=39)
-    assert roles.end_due_visits(40) == []
+    assert roles.visits.end_due_visits(40) == []
     clock.advance(minutes=5)
-    [ended] = roles.end_due_visits(40)
+    [ended] = roles.visits.end_due_visits(40)
     assert ended.id == visit.id and ended.ended_by == "period"
     assert ended.ended_at - ended.started_at == timedelta(minutes=40)
-    assert roles.open_visit("T1") is None
+    assert roles.visits.open_visit("T1") is None
 
 
 def test_a_new_visit_ends_the_one_left_open(circulation, school, clock):
     roles = Roles(circulation)
-    first = roles.start_visit("T1", "3A")
+    first = roles.visits.start_visit("T1", "3A")
     clock.advance(minutes=5)
-    second = roles.start_visit("T1", "3B")
-    assert roles.visit(first.id).ended_by == "new_visit"
-    assert roles.open_visit("T1") == second
+    second = roles.visits.start_visit("T1", "3B")
+    assert roles.visits.visit(first.id).ended_by == "new_visit"
+    assert roles.visits.open_visit("T1") == second
     with pytest.raises(NotFound):
-        roles.start_visit("T1", "no such class")
-    assert [v.class_name for v in roles.visits(clock() - timedelta(hours=1))] == ["3A", "3B"]
+        roles.visits.start_visit("T1", "no such class")
+    assert [v.class_name for v in roles.visits.visits(clock() - timedelta(hours=1))] == ["3A", "3B"]
 
 
 # -- helper shifts -----------------------------------------------------------------------
@@ -176,41 +176,41 @@ def test_a_helper_shift_counts_every_book_and_says_where_it_goes(
     make.hold(school["students"][1], lent[2])
     idle = make.copy(make.title("架上的书", classification="K825"), barcode="B9")
 
-    shift = roles.start_shift("H1")
+    shift = roles.shifts.start_shift("H1")
     assert facts("shift_started")[0].data == {"shift": shift.id}
     clock.advance(seconds=5)
-    assert roles.helper_return(shift.id, "B0").destination == "shelf"
-    damaged = roles.helper_return(shift.id, "B1", damaged=True)
+    assert roles.shifts.helper_return(shift.id, "B0").destination == "shelf"
+    damaged = roles.shifts.helper_return(shift.id, "B1", damaged=True)
     assert damaged.destination == "desk"
-    hold = roles.helper_return(shift.id, "B2")
+    hold = roles.shifts.helper_return(shift.id, "B2")
     assert (hold.destination, hold.hold_for) == ("hold_shelf", "学生1")
-    free = roles.helper_return(shift.id, idle.barcode)
+    free = roles.shifts.helper_return(shift.id, idle.barcode)
     assert (free.destination, free.shelf) == ("not_on_loan", "K")
     with pytest.raises(NotFound):
-        roles.helper_return(shift.id, "NOPE")
+        roles.shifts.helper_return(shift.id, "NOPE")
     checkins = facts("checkin")
     assert {f.data.get("shift") for f in checkins} == {shift.id}
     assert checkins[1].data.get("damaged") is True
     with library_of(circulation):
         assert Copy.get(Copy.barcode == "B1").status == "repair"
-    assert roles.shift(shift.id).books == 4
+    assert roles.shifts.shift(shift.id).books == 4
 
     clock.advance(minutes=10)
-    ended = roles.end_shift(shift.id, "timeout")
+    ended = roles.shifts.end_shift(shift.id, "timeout")
     # Ended by the idle timeout: the helper left after the last book.
     assert ended.ended_at == ended.started_at + timedelta(seconds=5)
     assert ended.books == 4
-    assert roles.end_shift(shift.id, "card") == ended  # ended already: as it was
-    assert [s.id for s in roles.shifts(clock() - timedelta(days=1))] == [shift.id]
+    assert roles.shifts.end_shift(shift.id, "card") == ended  # ended already: as it was
+    assert [s.id for s in roles.shifts.shifts(clock() - timedelta(days=1))] == [shift.id]
 
 
 def test_a_helper_card_left_open_is_closed_by_the_next_shift(circulation, school, clock):
     roles = Roles(circulation)
-    first = roles.start_shift("H1")
+    first = roles.shifts.start_shift("H1")
     clock.advance(minutes=1)
-    second = roles.start_shift("H1")
-    assert roles.shift(first.id).ended_at is not None
-    assert roles.shift(second.id).ended_at is None
+    second = roles.shifts.start_shift("H1")
+    assert roles.shifts.shift(first.id).ended_at is not None
+    assert roles.shifts.shift(second.id).ended_at is None
 
 
 def library_of(circulation: Circulation):
@@ -228,20 +228,20 @@ def test_a_shelf_check_finds_missing_and_misplaced_books(circulation, school, ma
     lent = make.copy(make.title("借出", classification="I1"), barcode="I9")
     circulation.checkout("S0", lent.barcode)  # on loan: not missing
     make.copy(make.title("修", classification="I1"), barcode="I8", status="repair")
-    assert roles.shelf_areas() == ["I", "K"]
-    assert roles.area_of("IK") == "I"
+    assert roles.shelf_checks.shelf_areas() == ["I", "K"]
+    assert roles.shelf_checks.area_of("IK") == "I"
 
-    check = roles.start_shelf_check("I", helper="H1")
+    check = roles.shelf_checks.start_shelf_check("I", helper="H1")
     assert facts("shelf_check_started")[0].data == {"check": check, "shelf": "I"}
-    assert roles.shelf_scan(check, "I0").status == "here"
-    assert roles.shelf_scan(check, "IK").status == "here"
-    scan = roles.shelf_scan(check, stray.barcode)
+    assert roles.shelf_checks.shelf_scan(check, "I0").status == "here"
+    assert roles.shelf_checks.shelf_scan(check, "IK").status == "here"
+    scan = roles.shelf_checks.shelf_scan(check, stray.barcode)
     assert (scan.status, scan.copy.area, scan.scanned) == ("misplaced", "K", 3)
-    assert roles.shelf_scan(check, "I0").status == "repeat"
+    assert roles.shelf_checks.shelf_scan(check, "I0").status == "repeat"
     with pytest.raises(NotFound):
-        roles.shelf_scan(check, "XX")
+        roles.shelf_checks.shelf_scan(check, "XX")
     assert [f.copy for f in facts("shelf_scan")] == ["I0", "IK", "K1"]
-    report = roles.end_shelf_check(check)
+    report = roles.shelf_checks.end_shelf_check(check)
     assert report.ended_at is not None and report.helper_name == "小帮手"
     assert [c.barcode for c in report.found] == ["I0", "IK", "K1"]
     assert [c.barcode for c in report.missing] == [c.barcode for c in on_i[1:]]
@@ -257,20 +257,20 @@ def play_everything(roles: Roles, clock: FakeClock, make) -> None:
     copies = [make.copy(make.title(f"书{i}", classification="I2"), barcode=f"R{i}") for i in range(3)]
     for copy in copies:
         circulation.checkout("S0", copy.barcode)
-    visit = roles.start_visit("T1", "3A")
+    visit = roles.visits.start_visit("T1", "3A")
     for number in ("S0", "S9", "S0"):
         clock.advance(seconds=2)
-        roles.roll_call(visit.id, number)
-    shift = roles.start_shift("H1")
+        roles.visits.roll_call(visit.id, number)
+    shift = roles.shifts.start_shift("H1")
     for copy in copies:
         clock.advance(seconds=1)
-        roles.helper_return(shift.id, copy.barcode)
-    roles.end_shift(shift.id)
-    check = roles.start_shelf_check("I", helper="H1")
-    roles.shelf_scan(check, "R0")
-    roles.end_shelf_check(check)
+        roles.shifts.helper_return(shift.id, copy.barcode)
+    roles.shifts.end_shift(shift.id)
+    check = roles.shelf_checks.start_shelf_check("I", helper="H1")
+    roles.shelf_checks.shelf_scan(check, "R0")
+    roles.shelf_checks.end_shelf_check(check)
     clock.advance(minutes=30)
-    roles.end_visit(visit.id, note="读了书")
+    roles.visits.end_visit(visit.id, note="读了书")
 
 
 def test_rebuild_reproduces_the_roles_tables(circulation, school, make, clock, library, tmp_path):
@@ -320,19 +320,19 @@ def test_roles_facts_made_offline_sync_to_the_desk_and_other_kiosks(desk_url, tm
         # Offline at the hall: a class visit, a shift of returns, a shelf check.
         for code in sk.barcodes(3):
             hall.circulation.checkout("S0001", code)
-        visit = roles.start_visit("T1", "3A")
-        roles.roll_call(visit.id, "S0001")
-        roles.roll_call(visit.id, "S0002")  # in 3B
-        shift = roles.start_shift("H1")
+        visit = roles.visits.start_visit("T1", "3A")
+        roles.visits.roll_call(visit.id, "S0001")
+        roles.visits.roll_call(visit.id, "S0002")  # in 3B
+        shift = roles.shifts.start_shift("H1")
         for code in sk.barcodes(3):
             clock.advance(seconds=1)
-            roles.helper_return(shift.id, code)
-        check = roles.start_shelf_check("I", helper="H1")
-        roles.shelf_scan(check, "B00001")
-        roles.end_shelf_check(check)
-        roles.end_shift(shift.id)
+            roles.shifts.helper_return(shift.id, code)
+        check = roles.shelf_checks.start_shelf_check("I", helper="H1")
+        roles.shelf_checks.shelf_scan(check, "B00001")
+        roles.shelf_checks.end_shelf_check(check)
+        roles.shifts.end_shift(shift.id)
         clock.advance(minutes=40)
-        roles.end_visit(visit.id, note="绘本")
+        roles.visits.end_visit(visit.id, note="绘本")
         made = roles_state(hall.db)
         assert made["shifts"][0][4] == 3 and len(made["attendees"]) == 2
         # Meanwhile the gate lends a book the helper returned (the hall's return is then
@@ -370,13 +370,13 @@ def test_a_visit_ended_at_two_kiosks_ends_alike_everywhere(desk_url, tmp_path, c
                 {"patron": "T1", "name": "李老师", "kind": "teacher", "class": None},
             ], when=clock())
         hall, gate = site.add_kiosk("hall"), site.add_kiosk("gate")
-        visit = Roles(hall.circulation).start_visit("T1", "3A")
+        visit = Roles(hall.circulation).visits.start_visit("T1", "3A")
         hall.sync(site.desk)
         gate.sync(site.desk)
         clock.advance(minutes=40)
-        Roles(gate.circulation).end_visit(visit.id, note="绘本", ended_by="card")  # 10:40
+        Roles(gate.circulation).visits.end_visit(visit.id, note="绘本", ended_by="card")  # 10:40
         clock.advance(minutes=30)
-        Roles(hall.circulation).start_visit("T1", "3B")  # 11:10: ends the first one here
+        Roles(hall.circulation).visits.start_visit("T1", "3B")  # 11:10: ends the first one here
         kiosks = [gate, hall] if first == "gate" else [hall, gate]
         for _ in range(2):
             for kiosk in kiosks:
@@ -426,17 +426,17 @@ def test_a_book_scanned_again_in_a_shift_counts_once(circulation, school, make, 
     lent = make.copy(make.title("借出的书", classification="I2"), barcode="C1")
     idle = make.copy(make.title("架上的书", classification="K8"), barcode="C2")
     circulation.checkout("S0", lent.barcode)
-    shift = roles.start_shift("H1")
-    first = roles.helper_scan(shift.id, "C1")
+    shift = roles.shifts.start_shift("H1")
+    first = roles.shifts.helper_scan(shift.id, "C1")
     assert first is not None and (first.result.destination, first.books) == ("shelf", 1)
-    again = roles.helper_scan(shift.id, "C1")  # the same book: now not on loan
+    again = roles.shifts.helper_scan(shift.id, "C1")  # the same book: now not on loan
     assert again is not None and (again.result.destination, again.books) == ("not_on_loan", 1)
     for _ in range(2):
-        scan = roles.helper_scan(shift.id, idle.barcode)
+        scan = roles.shifts.helper_scan(shift.id, idle.barcode)
         assert scan is not None and scan.result.destination == "not_on_loan"
     assert scan.books == 2
-    assert roles.helper_scan(shift.id, make.card(school["students"][0])) is None  # a card
-    assert roles.end_shift(shift.id).books == 2
+    assert roles.shifts.helper_scan(shift.id, make.card(school["students"][0])) is None  # a card
+    assert roles.shifts.end_shift(shift.id).books == 2
     # Every return is kept; the count (each book once) survives a replay.
     before = roles_state(library)
     assert len(before["returns"]) == 4
@@ -449,22 +449,22 @@ def test_the_teachers_card_adds_the_note_to_the_visit_the_period_ended(
     circulation, school, clock, facts, library
 ):
     roles = Roles(circulation)
-    visit = roles.start_visit("T1", "3A")
-    assert roles.visit_for_card("T1") == visit  # going on: the card ends it
+    visit = roles.visits.start_visit("T1", "3A")
+    assert roles.visits.visit_for_card("T1") == visit  # going on: the card ends it
     clock.advance(minutes=41)
-    [ended] = roles.end_due_visits(40)
+    [ended] = roles.visits.end_due_visits(40)
     assert ended.wants_note and ended.headcount == 0
     clock.advance(hours=3)
-    found = roles.visit_for_card("T1")
+    found = roles.visits.visit_for_card("T1")
     assert found is not None and found.id == visit.id and not found.open
-    noted = roles.end_visit(visit.id, note=" 《草房子》 ", ended_by="card", headcount=24)
+    noted = roles.visits.end_visit(visit.id, note=" 《草房子》 ", ended_by="card", headcount=24)
     assert (noted.note, noted.headcount, noted.ended_by) == ("《草房子》", 24, "period")
     assert noted.ended_at == ended.ended_at  # it still ended at the end of its period
     assert facts("visit_ended")[-1].data == {
         "visit": visit.id, "note": "《草房子》", "ended_by": "card", "headcount": 24,
         "added": True,
     }
-    assert roles.visit_for_card("T1") is None  # noted: the card opens the teacher's page
+    assert roles.visits.visit_for_card("T1") is None  # noted: the card opens the teacher's page
     # The day log tells the end and the addition apart (not "the class left" twice).
     set_language("en")
     try:
@@ -476,7 +476,7 @@ def test_the_teachers_card_adds_the_note_to_the_visit_the_period_ended(
         "The teacher added to the visit's record (24 students) Note: “《草房子》”",
     ]
     # A smaller count later changes nothing; the projection keeps the larger, replayed too.
-    assert roles.end_visit(visit.id, headcount=10).headcount == 24
+    assert roles.visits.end_visit(visit.id, headcount=10).headcount == 24
     before = roles_state(library)
     with sk.on(library), library.atomic():
         journal.rebuild()
@@ -485,11 +485,11 @@ def test_the_teachers_card_adds_the_note_to_the_visit_the_period_ended(
 
 def test_a_visit_the_period_ended_yesterday_is_not_asked_about(circulation, school, clock):
     roles = Roles(circulation)
-    roles.start_visit("T1", "3A")
+    roles.visits.start_visit("T1", "3A")
     clock.advance(minutes=41)
-    roles.end_due_visits(40)
+    roles.visits.end_due_visits(40)
     clock.advance(days=1)
-    assert roles.visit_for_card("T1") is None
+    assert roles.visits.visit_for_card("T1") is None
 
 
 def test_a_long_shelf_name_is_checked_whole(circulation, school, make):
@@ -501,9 +501,9 @@ def test_a_long_shelf_name_is_checked_whole(circulation, school, make):
     assert 40 < len(shelf) <= 60
     for n in range(3):
         make.copy(make.title(f"长架{n}", classification="I2"), barcode=f"L{n}", shelf=shelf)
-    assert roles.area_of("L0") == shelf
-    check = roles.start_shelf_check(roles.area_of("L0"), helper="H1")
-    assert roles.shelf_scan(check, "L0").status == "here"
-    report = roles.end_shelf_check(check)
+    assert roles.shelf_checks.area_of("L0") == shelf
+    check = roles.shelf_checks.start_shelf_check(roles.shelf_checks.area_of("L0"), helper="H1")
+    assert roles.shelf_checks.shelf_scan(check, "L0").status == "here"
+    report = roles.shelf_checks.end_shelf_check(check)
     assert report.shelf == shelf
     assert [c.barcode for c in report.missing] == ["L1", "L2"] and report.misplaced == ()

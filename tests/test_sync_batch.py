@@ -30,6 +30,8 @@ from kiosk.data.core.db import write_gate
 from kiosk.data.core.facts import Fact
 from kiosk.data.core.models import HelperShift, SyncCase
 from kiosk.data.sync import batch
+from kiosk.data.sync import pulling as pulling_
+from kiosk.data.sync import pushing as pushing_
 
 PATRONS = sk.students(5)
 UNKNOWN_PATRON = "S9999"
@@ -122,9 +124,9 @@ class Maker:
 def one_by_one(facts: list[Fact], ident: sync.Identity) -> None:
     """The reference: each fact's rows read fresh, its cases recorded, then applied."""
     for fact in facts:
-        known = sync.Preloaded([fact]).known(fact)
+        known = pushing_.Preloaded([fact]).known(fact)
         for case in kinds.cases(fact, known):
-            sync._record_case(case, fact, ident, NOW)
+            pushing_._record_case(case, fact, ident, NOW)
         kinds.apply(fact, known)
 
 
@@ -161,7 +163,7 @@ def apply_both(desk_urls: tuple[str, str], folder: Path, prefix: list[tuple[Any,
                 one_by_one(facts, ident)
             else:
                 slow.append(batch.apply_facts(
-                    facts, lambda run: sync._apply_accepted(run, sync.Preloaded(run), ident, NOW),
+                    facts, lambda run: pushing_._apply_accepted(run, pushing_.Preloaded(run), ident, NOW),
                     now=NOW,
                 ))
         desks.append(desk)
@@ -223,8 +225,8 @@ def test_a_busy_batch_goes_the_fast_way(tmp_path: Path) -> None:
     ident = sync.Identity("k1", "token", "")
     with sk.on(desk), desk.atomic():
         journal.insert_facts(facts, pushed_at=NOW)
-        slow = batch.apply_facts(facts, lambda run: sync._apply_accepted(
-            run, sync.Preloaded(run), ident, NOW), now=NOW)
+        slow = batch.apply_facts(facts, lambda run: pushing_._apply_accepted(
+            run, pushing_.Preloaded(run), ident, NOW), now=NOW)
     assert slow == 0
     found = {case[0] for case in sk.cases(desk)}
     assert {"lent_twice", "returned_twice"} <= found
@@ -245,10 +247,10 @@ def test_a_kiosk_in_use_pulls_in_small_transactions() -> None:
     """After a scan's write the pull's transactions hold few facts; when idle, many."""
     with write_gate.foreground():
         pass
-    assert sync._part_size() == sync.PULL_CIRCULATION_BATCH
+    assert pulling_._part_size() == sync.PULL_CIRCULATION_BATCH
     last = write_gate._last
     write_gate._last -= sync.PULL_IDLE_AFTER + 1  # as if the last scan were that long ago
     try:
-        assert sync._part_size() == sync.PULL_IDLE_BATCH > sync.PULL_CIRCULATION_BATCH
+        assert pulling_._part_size() == sync.PULL_IDLE_BATCH > sync.PULL_CIRCULATION_BATCH
     finally:
         write_gate._last = last

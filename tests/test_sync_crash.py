@@ -47,6 +47,7 @@ from kiosk.data.core import journal, kinds, masterdata
 from kiosk.data.core.db import is_postgres
 from kiosk.data.core.errors import KioskError
 from kiosk.data.core.models import Copy, Hold, Journal, KioskRegistration, Loan, Title
+from kiosk.data.sync import pulling as pulling_
 
 pytestmark = [
     pytest.mark.slow,
@@ -614,8 +615,8 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     default arguments, so setting ``sync.PUSH_BATCH`` would change nothing)."""
     monkeypatch.setitem(sync.push.__kwdefaults__, "limit", PUSH_BATCH)
     monkeypatch.setitem(sync.pull.__kwdefaults__, "limit", PULL_BATCH)
-    monkeypatch.setattr(sync, "PULL_CIRCULATION_BATCH", PULL_CIRCULATION)
-    monkeypatch.setattr(sync, "PULL_IDLE_BATCH", PULL_CIRCULATION)
+    monkeypatch.setattr(pulling_, "PULL_CIRCULATION_BATCH", PULL_CIRCULATION)
+    monkeypatch.setattr(pulling_, "PULL_IDLE_BATCH", PULL_CIRCULATION)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from tcpproxy import proxied
 from textual.widgets import Label
 from uikit import make_app, scan_and_wait, scan_to, until, wait_until
 
-from kiosk.bridges.sync import SyncWorker
 from kiosk.cli import main
 from kiosk.data import sync
 from kiosk.data.core import journal, library, network
@@ -32,6 +31,7 @@ from kiosk.data.core.models import Journal, Loan
 from kiosk.data.core.network import DeskTimeouts
 from kiosk.data.core.store import Store
 from kiosk.data.lending.circulation import Circulation
+from kiosk.data.sync.worker import SyncWorker
 
 FAST = DeskTimeouts(connect=1.0, reply=1.0, deadline=8.0)
 

@@ -15,9 +15,9 @@ import synckit as sk
 from textual.widgets import Label
 from uikit import make_app, scan_and_wait, scan_to, until, wait_until
 
-from kiosk.bridges.sync import SyncWorker
 from kiosk.data import sync
 from kiosk.data.core.models import Loan
+from kiosk.data.sync.worker import SyncWorker
 
 
 def sync_label(pilot) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from textual.message import Message
+
+from kiosk.data.sync.worker import SyncStatus
 
 
 @dataclass
@@ -51,19 +52,6 @@ class CameraState(Message):
 
     state: str
     message: str
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """What the status bar says about the sync with the desk."""
-
-    online: bool
-    waiting: int
-    """Facts made here that the desk has not accepted yet (-1: unknown)."""
-    offline_since: datetime | None = None
-    last_sync: datetime | None = None
-    problem: str = ""
-    """A translation key when the desk refuses this kiosk (``sync.not_registered``...)."""
 
 
 @dataclass

@@ -75,8 +75,6 @@ def cmd_desk(args: argparse.Namespace, config: Config) -> int:
     """``kiosk desk [--db URL]``: the librarian's screens on the desk's database."""
     from kiosk.data.core.db import DatabaseMissing
     from kiosk.data.sync import SyncError
-    from kiosk.screens.desk import run_desk
-
     url = args.db or os.environ.get("KIOSK_DESK_URL") or config.database_url
     try:
         return run_desk(config, url)
@@ -87,6 +85,25 @@ def cmd_desk(args: argparse.Namespace, config: Config) -> int:
         _say_error(f"there is no desk database at {missing.path} "
                    "(create one with: kiosk desk init URL)")
         return 2
+
+
+def run_desk(config: Config, url: str) -> int:
+    """Open the desk's database at ``url`` (brought up to this version's schema) and run
+    the desk app until it is closed.
+
+    Raises:
+        kiosk.data.sync.SyncError: ``sync.not_desk`` (a kiosk's database, or none).
+        kiosk.data.core.db.DatabaseMissing: an SQLite file that does not exist.
+    """
+    from kiosk.data.core.store import Store
+    from kiosk.data.lending.circulation import Circulation
+    from kiosk.data.sync import open_desk
+    from kiosk.screens.desk import DESK_KIOSK_ID, DeskApp
+
+    db = open_desk(url, migrate=True)
+    circulation = Circulation(Store(db, DESK_KIOSK_ID))
+    DeskApp(circulation, config).run()
+    return 0
 
 
 def cmd_join(args: argparse.Namespace, config: Config) -> int:

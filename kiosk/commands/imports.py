@@ -343,6 +343,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="also write every problem found to FILE (.csv or .xlsx)")
 
 
+CATALOGUE_FORMATS = ("iso2709", "marcxml", "json", "csv", "xlsx")
+"""``--format``'s choices: :data:`kiosk.data.desk.catalogue.FORMATS`, written out so the
+command line starts without loading pymarc (a test checks the two agree)."""
+
+
 def add_commands(sub: Any) -> None:
     """Add ``import patrons`` and ``import catalogue`` to the ``kiosk`` command's subparsers."""
     command = sub.add_parser("import", help="import a class roster or the catalogue (desk)")
@@ -361,6 +366,6 @@ def add_commands(sub: Any) -> None:
         description=CATALOGUE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(catalogue)
-    catalogue.add_argument("--format", choices=["iso2709", "marcxml", "json", "csv", "xlsx"],
+    catalogue.add_argument("--format", choices=CATALOGUE_FORMATS,
                            help="the file's format (default: told from its first bytes)")
     catalogue.set_defaults(func=cmd_import_catalogue)

@@ -26,7 +26,6 @@ from textual.widgets import Button, Input, Static
 from kiosk.bridges.db_thread import DatabaseThread
 from kiosk.config import Config
 from kiosk.data.core.errors import KioskError
-from kiosk.data.core.store import Store
 from kiosk.data.lending.circulation import Circulation, PatronView
 from kiosk.data.librarian.daybook import DayBook, export_folder
 from kiosk.locale import set_language, t
@@ -235,19 +234,3 @@ class DeskScreen(PanelActions, Screen[None]):
     def action_quit_desk(self) -> None:
         """Close the desk program."""
         self.app.exit()
-
-
-def run_desk(config: Config, url: str) -> int:
-    """Open the desk's database at ``url`` (brought up to this version's schema) and run
-    the desk app until it is closed.
-
-    Raises:
-        kiosk.data.sync.SyncError: ``sync.not_desk`` (a kiosk's database, or none).
-        kiosk.data.core.db.DatabaseMissing: an SQLite file that does not exist.
-    """
-    from kiosk.data.sync import open_desk
-
-    db = open_desk(url, migrate=True)
-    circulation = Circulation(Store(db, DESK_KIOSK_ID))
-    DeskApp(circulation, config).run()
-    return 0

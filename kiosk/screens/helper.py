@@ -105,7 +105,7 @@ class HelperScreen(KioskScreen):
     async def _start_shift(self) -> None:
         """Start the shift; if the screen has gone meanwhile, end the shift at once."""
         try:
-            shift = await self.kiosk.run_db(self.roles.start_shift, self.helper.number)
+            shift = await self.kiosk.run_db(self.roles.shifts.start_shift, self.helper.number)
         except KioskError as error:
             self.show_error(error)
             return
@@ -132,7 +132,7 @@ class HelperScreen(KioskScreen):
             self.ended = True
             app, shift_id = self.kiosk, self.shift.id
             app.run_worker(
-                app.run_db(self.roles.end_shift, shift_id, "timeout"),
+                app.run_db(self.roles.shifts.end_shift, shift_id, "timeout"),
                 group="helper-shift", exit_on_error=False,
             )
 
@@ -189,7 +189,7 @@ class HelperScreen(KioskScreen):
             return None
         self.ended = True
         try:
-            self.shift = await self.call(self.roles.end_shift, self.shift.id, ended_by)
+            self.shift = await self.call(self.roles.shifts.end_shift, self.shift.id, ended_by)
         except KioskError as error:
             self.show_error(error)
             return None
@@ -239,7 +239,7 @@ class HelperScreen(KioskScreen):
         verdict.say(*where_it_goes(result.result, damaged))
 
     def _scan(self, shift_id: str, code: str, damaged: bool) -> HelperScan | None:
-        return self.roles.helper_scan(shift_id, code, damaged=damaged)
+        return self.roles.shifts.helper_scan(shift_id, code, damaged=damaged)
 
     async def _card(self, code: str) -> None:
         patron = await self.open_card(code)

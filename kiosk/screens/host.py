@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from kiosk.config import Config
     from kiosk.data.core.errors import KioskError
     from kiosk.data.lending.circulation import Circulation, PatronView
-    from kiosk.screens.session import Visit
+    from kiosk.screens.session import Session
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class KioskHost(Protocol):
         ...
 
     def open_patron(
-        self, patron: PatronView, *, replace: bool = False, visit: Visit | None = None
+        self, patron: PatronView, *, replace: bool = False, session: Session | None = None
     ) -> None:
         """Show the page a scanned card opens (the patron's, a teacher's, helper mode...)."""
         ...
@@ -74,11 +74,11 @@ class KioskHost(Protocol):
         """Start returning books without a card."""
         ...
 
-    def show_receipt(self, visit: Visit) -> None:
+    def show_receipt(self, session: Session) -> None:
         """End a visit with its receipt."""
         ...
 
-    def open_class_visit(self, teacher: PatronView, visit: Visit) -> None:
+    def open_class_visit(self, teacher: PatronView, session: Session) -> None:
         """A teacher's "Class visit": pick the class."""
         ...
 

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from kiosk.data.core.errors import KioskError
-from kiosk.data.librarian.daybook import Activity, Case, LogEntry
+from kiosk.data.librarian.views import Activity, Case, LogEntry
 from kiosk.locale import t
 from kiosk.screens.confirm import ConfirmModal
 from kiosk.screens.librarian_detail import CopyModal, PatronModal

@@ -21,7 +21,7 @@ from textual.widgets import Button, Static
 
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import LoanView, ReturnResult
-from kiosk.data.librarian.daybook import COPY_STATUSES, CopyDetail, LogEntry, PatronDetail
+from kiosk.data.librarian.views import COPY_STATUSES, CopyDetail, LogEntry, PatronDetail
 from kiosk.locale import format_date, t
 from kiosk.screens.confirm import ConfirmModal
 from kiosk.screens.librarian_panel import LibrarianHost

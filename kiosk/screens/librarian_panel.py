@@ -23,13 +23,12 @@ from textual.widgets import ContentSwitcher, Input, Static
 
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
-from kiosk.data.librarian.daybook import (
+from kiosk.data.librarian.daybook import DayBook, LogFilter
+from kiosk.data.librarian.views import (
     Activity,
     Case,
-    DayBook,
     DayFigures,
     LogEntry,
-    LogFilter,
     OverdueLoan,
     SyncOverview,
 )

@@ -16,7 +16,7 @@ from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.mine import MineModal
 from kiosk.screens.returns import describe_return
-from kiosk.screens.session import Visit
+from kiosk.screens.session import Session
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.loan_table import LoanTable
 from kiosk.widgets.verdict import Verdict
@@ -34,11 +34,11 @@ class PatronScreen(KioskScreen):
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish"),
                 Binding("f3", "press('class-visit')", show=False, id="patron.class_visit")]
 
-    def __init__(self, patron: PatronView, visit: Visit | None = None) -> None:
+    def __init__(self, patron: PatronView, session: Session | None = None) -> None:
         super().__init__()
         self.patron = patron
-        self.visit = visit or Visit()
-        self.visit.name = patron.name
+        self.session = session or Session()
+        self.session.name = patron.name
 
     def compose_body(self) -> ComposeResult:
         patron = self.patron
@@ -84,12 +84,12 @@ class PatronScreen(KioskScreen):
     @on(Button.Pressed, "#class-visit")
     def class_visit(self) -> None:
         """A teacher brings a class: pick it (kiosk/screens/visit.py)."""
-        self.kiosk.open_class_visit(self.patron, self.visit)
+        self.kiosk.open_class_visit(self.patron, self.session)
 
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:
         """End the visit and show the receipt."""
-        self.kiosk.show_receipt(self.visit)
+        self.kiosk.show_receipt(self.session)
 
     async def handle_scan(self, code: str) -> None:
         verdict = self.query_one(Verdict)
@@ -106,7 +106,7 @@ class PatronScreen(KioskScreen):
         except KioskError as error:
             verdict.refuse(error)
             return
-        self.visit.add("borrowed", result.loan.title, result.loan.due_on)
+        self.session.add("borrowed", result.loan.title, result.loan.due_on)
         self.show_patron(result.patron)
         verdict.say(
             t("checkout.ok", title=result.loan.title, due=format_date(result.loan.due_on)), "ok"
@@ -137,13 +137,13 @@ class PatronScreen(KioskScreen):
         try:
             if choice == "return":
                 result = await self.call(self.circulation.checkin, loan.barcode)
-                self.visit.add("returned", result.title)
+                self.session.add("returned", result.title)
                 verdict.say(*describe_return(result))
             elif choice == "renew":
                 renewed = await self.call(
                     self.circulation.renew, self.patron.number, loan.loan_id, self.patron.card
                 )
-                self.visit.add("renewed", renewed.title, renewed.due_on)
+                self.session.add("renewed", renewed.title, renewed.due_on)
                 verdict.say(
                     t("renew.ok", title=renewed.title, due=format_date(renewed.due_on)), "ok"
                 )

@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 from kiosk.bridges.messages import Scanned
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.session import Visit
+from kiosk.screens.session import Session
 from kiosk.widgets.big_button import BigButton
 
 
@@ -24,17 +24,17 @@ class ReceiptScreen(KioskScreen):
 
     IDLE_TIMEOUT: ClassVar[float | None] = 15.0
 
-    def __init__(self, visit: Visit) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.visit = visit
+        self.session = session
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="receipt"):
             yield Static(t("receipt.heading"), id="headline", markup=False)
             yield Static(self._text(), id="lines", markup=False)
             bye = (
-                t("receipt.bye", name=self.visit.name)
-                if self.visit.name
+                t("receipt.bye", name=self.session.name)
+                if self.session.name
                 else t("receipt.bye_anonymous")
             )
             yield Static(bye, id="bye", markup=False)
@@ -42,10 +42,10 @@ class ReceiptScreen(KioskScreen):
                 yield BigButton(t("receipt.ok"), key="f2", id="ok", variant="success")
 
     def _text(self) -> str:
-        if not self.visit.lines:
+        if not self.session.lines:
             return t("receipt.nothing")
         rows = []
-        for line in self.visit.lines:
+        for line in self.session.lines:
             row = f"{t('receipt.' + line.action)}  {line.title}"
             if line.due_on is not None:
                 row += "  (" + t("receipt.due", due=format_date(line.due_on)) + ")"

@@ -12,7 +12,7 @@ from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import ReturnResult
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.session import Visit
+from kiosk.screens.session import Session
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
@@ -48,7 +48,7 @@ class ReturnScreen(KioskScreen):
     def __init__(self, first_code: str | None = None) -> None:
         super().__init__()
         self.first_code = first_code
-        self.visit = Visit()
+        self.session = Session()
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="returns"):
@@ -68,14 +68,14 @@ class ReturnScreen(KioskScreen):
     @on(Button.Pressed, "#done")
     def done(self) -> None:
         """Show what was returned, then go back to the start."""
-        self.kiosk.show_receipt(self.visit)
+        self.kiosk.show_receipt(self.session)
 
     async def handle_scan(self, code: str) -> None:
         verdict = self.query_one(Verdict)
         if await self.call(self.circulation.is_card, code):
             patron = await self.open_card(code)
             if patron is not None:
-                self.kiosk.open_patron(patron, replace=True, visit=self.visit)
+                self.kiosk.open_patron(patron, replace=True, session=self.session)
             return
         try:
             result = await self.call(self.circulation.checkin, code)
@@ -83,8 +83,8 @@ class ReturnScreen(KioskScreen):
             verdict.refuse(error)
             return
         if result.destination != "not_on_loan":
-            self.visit.add("returned", result.title)
+            self.session.add("returned", result.title)
         verdict.say(*describe_return(result))
         self.query_one("#count", Static).update(
-            t("return.count", count=len(self.visit.lines))
+            t("return.count", count=len(self.session.lines))
         )

@@ -15,7 +15,7 @@ from kiosk.screens.helper import HelperScreen
 from kiosk.screens.librarian import LibrarianScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.pin import PinModal
-from kiosk.screens.session import Visit
+from kiosk.screens.session import Session
 from kiosk.screens.visit import ClassPickScreen, end_due_visits, open_teacher_page
 
 if TYPE_CHECKING:
@@ -28,13 +28,13 @@ VISIT_CHECK_SECONDS = 30.0
 
 
 def open_card_page(
-    app: KioskHost, patron: PatronView, *, replace: bool, visit: Visit | None
+    app: KioskHost, patron: PatronView, *, replace: bool, session: Session | None
 ) -> None:
     """Show the page ``patron``'s card opens (replacing the current screen, or over the
     start): the PIN for the librarian, helper mode for a helper, the teacher's page
     for a teacher, the patron's page for everyone else.
 
-    ``visit`` carries on a visit begun without a card (books returned first). (A
+    ``session`` carries on a session begun without a card (books returned first). (A
     helper's own page comes from helper mode's "My books", which opens it itself.)
     """
     if patron.kind == "librarian":
@@ -43,11 +43,11 @@ def open_card_page(
         app.show(HelperScreen(patron), replace=replace)
     elif patron.kind == "teacher":
         app.run_worker(
-            open_teacher_page(app, patron, replace=replace, receipt=visit),
+            open_teacher_page(app, patron, replace=replace, receipt=session),
             group="route", exit_on_error=False,
         )
     else:
-        app.show(PatronScreen(patron, visit), replace=replace)
+        app.show(PatronScreen(patron, session), replace=replace)
 
 
 def ask_librarian_pin(app: KioskHost, librarian: PatronView) -> None:
@@ -61,10 +61,10 @@ def ask_librarian_pin(app: KioskHost, librarian: PatronView) -> None:
     textual_app.push_screen(PinModal(librarian), callback=opened)
 
 
-def pick_class(app: KioskHost, teacher: PatronView, visit: Visit) -> None:
+def pick_class(app: KioskHost, teacher: PatronView, session: Session) -> None:
     """A teacher's "Class visit" (F3 on their page): pick the class."""
     textual_app: App[None] = app  # type: ignore[assignment]
-    textual_app.switch_screen(ClassPickScreen(teacher, visit))
+    textual_app.switch_screen(ClassPickScreen(teacher, session))
 
 
 def watch_visits(app: KioskHost) -> None:

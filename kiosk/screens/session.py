@@ -1,4 +1,4 @@
-"""What one visit to the kiosk did, for the receipt."""
+"""What one person's session at the kiosk did, for the receipt (not a class visit)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class ReceiptLine:
 
 
 @dataclass
-class Visit:
+class Session:
     """The patron (if any) and everything done since the card was shown."""
 
     name: str = ""

@@ -106,7 +106,7 @@ class ShelfCheckScreen(KioskScreen):
         super().on_mount()
         self._show_state()
         try:
-            areas = await self.call(self.roles.shelf_areas)
+            areas = await self.call(self.roles.shelf_checks.shelf_areas)
         except KioskError as error:
             self.show_error(error)
             return
@@ -122,7 +122,7 @@ class ShelfCheckScreen(KioskScreen):
             self.finished = True
             app, check_id = self.kiosk, self.check_id
             app.run_worker(
-                app.run_db(self.roles.end_shelf_check, check_id),
+                app.run_db(self.roles.shelf_checks.end_shelf_check, check_id),
                 group="shelf-check", exit_on_error=False,
             )
 
@@ -172,7 +172,7 @@ class ShelfCheckScreen(KioskScreen):
         if self.check_id is None or self.finished:
             return
         try:
-            report = await self.call(self.roles.end_shelf_check, self.check_id)
+            report = await self.call(self.roles.shelf_checks.end_shelf_check, self.check_id)
         except KioskError as error:
             self.show_error(error)
             return
@@ -189,7 +189,7 @@ class ShelfCheckScreen(KioskScreen):
     async def start(self, area: str) -> None:
         """Start checking ``area``."""
         number = self.helper.number if self.helper else None
-        self.check_id = await self.call(self.roles.start_shelf_check, area, number)
+        self.check_id = await self.call(self.roles.shelf_checks.start_shelf_check, area, number)
         self.shelf = area
         self.query_one("#headline", Static).update(t("shelf.checking", shelf=area))
         self.query_one("#hint", Static).update(t("shelf.scan_hint"))
@@ -206,14 +206,14 @@ class ShelfCheckScreen(KioskScreen):
             return
         if self.check_id is None:
             try:
-                area = await self.call(self.roles.area_of, code)
+                area = await self.call(self.roles.shelf_checks.area_of, code)
             except KioskError as error:
                 verdict.refuse(error)
                 return
             await self.start(area)
         assert self.check_id is not None
         try:
-            scan = await self.call(self.roles.shelf_scan, self.check_id, code)
+            scan = await self.call(self.roles.shelf_checks.shelf_scan, self.check_id, code)
         except KioskError as error:
             verdict.refuse(error)
             return

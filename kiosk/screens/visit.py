@@ -33,7 +33,7 @@ from kiosk.data.roles import ClassChoice, Roles, RollCall, VisitView
 from kiosk.locale import t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
-from kiosk.screens.session import Visit
+from kiosk.screens.session import Session
 from kiosk.screens.shelf_check import ROLES_CSS, TouchScroll
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
@@ -71,10 +71,10 @@ class ClassPickScreen(KioskScreen):
         ),
     ]
 
-    def __init__(self, teacher: PatronView, visit: Visit | None = None) -> None:
+    def __init__(self, teacher: PatronView, session: Session | None = None) -> None:
         super().__init__()
         self.teacher = teacher
-        self.receipt = visit
+        self.receipt = session
         self.choices: dict[str, str] = {}
         self.starting = False
         """A visit has been asked for: a second tap does nothing."""
@@ -94,7 +94,7 @@ class ClassPickScreen(KioskScreen):
     async def on_mount(self) -> None:  # type: ignore[override]  # (Textual awaits it)
         super().on_mount()
         try:
-            choices = await self.call(self.roles.classes_for, self.teacher.number)
+            choices = await self.call(self.roles.visits.classes_for, self.teacher.number)
         except KioskError as error:
             self.show_error(error)
             return
@@ -135,7 +135,7 @@ class ClassPickScreen(KioskScreen):
             return  # a double tap (or a second class touched meanwhile) starts one visit
         self.starting = True
         try:
-            visit = await self.call(self.roles.start_visit, self.teacher.number, name)
+            visit = await self.call(self.roles.visits.start_visit, self.teacher.number, name)
         except KioskError as error:
             self.starting = False  # nothing started: the teacher may try again
             self.show_error(error)
@@ -418,7 +418,7 @@ class VisitScreen(KioskScreen):
         self.show_ended(visit, noted=noting)
 
     def _end(self, visit_id: str, note: str, headcount: int) -> VisitView:
-        return self.roles.end_visit(
+        return self.roles.visits.end_visit(
             visit_id, note=note, ended_by="card", headcount=headcount
         )
 
@@ -449,7 +449,7 @@ class VisitScreen(KioskScreen):
             self.kiosk.open_patron(patron)
             return
         try:
-            counted = await self.call(self.roles.roll_call, self.visit.id, patron.number)
+            counted = await self.call(self.roles.visits.roll_call, self.visit.id, patron.number)
         except KioskError as error:
             verdict.refuse(error)
             return
@@ -475,14 +475,14 @@ class VisitScreen(KioskScreen):
 
 
 async def open_teacher_page(
-    app: KioskHost, teacher: PatronView, *, replace: bool, receipt: Visit | None
+    app: KioskHost, teacher: PatronView, *, replace: bool, receipt: Session | None
 ) -> None:
     """The teacher's card: ask to end their visit going on (or to add the note to the
     one the period has just ended), or open their own page (where "Class visit"
     starts a new one)."""
     roles = Roles(app.circulation)
     try:
-        visit = await app.run_db(roles.visit_for_card, teacher.number)
+        visit = await app.run_db(roles.visits.visit_for_card, teacher.number)
     except KioskError as error:
         app.attract.refuse_on_return(error)
         app.reset_to_attract()
@@ -498,7 +498,7 @@ async def open_teacher_page(
 async def end_due_visits(app: KioskHost) -> None:
     """End the visits whose period is over, and say so if one is on the screen."""
     try:
-        ended = await app.run_db(Roles(app.circulation).end_due_visits, app.config.visit_minutes)
+        ended = await app.run_db(Roles(app.circulation).visits.end_due_visits, app.config.visit_minutes)
     except Exception:  # tried again at the next round; the log says why
         log.exception("cannot end the visits whose period is over")
         return

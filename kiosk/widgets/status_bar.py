@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Label, Static
 
-from kiosk.bridges.messages import SyncStatus
+from kiosk.data.sync.worker import SyncStatus
 from kiosk.locale import t
 
 

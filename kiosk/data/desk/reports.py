@@ -510,7 +510,7 @@ def stock_check() -> StockCheck:
     db: Any = database.obj
     roles = Roles(Circulation(Store(db, "desk")))
     for shelf in sorted(latest):
-        report = roles.shelf_report(latest[shelf].id)
+        report = roles.shelf_checks.shelf_report(latest[shelf].id)
         when = latest[shelf].ended_at
         stock.checks.append(shelf)
         for state, copies, target in (

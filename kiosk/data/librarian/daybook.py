@@ -18,8 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,6 @@ from kiosk.data.core import fact_words, kinds
 from kiosk.data.core.errors import NotFound
 from kiosk.data.core.facts import day_bounds
 from kiosk.data.core.kinds import Kind
-from kiosk.data.core.models import COPY_STATUSES as COPY_STATUSES  # (for the screens)
 from kiosk.data.core.models import (
     IS_CASE_REVIEWED,
     Card,
@@ -49,6 +47,20 @@ from kiosk.data.core.models import (
 from kiosk.data.core.text import printable
 from kiosk.data.desk import spreadsheet
 from kiosk.data.lending.circulation import Circulation, LoanView, ReturnResult
+from kiosk.data.librarian.views import (
+    Activity,
+    CardInfo,
+    Case,
+    CopyDetail,
+    DayFigures,
+    Exported,
+    KioskState,
+    LogEntry,
+    OverdueLoan,
+    PatronDetail,
+    SyncOverview,
+    local_time,
+)
 from kiosk.locale import t
 
 log = logging.getLogger(__name__)
@@ -64,177 +76,6 @@ REVIEW_REASONS = frozenset({
 """Refusal reasons the librarian should look at: strange cards, PIN guesses, books
 that should not be in a child's hands."""
 
-
-
-def _local(moment: datetime) -> datetime:
-    """A journal time (naive UTC) as the local wall-clock time the librarian reads."""
-    return moment.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
-
-
-@dataclass(slots=True)
-class LogEntry:
-    """One fact of the day, in words."""
-
-    seq: int
-    uuid: str
-    at: datetime
-    """Local wall-clock time."""
-    kind: str
-    kind_label: str
-    patron: str
-    patron_name: str
-    class_name: str
-    copy: str
-    title: str
-    what: str
-    """What happened, in a sentence (a refusal's reason in words)."""
-    kiosk: str
-    reason: str = ""
-    """A refusal's reason key (``card.forged``...)."""
-    haystack: str = field(default="", repr=False, compare=False)
-    """Everything the filter matches, case-folded."""
-
-
-@dataclass(frozen=True)
-class Case:
-    """Something the librarian should look at: a refusal worth a look or a sync conflict.
-
-    ``ref`` names it in a ``case_reviewed`` fact: ``refusal:<fact uuid>`` or
-    ``sync:<fact uuid>:<case kind>`` (the natural key of a desk's ``SyncCase``).
-    """
-
-    ref: str
-    source: str
-    at: datetime
-    kind: str
-    what: str
-    patron: str
-    patron_name: str
-    copy: str
-    title: str
-    kiosk: str
-
-
-@dataclass(frozen=True)
-class OverdueLoan:
-    """An open loan past its due date."""
-
-    class_name: str
-    patron: str
-    patron_name: str
-    copy: str
-    title: str
-    due_on: date
-    days_overdue: int
-    loan_id: str
-
-
-@dataclass(frozen=True)
-class DayFigures:
-    """The day in numbers, and the two small charts."""
-
-    loans: int
-    returns: int
-    renewals: int
-    refusals: int
-    visitors: int
-    per_hour: tuple[tuple[int, int], ...]
-    """(hour, loans) for every hour from the first to the last hour with a loan."""
-    per_class: tuple[tuple[str, int], ...]
-    """(class, loans), most first."""
-
-
-@dataclass(frozen=True)
-class Activity:
-    """A class visit or a helper's shift, put together from its facts."""
-
-    kind: str
-    """``visit`` or ``shift``."""
-    ref: str
-    who: str
-    """The class (visits) or the helper (shifts)."""
-    by: str
-    """The teacher who brought the class (visits)."""
-    started: datetime | None
-    ended: datetime | None
-    count: int
-    """Students who came (visits) or books put back (shifts)."""
-    kiosk: str
-
-
-@dataclass(frozen=True)
-class CardInfo:
-    """One of a patron's cards."""
-
-    serial: int
-    issued_at: datetime
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class PatronDetail:
-    """A patron as the librarian sees them: cards, loans, and what happened lately."""
-
-    number: str
-    name: str
-    kind: str
-    class_name: str
-    active: bool
-    blocked_reason: str
-    cards: tuple[CardInfo, ...]
-    loans: tuple[LoanView, ...]
-    recent: tuple[LogEntry, ...]
-
-    @property
-    def current_card(self) -> int | None:
-        """The serial of the card that works now, if any."""
-        live = [card.serial for card in self.cards if card.revoked_at is None]
-        return max(live) if live else None
-
-
-@dataclass(frozen=True)
-class CopyDetail:
-    """A copy as the librarian sees it: where it is, who has it, what happened lately."""
-
-    barcode: str
-    title: str
-    author: str
-    shelf: str
-    status: str
-    borrower: str
-    borrower_name: str
-    loan_id: str
-    due_on: date | None
-    recent: tuple[LogEntry, ...]
-
-
-@dataclass(frozen=True)
-class KioskState:
-    """At the desk: a kiosk and how its last sync went."""
-
-    kiosk: str
-    name: str
-    last_seen: datetime | None
-    facts_pushed: int
-
-
-@dataclass(frozen=True)
-class SyncOverview:
-    """This database's part in the sync: a kiosk (facts waiting) or the desk (its kiosks)."""
-
-    role: str
-    """``desk``, ``kiosk`` (joined a desk) or ``alone``."""
-    waiting: int
-    kiosks: tuple[KioskState, ...]
-
-
-@dataclass(frozen=True)
-class Exported:
-    """Where the day's log was written."""
-
-    csv: Path
-    xlsx: Path
-    rows: int
 
 
 class _Words:
@@ -271,7 +112,7 @@ class _Words:
         offset = self._offsets.get(hour)
         if offset is None:  # the offset can change within a day (summer time), not an hour
             start = moment.replace(minute=0, second=0, microsecond=0)
-            offset = self._offsets[hour] = _local(start) - start
+            offset = self._offsets[hour] = local_time(start) - start
         return moment + offset
 
     def entry(
@@ -436,7 +277,7 @@ class DayBook:
                 if ref in reviewed:
                     continue
                 found.append(Case(
-                    ref=ref, source="sync", at=_local(row.created_at), kind=row.kind,
+                    ref=ref, source="sync", at=local_time(row.created_at), kind=row.kind,
                     what=fact_words.sync_case_text(row.kind), patron=row.patron or "",
                     patron_name=printable(getattr(row, "name", None) or "", 80),
                     copy=row.copy or "", title=printable(getattr(row, "title", None) or "", 120),
@@ -512,8 +353,8 @@ class DayBook:
             for visit in visits:
                 found.append(Activity(
                     kind="visit", ref=visit.id, who=visit.class_name, by=visit.teacher_name,
-                    started=_local(visit.started_at),
-                    ended=_local(visit.ended_at) if visit.ended_at else None,
+                    started=local_time(visit.started_at),
+                    ended=local_time(visit.ended_at) if visit.ended_at else None,
                     count=visit.headcount, kiosk=visit.kiosk,
                 ))
             shifts: Any = (
@@ -525,8 +366,8 @@ class DayBook:
             for shift in shifts:
                 found.append(Activity(
                     kind="shift", ref=shift.id, who=shift.name, by="",
-                    started=_local(shift.started_at),
-                    ended=_local(shift.ended_at) if shift.ended_at else None,
+                    started=local_time(shift.started_at),
+                    ended=local_time(shift.ended_at) if shift.ended_at else None,
                     count=shift.books, kiosk=shift.kiosk,
                 ))
         found.sort(key=lambda a: a.started or datetime.min)
@@ -567,7 +408,7 @@ class DayBook:
                 kiosks = tuple(
                     KioskState(
                         kiosk=row.kiosk, name=row.name,
-                        last_seen=_local(row.last_seen_at) if row.last_seen_at else None,
+                        last_seen=local_time(row.last_seen_at) if row.last_seen_at else None,
                         facts_pushed=row.facts_pushed,
                     )
                     for row in KioskRegistration.select().order_by(KioskRegistration.kiosk)
@@ -587,8 +428,8 @@ class DayBook:
         with self._connected():
             patron = Patron.get(Patron.number == number)
             cards = tuple(
-                CardInfo(card.serial, _local(card.issued_at),
-                         _local(card.revoked_at) if card.revoked_at else None)
+                CardInfo(card.serial, local_time(card.issued_at),
+                         local_time(card.revoked_at) if card.revoked_at else None)
                 for card in Card.select().where(Card.patron == patron).order_by(Card.serial)
             )
             recent = self._entries(Journal.patron == number, limit=30)
