@@ -33,6 +33,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 import faults  # noqa: E402
 import faults_check as check  # noqa: E402
+import faults_kiosk as fk  # noqa: E402
 from faults_round import FAULTS, Round  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -96,8 +97,18 @@ def test_a_failure_prints_the_seed_and_the_faults_that_replay_it(
 
     monkeypatch.setattr(Round, "step", step)
     lines: list[str] = []
-    figures = faults.run(seed=5, kiosks=2, rounds=3, steps=10, rate=0.9, server=pg_server,
-                         folder=tmp_path, log=lines.append)
+    try:
+        figures = faults.run(seed=5, kiosks=2, rounds=3, steps=10, rate=0.9, server=pg_server,
+                             folder=tmp_path, log=lines.append)
+    finally:  # a failed round keeps its desk database for a look: not this one
+        for game in rounds:
+            admin = psycopg2.connect(pg_server)
+            admin.autocommit = True
+            try:
+                with admin.cursor() as cur:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{game.database}" WITH (FORCE)')
+            finally:
+                admin.close()
     assert figures.steps == 4 and len(rounds) == 1  # stopped at the failing round's step
     assert any(f.startswith("lost: desk: cards facts without their row") for f in figures.findings)
     assert "FAILED: seed 5, round 0, at step 3" in "\n".join(lines)
@@ -115,6 +126,46 @@ def test_a_failure_prints_the_seed_and_the_faults_that_replay_it(
     for number in range(args.until_step):
         replay.draw(number)
     assert [str(f) for f in replay.schedule.drawn] == schedule
+
+
+def test_the_harness_hooks_reach_every_point_of_a_real_sync(
+    pg_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The kill points live in hooks the harness puts into the sync's modules: one real
+    background sync, with the harness's batch sizes, must pass every one (a module that
+    moved would otherwise leave the harness hooking a copy nobody calls, and the armed
+    points of pushes and pulls would never be reached)."""
+    site = sk.make_site(pg_url, tmp_path, clock)
+    hall, gate = site.add_kiosk("hall"), site.add_kiosk("gate")
+    for i in range(3):
+        gate.circulation.checkout(f"S000{i + 1}", f"B0000{i + 1}")  # for hall to pull
+    gate.sync(site.desk)
+    hall.circulation.checkout("S0005", "B00005")  # for hall to push
+    hall.circulation.checkout("S0005", "B00006")
+    points: list[str] = []
+    names = [(fk.sync, "push"), (fk.sync, "pull"), (fk.sync, "open_desk"),
+             (fk.pushing_, "accept"), (fk.pulling_, "_apply_pulled"),
+             (fk.pulling_, "PULL_CIRCULATION_BATCH"), (fk.pushing_.push, "__kwdefaults__")]
+    before = [getattr(owner, name) for owner, name in names]
+    undo = [fk.set_batches(1, 40, 1), fk.instrument_sync(points.append)]
+    try:
+        fk.wrap_commit(hall.db, points.append, "kiosk-commit")
+        worker = fk.SyncWorker(hall.db, hall.ident, timeouts=fk.TIMEOUTS)
+        status = worker.run_once()
+        worker._close_desk()
+    finally:
+        for step in undo:
+            step()
+    assert status.online, status
+    assert points.count("push") == 3 and points.count("accepted") == 2  # batches of 1
+    assert points.count("applied") >= 3  # the pull applied one circulation fact at a time
+    for point in ("push-end", "desk-commit-open", "desk-commit-done", "pull", "pull-end",
+                  "kiosk-commit-open", "kiosk-commit-done"):
+        assert point in points, (point, points)
+    first = points.index("accepted")
+    assert points[first:first + 3] == ["accepted", "desk-commit-open", "desk-commit-done"]
+    assert "kiosk-commit-open" in points[first + 3:points.index("pull")]  # marked sent
+    assert [getattr(owner, name) for owner, name in names] == before  # undone
 
 
 def test_a_sync_that_fails_in_the_kiosks_code_is_a_finding(tmp_path: Path) -> None:
