@@ -22,13 +22,16 @@ from kiosk.bridges.sync import SyncLink
 from kiosk.config import Config
 from kiosk.data.lending.circulation import Circulation, PatronView
 from kiosk.data.sync.worker import SyncWorker
+from kiosk.devices.sound import SoundPlayer
 from kiosk.locale import set_language, t
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen
 from kiosk.screens.receipt import ReceiptScreen
+from kiosk.screens.reserve import watch_holds
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Session
+from kiosk.widgets.verdict import Verdict
 
 T = TypeVar("T")
 
@@ -76,6 +79,9 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self._monotonic = monotonic
         self._last_activity = monotonic()
         self._db = DatabaseThread(circulation.store)
+        self.sounds = SoundPlayer(
+            enabled=config.sound, volume=config.sound_volume, player=config.sound_player
+        )
         set_language(config.language)
         self.attract = AttractScreen()
 
@@ -96,12 +102,18 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.set_interval(0.5, self.check_timeout)
         self.set_interval(CHECKPOINT_EVERY, self._checkpoint_when_quiet)
         watch_visits(self)
+        watch_holds(self)
 
     def on_unmount(self) -> None:
         self.scans.stop()
         self.camera.stop()
         self.sync.stop()
         self._db.close()
+        self.sounds.close()
+
+    def on_verdict_said(self, message: Verdict.Said) -> None:
+        """A message on screen wants its sound (done, refused, see the librarian)."""
+        self.sounds.play(message.sound)
 
     # -- idle timeout -----------------------------------------------------------------
 

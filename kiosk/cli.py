@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from kiosk import __version__
 from kiosk.config import Config, ConfigError, default_config_path, load_config, write_config
-from kiosk.locale import t
+from kiosk.locale import language, t
 
 if TYPE_CHECKING:
     from kiosk.data.core.library import AlreadyALibrary
@@ -31,13 +31,12 @@ def _setup_logging(config: Config) -> None:
 
 
 def _use_language(config: Config) -> None:
-    """Speak the configured language in the commands' messages too."""
+    """Speak one language in every command's messages: the configured one, else the
+    system's (:func:`kiosk.config.command_language`)."""
+    from kiosk.config import command_language
     from kiosk.locale import set_language
 
-    try:
-        set_language(config.language)
-    except ValueError:
-        log.warning("unknown language %s in the settings", config.language)
+    set_language(command_language(config))
 
 
 def _run_app(config: Config, db_url: str, sim_codes: list[str] | None = None) -> int:
@@ -94,16 +93,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return _run_app(config, config.database_url)
     except DatabaseMissing as missing:
         where = config.source or default_config_path()
-        print(
-            f"kiosk: there is no library database at {missing.path}\n"
-            "\n"
-            "To try the kiosk with a demo library:   kiosk demo\n"
-            "To set up this library's database:      kiosk init --library-name "
-            "\"Your School Library\"\n"
-            f"To use a database elsewhere, set [database] url in {where}\n"
-            "  (or point KIOSK_CONFIG / --config at another settings file).",
-            file=sys.stderr,
-        )
+        print(f"kiosk: {t('cli.no_database', path=missing.path, config=where)}",
+              file=sys.stderr)
         return 2
 
 
@@ -117,9 +108,9 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
         config = config.with_overrides(database=args.db)
     url = config.database_url
     refuse_existing(url)  # before the PIN is asked: a library is never made twice
-    pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
+    pin = args.pin or getpass.getpass(t("cli.pin_prompt"))
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        print("kiosk: the PIN must be 4 to 12 digits.", file=sys.stderr)
+        print(f"kiosk: {t('cli.pin_bad')}", file=sys.stderr)
         return 2
     db = open_library(url, new=True)
     with db.connection_context(), db.atomic():
@@ -129,11 +120,12 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
         code = issue_card(args.librarian_number)
     config_path = Path(args.config) if args.config else default_config_path()
     if not config_path.exists():
-        write_config(config_path, config)
-        print(f"Settings written to {config_path}")
-    print(f"Library database created at {_redact(url)}")
-    print(f"The librarian's card code is: {code}")
-    print("Start the kiosk with:  kiosk run")
+        # the kiosk's screens start in the language this command spoke
+        write_config(config_path, config.with_overrides(language=language()))
+        print(t("cli.settings_written", path=config_path))
+    print(t("cli.library_created", url=_redact(url)))
+    print(t("cli.librarian_card", code=code))
+    print(t("cli.start_kiosk"))
     return 0
 
 
@@ -161,7 +153,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     if args.export_codes:
         with db.connection_context():
             count = export_codes(db, Path(args.export_codes))
-        print(f"Wrote {count} codes to {args.export_codes}")
+        print(t("cli.codes_written", count=count, path=args.export_codes))
         return 0
     config = config.with_overrides(kiosk_id="demo-kiosk")
     if args.no_lock:
@@ -185,11 +177,11 @@ def cmd_decode_bench(args: argparse.Namespace, config: Config) -> int:
     from kiosk.system.terminal import c_stderr_to
 
     if args.generated is None and args.folder is None:
-        print("kiosk: decode-bench needs DIR or --generated SPLIT", file=sys.stderr)
+        print(f"kiosk: {t('cli.bench_needs')}", file=sys.stderr)
         return 2
     folder = Path(args.folder) if args.folder is not None else None
     if folder is not None and not folder.is_dir():
-        print(f"kiosk: {folder} is not a folder", file=sys.stderr)
+        print(f"kiosk: {t('cli.not_a_folder', path=folder)}", file=sys.stderr)
         return 2
     with c_stderr_to(config.log_path) as terminal:  # libzbar's warnings go to the log
         sys.stdout.flush()
@@ -297,11 +289,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _setup_logging(config)
     _use_language(config)
-    from kiosk.data.core.db import NotALibrary
+    from kiosk.data.core.db import DatabaseMissing, NotALibrary
     from kiosk.data.core.library import AlreadyALibrary
 
     try:
         return int(args.func(args, config))
+    except DatabaseMissing as missing:
+        log.warning("kiosk %s refused: %s", args.command, missing)
+        where = config.source or default_config_path()
+        print(f"kiosk: {t('cli.no_database', path=missing.path, config=where)}",
+              file=sys.stderr)
+        return 2
     except NotALibrary as refused:
         log.warning("kiosk %s refused: %s", args.command, refused)
         print(f"kiosk: {t(f'storage.not_library.{refused.reason}', where=refused.where)}",
@@ -313,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception:
         log.exception("kiosk %s failed", args.command)
-        print(f"kiosk: {args.command} failed; details are in {config.log_path}", file=sys.stderr)
+        print(f"kiosk: {t('cli.failed', command=args.command, log=config.log_path)}",
+              file=sys.stderr)
         return 1
     finally:
         warn_exposed()

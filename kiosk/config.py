@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from kiosk.data.core.network import DeskTimeouts
 
 APP_NAME = "library-kiosk"
@@ -117,8 +119,21 @@ class Config:
     """``kiosk desk`` signs the librarian out after this many quiet minutes (0: never)."""
     log_file: str = ""
     """Where the log goes; empty means ``kiosk.log`` in the platform's log directory."""
+    sound: bool = True
+    """Answer a scan with a sound: done, refused, see the librarian."""
+    sound_volume: float = 70.0
+    """How loud the sounds are, in percent."""
+    sound_player: str = ""
+    """The command that plays a WAV file (``{file}`` stands for it, else it goes last);
+    empty: the first of aplay, paplay, pw-play and ffplay found on PATH."""
+    receipt_printer: str = ""
+    """An ESC/POS receipt printer: empty (none), ``usb:VENDOR:PRODUCT`` (hex ids),
+    ``network:HOST[:PORT]`` or ``file:/dev/usb/lp0`` (any file or device)."""
     source: Path | None = field(default=None, compare=False)
     """The file these settings were read from, if any."""
+    language_given: bool = field(default=False, compare=False)
+    """Whether the settings name the language (``[kiosk] language``); when they do not,
+    the command line speaks the system's (:func:`command_language`)."""
 
     @property
     def database_url(self) -> str:
@@ -132,6 +147,14 @@ class Config:
     def log_path(self) -> Path:
         """The log file's path, with the default filled in."""
         return Path(self.log_file).expanduser() if self.log_file else log_dir() / "kiosk.log"
+
+    @property
+    def printer(self) -> PrinterAddress | None:
+        """The receipt printer (checked when the settings were read), or ``None``."""
+        try:
+            return parse_printer(self.receipt_printer)
+        except ValueError:
+            return None
 
     @property
     def desk_timeouts(self) -> DeskTimeouts:
@@ -170,6 +193,8 @@ _SECTIONS = {
     "export": {"folder": "export_dir"},
     "desk": {"idle_minutes": "desk_idle_minutes"},
     "roles": {"visit_minutes": "visit_minutes", "helper_idle_timeout": "helper_idle_timeout"},
+    "sound": {"enabled": "sound", "volume": "sound_volume", "player": "sound_player"},
+    "receipt": {"printer": "receipt_printer"},
 }
 
 
@@ -184,6 +209,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "visit_minutes": (1, 600, "minutes"),
     "helper_idle_timeout": (10, 3600, "seconds"),
     "desk_idle_minutes": (0, 1440, "minutes"),
+    "sound_volume": (0, 100, "percent"),
 }
 """The smallest and largest value of every number (inclusive) and its unit.
 
@@ -193,6 +219,77 @@ the sync thread: each number is refused outside its range, naming the setting.
 
 CHOICES: dict[str, tuple[str, ...]] = {"language": ("zh_CN", "en")}
 """The settings that take one of a few words."""
+
+
+PRINTER_PORT = 9100
+"""The port of a network receipt printer when none is given (raw printing, "JetDirect")."""
+
+
+@dataclass(frozen=True)
+class PrinterAddress:
+    """Where the receipt printer is: ``usb`` (``vendor``, ``product``), ``network``
+    (``host``, ``port``) or ``file`` (``path``: a file or a device such as /dev/usb/lp0)."""
+
+    kind: str
+    vendor: int = 0
+    product: int = 0
+    host: str = ""
+    port: int = PRINTER_PORT
+    path: str = ""
+
+
+def parse_printer(value: str) -> PrinterAddress | None:
+    """The printer ``[receipt] printer`` names (``None``: no printer).
+
+    Raises:
+        ValueError: not one of ``usb:VENDOR:PRODUCT`` (hex), ``network:HOST[:PORT]``,
+            ``file:PATH``.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    kind, _, rest = value.partition(":")
+    kind = kind.lower()
+    if kind == "usb":
+        vendor, _, product = rest.partition(":")
+        return PrinterAddress("usb", vendor=int(vendor, 16), product=int(product, 16))
+    if kind == "network":
+        if rest.startswith("["):  # [IPv6]:port
+            host, _, port = rest[1:].partition("]")
+            port = port.removeprefix(":")
+        else:
+            host, _, port = rest.partition(":")
+        number = int(port) if port else PRINTER_PORT
+        if not host or not 0 < number < 65536:
+            raise ValueError(value)
+        return PrinterAddress("network", host=host, port=number)
+    if kind == "file" and rest:
+        return PrinterAddress("file", path=str(Path(rest).expanduser()))
+    raise ValueError(value)
+
+
+def _check_printer(file: Path, setting: str, value: str) -> None:
+    """A receipt printer's address is one the printing can use."""
+    try:
+        parse_printer(value)
+    except ValueError as error:
+        raise ConfigError("config.bad_printer", file=file, setting=setting,
+                          value=repr(value)) from error
+
+
+def _check_player(file: Path, setting: str, value: str) -> None:
+    """A player command splits into words as a shell would."""
+    import shlex
+
+    try:
+        shlex.split(value)
+    except ValueError as error:
+        raise ConfigError("config.bad_player", file=file, setting=setting,
+                          value=repr(value)) from error
+
+
+CHECKS = {"receipt_printer": _check_printer, "sound_player": _check_player}
+"""Settings whose words are checked further than their type."""
 
 
 def default_config_path() -> Path:
@@ -240,7 +337,7 @@ def load_config(path: str | Path | None = None, *, missing_ok: bool = False) -> 
             if name == "camera" and isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # device = 0 means the first webcam
             values[name] = _check_value(file, f"{section}.{key}", name, value, types[name])
-    config = Config(source=file, **values)
+    config = Config(source=file, language_given="language" in values, **values)
     if config.countdown > config.idle_timeout:
         raise ConfigError(
             "config.countdown_longer", file=file, countdown=_number(config.countdown),
@@ -264,6 +361,8 @@ def _check_value(file: Path, setting: str, name: str, value: Any, annotation: An
                 high=_number(high), unit=unit, value=_number(value),
             )
         return float(value)
+    if name in CHECKS:
+        CHECKS[name](file, setting, value)
     if name in CHOICES and value not in CHOICES[name]:
         raise ConfigError(
             "config.not_choice", file=file, setting=setting, value=repr(value),
@@ -275,6 +374,25 @@ def _check_value(file: Path, setting: str, name: str, value: Any, annotation: An
 def _number(value: float) -> str:
     """A number as the settings file writes it (``45``, ``0.5``, ``nan``, ``inf``)."""
     return f"{value:g}"
+
+
+def command_language(config: Config, environ: Mapping[str, str] | None = None) -> str:
+    """The one language every ``kiosk`` command speaks on the terminal.
+
+    The configured one (``[kiosk] language``); with none configured, the system's (the
+    first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that is set: ``zh_TW.UTF-8`` speaks
+    Chinese, ``en_GB.UTF-8`` English); with neither (``C``, another language), the
+    kiosk's default.
+    """
+    if config.language_given and config.language in CHOICES["language"]:
+        return config.language
+    env = os.environ if environ is None else environ
+    system = next((env[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)), "")
+    if system.lower().startswith("zh"):
+        return "zh_CN"
+    if system.lower().startswith("en"):
+        return "en"
+    return config.language if config.language in CHOICES["language"] else "zh_CN"
 
 
 def write_config(path: Path, config: Config) -> None:

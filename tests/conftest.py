@@ -55,6 +55,11 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         if name.startswith("KIOSK_") and name != "KIOSK_TEST_PG_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("KIOSK_CONFIG", str(tmp_path / "no-such-kiosk.toml"))
+    # the command line speaks the system's language when the settings name none: the
+    # developer's own locale stays out (a test that wants one sets LANG)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     xdg = tmp_path / "xdg"
     for name, folder in (
         ("XDG_CONFIG_HOME", "config"),

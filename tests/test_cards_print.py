@@ -249,3 +249,23 @@ def test_a_printed_card_reads_as_a_webcam_sees_it(tmp_path):
     frame = cv2.GaussianBlur(frame, (3, 3), 0)
     frame = (frame * 0.8 + 20).astype(np.uint8)
     assert [d.text for d in Decoder().decode(frame)] == [payload]
+
+
+def test_a_teachers_card_names_the_role_not_a_student_number_or_class(library, make, tmp_path):
+    klass = make.school_class("三年级2班", grade=3)
+    teacher = make.patron("T007", name="李老师", kind="teacher", school_class=klass)
+    helper = make.patron("20230009", name="小帮手", kind="helper", school_class=klass)
+    student = make.patron("20230001", name="王小明", school_class=klass)
+    pdf = tmp_path / "cards.pdf"
+    for number in (teacher.number, helper.number, student.number):
+        with library.connection_context():
+            print_cards(numbers=[number], render=render_to(pdf))
+        words = text(pdf)
+        if number == teacher.number:
+            assert "教师" in words and "编号 T007" in words
+            assert "学号" not in words and "三年级2班" not in words
+        elif number == helper.number:
+            assert "三年级2班 · 小馆员" in words and "学号 20230009" in words
+        else:
+            assert "三年级2班" in words and "学号 20230001" in words
+            assert "教师" not in words and "小馆员" not in words

@@ -26,6 +26,7 @@ def test_first_start_without_database_says_how_to_make_one(tmp_path, monkeypatch
     config = tmp_path / "kiosk.toml"
     db = tmp_path / "nowhere" / "kiosk.sqlite"
     config.write_text(f'[database]\nurl = "sqlite:///{db}"\n', encoding="utf-8")
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")  # no language in the settings: the system's
     assert main(["--config", str(config), "run"]) == 2
     err = capsys.readouterr().err
     assert f"there is no library database at {db}" in err
@@ -76,9 +77,10 @@ def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
                  "--library-name", "阳光小学图书馆"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "The librarian's card code is: LK.L0001.1." in out
+    assert "馆员借书证的代码是：LK.L0001.1." in out  # the kiosk's default language
     assert db.exists() and config.exists()
     assert load_config(config).database_url == f"sqlite:///{db.resolve()}"
+    assert load_config(config).language == "zh_CN"  # the screens speak as init spoke
     # a second init never overwrites a library
     assert main(["--config", str(config), "init", "--db", str(db), "--pin", "1357"]) == 1
     assert "已经是图书馆数据库（阳光小学图书馆）" in capsys.readouterr().err  # (its language)
@@ -86,7 +88,7 @@ def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
 
 def test_init_refuses_a_weak_pin(tmp_path, capsys):
     assert main(["init", "--db", str(tmp_path / "x.sqlite"), "--pin", "12"]) == 2
-    assert "4 to 12 digits" in capsys.readouterr().err
+    assert "密码必须是 4 到 12 位数字。" in capsys.readouterr().err
     assert not (tmp_path / "x.sqlite").exists()
 
 
@@ -165,3 +167,60 @@ def test_sync_with_the_desk_gone_loses_nothing(tmp_path, capsys):
     assert main(["--config", str(hall), "sync"]) == 1
     err = capsys.readouterr().err
     assert "the desk cannot be reached" in err and "Nothing is lost" in err
+
+
+# -- one language for every command ------------------------------------------------------
+
+
+def _said(capsys) -> str:
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en_US.UTF-8", ["there is no library database", "there is no desk database",
+                     "the PIN must be 4 to 12 digits", "cannot join the desk",
+                     "Desk database ready at", "there is no library database"]),
+    ("zh_CN.UTF-8", ["没有图书馆数据库", "没有馆员台数据库", "密码必须是 4 到 12 位数字",
+                     "无法连接馆员台", "馆员台数据库已就绪", "没有图书馆数据库"]),
+])
+def test_every_command_speaks_the_system_language_when_none_is_set(
+    tmp_path, monkeypatch, capsys, lang, expected,
+):
+    """No [kiosk] language: run, desk, init, join, desk init and sync all speak LANG's."""
+    monkeypatch.setenv("LANG", lang)
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "k.sqlite"}"\n'
+                      f'[kiosk]\nlog_file = "{tmp_path / "k.log"}"\n', encoding="utf-8")
+    base = ["--config", str(config)]
+    said = []
+    assert main([*base, "run"]) == 2
+    said.append(_said(capsys))
+    assert main([*base, "desk", "--db", f"sqlite:///{tmp_path / 'no-desk.sqlite'}"]) == 2
+    said.append(_said(capsys))
+    assert main([*base, "init", "--pin", "12"]) == 2
+    said.append(_said(capsys))
+    assert main([*base, "join", "postgresql://nobody@127.0.0.1:1/none"]) == 1
+    said.append(_said(capsys))
+    desk = tmp_path / "desk.sqlite"
+    assert main([*base, "desk", "init", f"sqlite:///{desk}", "--pin", "2468"]) == 0
+    said.append(_said(capsys))
+    other = tmp_path / "other.toml"
+    other.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "none.sqlite"}"\n',
+                     encoding="utf-8")
+    assert main(["--config", str(other), "sync"]) == 2
+    said.append(_said(capsys))
+    for text, words in zip(said, expected, strict=True):
+        assert words in text, text
+
+
+def test_the_configured_language_wins_over_the_system_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\nlanguage = "en"\n', encoding="utf-8")
+    assert main(["--config", str(config), "init", "--db", str(tmp_path / "x.sqlite"),
+                 "--pin", "12"]) == 2
+    assert "the PIN must be 4 to 12 digits" in capsys.readouterr().err
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert main(["init", "--db", str(tmp_path / "x.sqlite"), "--pin", "1357"]) == 0
+    assert "The librarian's card code is: LK.L0001.1." in capsys.readouterr().out

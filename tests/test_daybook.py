@@ -95,7 +95,7 @@ def test_a_sync_conflict_is_a_case_until_reviewed_everywhere(site, book, clock, 
     assert (case.source, case.kind, case.patron, case.copy) == (
         "sync", "lent_twice", "S0002", "B00001"
     )
-    assert case.what == "Lent twice while offline: the later loan stands"
+    assert case.what == "Lent while still on loan to another reader: the later loan stands"
     assert case.title == "Book 0" and case.kiosk == "room"
     book.mark_reviewed(case.ref, "L0001")
     assert book.cases() == []
@@ -237,3 +237,23 @@ def test_a_locked_database_is_a_storage_error_for_the_librarian_too(
     with pytest.raises(NotFound):
         book.revoke_card("S1", "L1")  # no card left that works
     impatient.close()
+
+
+def test_a_book_lent_twice_by_two_online_kiosks_is_not_called_offline(site, book, clock):
+    """Both kiosks online, syncing every few seconds: a book lent at both between two
+    syncs is a case named by what happened, not "while offline"."""
+    hall, room = site.add_kiosk("hall"), site.add_kiosk("room")
+    hall.sync(site.desk)
+    room.sync(site.desk)  # both online and up to date
+    room.circulation.checkout("S0002", "B00001")
+    clock.advance(seconds=3)
+    hall.circulation.checkout("S0001", "B00001")  # before the next sync
+    room.sync(site.desk)
+    hall.sync(site.desk)
+    set_language("zh_CN")
+    [case] = book.cases()
+    assert case.kind == "lent_twice"
+    assert "离线" not in case.what
+    assert case.what == "这本书还记在别人名下时又借出了：以后一次为准"
+    set_language("en")
+    assert all("offline" not in book_case.what for book_case in book.cases())

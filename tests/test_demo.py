@@ -27,6 +27,7 @@ from kiosk.data.core.errors import CardRefused, Refused
 from kiosk.data.core.models import Card, Copy, Hold, Journal, Loan, Patron, Title
 from kiosk.data.core.store import Store
 from kiosk.data.lending.circulation import Circulation
+from kiosk.data.lending.holds import Holds
 
 KIOSK = "kiosk-1"
 
@@ -257,6 +258,23 @@ def test_hold_shelf_copy_waits_for_its_patron(
     assert lent.loan.barcode == shelf_copy["code"]
     with db.connection_context():
         assert Hold.get_by_id(hold.id).status == "fulfilled"
+
+
+def test_the_holder_is_told_and_a_teacher_has_a_class_set(
+    built: Built, db: pw.Database, circulation: Circulation
+) -> None:
+    """The student whose book waits is told where and until when; the first teacher row
+    is the teacher with a class set for a day ahead, and students may reserve."""
+    holds = Holds(circulation)
+    holder = number_of(case(built, 7)["code"])
+    (waiting,) = holds.of_patron(holder)
+    assert waiting.ready and waiting.until is not None and waiting.until >= date.today()
+    teacher = next(row for row in built.rows if row["role"] == "teacher")
+    assert teacher["name"].endswith("(a class set reserved)")
+    views = holds.of_patron(number_of(teacher["code"]))
+    assert len(views) == 3 and len({v.class_set for v in views}) == 1
+    assert all(v.needed_on is not None and v.needed_on > date.today() for v in views)
+    assert holds.rules().students
 
 
 def test_copy_in_repair_is_not_lendable(built: Built, circulation: Circulation) -> None:

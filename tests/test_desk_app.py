@@ -96,7 +96,7 @@ async def test_the_desk_reviews_a_sync_case_and_sees_its_kiosks(site, clock, tmp
         [case] = panel.cases
         assert case.kind == "lent_twice"
         rows = app.screen.query_one("#cases-table", RowTable).rows
-        assert rows[0][-1] == "Lent twice while offline: the later loan stands"
+        assert rows[0][-1] == "Lent while still on loan to another reader: the later loan stands"
         app.screen.query_one("#cases-table", RowTable).focus()
         await pilot.press("enter")
         await on_screen(pilot, "CopyModal")
@@ -121,10 +121,10 @@ async def test_the_desk_reviews_a_sync_case_and_sees_its_kiosks(site, clock, tmp
 
 def test_kiosk_desk_says_what_is_wrong_with_the_database(tmp_path, capsys, library_url, library):
     assert cli.main(["desk", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}"]) == 2
-    assert "there is no desk database" in capsys.readouterr().err
+    assert "没有馆员台数据库" in capsys.readouterr().err  # one language for both
     library.close()
     assert cli.main(["desk", "--db", library_url]) == 1
-    assert "不是图书馆的馆员台" in capsys.readouterr().err  # the configured language
+    assert "不是图书馆的馆员台" in capsys.readouterr().err  # the default language
 
 
 async def test_the_desk_signs_out_after_quiet_minutes(site, clock):

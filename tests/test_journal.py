@@ -25,6 +25,7 @@ from kiosk.data.core.library import open_library
 from kiosk.data.core.models import Copy, Hold, Journal, Loan, Patron, Title
 from kiosk.data.core.store import Store
 from kiosk.data.lending.circulation import Circulation
+from kiosk.data.lending.holds import Holds
 
 T0 = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 START = T0
@@ -162,6 +163,12 @@ operation = st.one_of(
     st.tuples(st.just("renew"), st.integers(0, COPIES - 1)),
     st.tuples(st.just("hold"), st.integers(0, 3), st.integers(0, COPIES - 1)),
     st.tuples(st.just("hours"), st.integers(-48, 24 * 16)),
+    # the holds service: reserve, a class set, cancel, expire (issue 15)
+    st.tuples(st.just("reserve"), st.integers(0, 3), st.integers(0, COPIES - 1)),
+    st.tuples(st.just("class_set"), st.integers(0, COPIES - 1), st.integers(1, 2),
+              st.integers(0, 4)),
+    st.tuples(st.just("cancel"), st.integers(0, 5), st.booleans()),
+    st.tuples(st.just("expire"),),
 )
 
 
@@ -217,6 +224,20 @@ def _play(circ: Circulation, clock: StepClock, barcodes: list[str], ops: list[tu
                             patron=PATRONS[op[1]][0], copy=barcodes[op[2]],
                         )
                     )
+            elif op[0] == "reserve":
+                Holds(circ).place(PATRONS[op[1]][0], barcode=barcodes[op[2]], by="L1")
+            elif op[0] == "class_set":
+                day = clock().date() + timedelta(days=op[3])
+                Holds(circ).place_class_set("2003", op[2], day, barcode=barcodes[op[1]],
+                                            by="L1")
+            elif op[0] == "cancel":
+                open_holds = Holds(circ).open_holds()
+                if not open_holds:
+                    continue
+                chosen = open_holds[op[1] % len(open_holds)]
+                Holds(circ).cancel(chosen.hold_id, by="L1", whole_set=op[2])
+            elif op[0] == "expire":
+                Holds(circ).expire_due()
             else:
                 clock.advance(hours=op[1])
                 continue
@@ -282,7 +303,7 @@ def test_rebuild_replays_a_full_day(circulation, make, library, clock):
     loan = circulation.checkout(a.number, one.barcode).loan
     circulation.checkout(b.number, two.barcode)
     make.hold(a, two)
-    clock.advance(days=3)
+    clock.advance(days=10)  # in the week before it is due: renewable
     circulation.renew(a.number, loan.loan_id)
     circulation.checkin(two.barcode)
     with library.connection_context():

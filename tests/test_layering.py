@@ -42,6 +42,7 @@ DB_INTERNALS = (
     "kiosk.data.core.db",
     "kiosk.data.core.projection",
     "kiosk.data.core.projection_roles",
+    "kiosk.data.core.projection_holds",
     "kiosk.data.core.journal",
     "kiosk.data.core.migrations",
     "kiosk.data.core.prepared",

@@ -18,6 +18,7 @@ from kiosk.data.core.library import set_pin
 from kiosk.data.core.models import Copy, Hold, Loan, LoanRule
 from kiosk.data.core.store import Store
 from kiosk.data.lending.circulation import Circulation
+from kiosk.locale import t
 
 TODAY = date(2025, 3, 12)
 STUDENT_DUE = date(2025, 3, 26)  # +14 days, a Wednesday
@@ -150,29 +151,67 @@ def test_patron_kind_without_rule_is_refused(circulation, make, facts, library):
 # -- renewals -------------------------------------------------------------------------
 
 
-def test_renewal_extends_from_due_date_up_to_the_limit(circulation, make, facts, clock):
+def test_renewal_gives_a_loan_period_from_today_up_to_the_limit(circulation, make, facts, clock):
     student = make.patron()
     copy = make.copy()
     loan = circulation.checkout(student.number, copy.barcode).loan
-    clock.advance(days=10)  # Saturday 22 March, before the due date
+    clock.advance(days=10)  # Saturday 22 March, in the week before the due date (26 March)
 
     renewed = circulation.renew(student.number, loan.loan_id)
-    assert renewed.due_on == date(2025, 4, 9)  # 26 March + 14
+    assert renewed.due_on == date(2025, 4, 7)  # 22 March + 14 = Saturday 5 April -> Monday
     assert renewed.renewals == 1
-    assert facts("renew")[-1].data == {"loan": loan.loan_id, "due_on": "2025-04-09"}
+    assert facts("renew")[-1].data == {"loan": loan.loan_id, "due_on": "2025-04-07"}
 
     error = refused(
         facts, lambda: circulation.renew(student.number, loan.loan_id), "renew.limit",
         patron=student.number, copy=copy.barcode,
     )
     assert error.params["title"] == renewed.title
-    assert circulation.patron(student.number).loans[0].due_on == date(2025, 4, 9)
+    assert circulation.patron(student.number).loans[0].due_on == date(2025, 4, 7)
 
 
-def test_teacher_renews_twice(circulation, make, facts):
+def test_a_renewal_minutes_after_borrowing_is_too_early(circulation, make, facts, clock):
+    """The rule a school expects (docs/lending.md): renew in the last week, for a loan
+    period from that day; not minutes after borrowing for 28 days."""
+    student = make.patron()
+    loan = circulation.checkout(student.number, make.copy().barcode).loan  # due Wed 26 March
+    clock.advance(minutes=5)
+    error = refused(facts, lambda: circulation.renew(student.number, loan.loan_id),
+                    "renew.too_early", patron=student.number)
+    assert (error.params["due"], error.params["date"]) == ("3月26日（周三）", "3月19日（周三）")
+    assert t(error.key, **error.params).endswith(
+        "3月26日（周三）才到期，还不能续借，3月19日（周三）起可以续借。")
+    clock.set(clock.now.replace(day=18))  # 8 days before: still too early
+    refused(facts, lambda: circulation.renew(student.number, loan.loan_id), "renew.too_early")
+    assert circulation.patron(student.number).loans[0].renewals == 0
+    clock.set(clock.now.replace(day=19))  # 7 days before: the window opens
+    renewed = circulation.renew(student.number, loan.loan_id)
+    assert renewed.due_on == date(2025, 4, 2)  # 19 March + 14, not 26 March + 14
+
+
+def test_the_renewal_window_is_a_library_setting(circulation, make, facts, clock):
+    student = make.patron()
+    loan = circulation.checkout(student.number, make.copy().barcode).loan
+    make.setting("renew_window_days", "14")
+    clock.advance(days=1)
+    renewed = circulation.renew(student.number, loan.loan_id)
+    assert renewed.due_on == date(2025, 3, 27)  # 13 March + 14: one day more, never less
+
+
+def test_the_librarian_renews_by_hand_at_any_time(circulation, make, facts):
+    student = make.patron()
+    loan = circulation.checkout(student.number, make.copy().barcode).loan
+    renewed = circulation.renew(student.number, loan.loan_id, by="L0001")
+    assert renewed.due_on == date(2025, 4, 9)  # a loan period beyond 26 March
+
+
+def test_teacher_renews_twice(circulation, make, facts, clock):
     teacher = make.patron(kind="teacher")
-    loan = circulation.checkout(teacher.number, make.copy().barcode).loan
-    circulation.renew(teacher.number, loan.loan_id)
+    loan = circulation.checkout(teacher.number, make.copy().barcode).loan  # due 11 April
+    clock.advance(days=25)  # Sunday 6 April
+    due = circulation.renew(teacher.number, loan.loan_id).due_on
+    assert due == date(2025, 5, 6)  # 6 April + 30
+    clock.set(clock.now.replace(month=5, day=1))
     assert circulation.renew(teacher.number, loan.loan_id).renewals == 2
     refused(facts, lambda: circulation.renew(teacher.number, loan.loan_id), "renew.limit")
 
@@ -193,10 +232,11 @@ def test_overdue_loan_cannot_be_renewed(circulation, make, facts, clock):
     assert circulation.renew(student.number, loan.loan_id).renewals == 1
 
 
-def test_waiting_hold_by_someone_else_refuses_renewal(circulation, make, facts):
+def test_waiting_hold_by_someone_else_refuses_renewal(circulation, make, facts, clock):
     student, other = make.patron(), make.patron()
     copy = make.copy()
     loan = circulation.checkout(student.number, copy.barcode).loan
+    clock.advance(days=8)  # the week before it is due
 
     make.hold(student, copy)  # the borrower's own hold does not stand in the way
     assert circulation.renew(student.number, loan.loan_id).renewals == 1

@@ -28,6 +28,7 @@ from sip2kit import LOCATION, TERMINAL, Desk, now, running_desk
 
 from kiosk.data.core import library, masterdata
 from kiosk.data.core.facts import utcnow
+from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import Journal, Loan, SyncCase
 from kiosk.data.core.store import Store
 from kiosk.data.desk import reports
@@ -221,7 +222,13 @@ def test_a_checkout_obeys_the_kiosk_rules(desk: Desk) -> None:
     assert all(row.kiosk == TERMINAL for row in facts(desk, "refusal"))
 
 
+def renewable_at_once(desk: Desk) -> None:
+    """A renewal window as long as a loan: these tests renew a loan just made."""
+    save(desk, Kind.SETTING_SAVED, key="renew_window_days", value="30")
+
+
 def test_a_book_already_yours_is_renewed_when_the_terminal_may(desk: Desk) -> None:
+    renewable_at_once(desk)
     terminal = desk.connected()
     card = desk.card("S0001")
     assert terminal.checkout(card, "B00001").ok == "1"
@@ -245,6 +252,7 @@ def test_checkin_says_where_the_book_goes(desk: Desk) -> None:
     # a hold on the title: the copy goes to the hold shelf, with the 3M extension's fields
     assert terminal.checkout(card, "B00001").ok == "1"
     waiting = desk.card("S0003")
+    save(desk, "setting_saved", key="holds_students", value="1")
     held = terminal.send(HoldRequest(
         hold_mode="+", transaction_date=now(), institution_id="LK",
         patron_identifier=waiting, item_identifier="B00001",
@@ -265,6 +273,7 @@ def back_fields(frame: bytes) -> list[str]:
 
 
 def test_renew_and_renew_all(desk: Desk) -> None:
+    renewable_at_once(desk)
     terminal = desk.connected()
     card = desk.card("S0001")
     for barcode in ("B00001", "B00003"):
@@ -320,11 +329,17 @@ def test_hold_rules(desk: Desk) -> None:
             patron_identifier=card, item_identifier=barcode,
         ))
 
+    # the library's rules for reservations (kiosk.data.lending.holds): students may
+    # reserve only where the library allows it
+    refused = hold("+")
+    assert refused.ok == "0" and "Only teachers may reserve" in refused.screen_message[0]
+    assert facts(desk, "refusal")[-1].kiosk == TERMINAL
+    save(desk, "setting_saved", key="holds_students", value="1")
     placed = hold("+")
     assert (placed.ok, placed.available) == ("1", "Y")
     again = hold("+", "B00006")  # the same title
     assert again.ok == "0" and "already reserved" in again.screen_message[0]
-    assert hold("-").ok == "0"
+    assert hold("*").ok == "0"  # changed at the desk only
     holds = facts(desk, "hold")
     assert [(h.kiosk, h.patron, h.copy) for h in holds] == [(TERMINAL, "S0001", "B00005")]
     info = terminal.send(PatronInformationRequest(
@@ -332,6 +347,10 @@ def test_hold_rules(desk: Desk) -> None:
         patron_identifier=card,
     ))
     assert info.hold_items_count == "0001" and info.hold_items == ("Book 2",)
+    cancelled = hold("-", "B00006")  # any copy of the title
+    assert cancelled.ok == "1" and "cancelled" in cancelled.screen_message[0]
+    assert [(f.kiosk, f.patron) for f in facts(desk, "hold_cancelled")] == [(TERMINAL, "S0001")]
+    assert hold("-").ok == "0"  # nothing left to cancel
 
 
 def test_end_session_closes_the_page(desk: Desk) -> None:

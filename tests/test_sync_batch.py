@@ -29,6 +29,7 @@ from kiosk.data.core import journal, kinds
 from kiosk.data.core.db import write_gate
 from kiosk.data.core.facts import Fact
 from kiosk.data.core.models import HelperShift, SyncCase
+from kiosk.data.core.projection_holds import set_hold_id
 from kiosk.data.sync import batch
 from kiosk.data.sync import pulling as pulling_
 from kiosk.data.sync import pushing as pushing_
@@ -53,6 +54,11 @@ step = st.one_of(
     checkout, checkout, checkout, checkout, checkin, checkin, checkin, renew, renew, renew,
     # holds only on the first two titles: the other two stay on the batch path
     st.tuples(st.just("hold"), patron, st.sampled_from(COPIES[:4]), minute),
+    st.tuples(st.just("class_set"), patron, st.sampled_from(COPIES[:4]), minute,
+              st.integers(1, 3)),
+    st.tuples(st.just("hold_cancelled"), st.integers(0, 5), minute, st.booleans()),
+    st.tuples(st.just("hold_expired"), st.integers(0, 5), minute,
+              st.sampled_from(["ready", "waiting"]), st.sampled_from(COPIES[:4])),
     st.tuples(st.just("copy_status"), copy, minute,
               st.sampled_from(["lost", "withdrawn", "repair", "available"])),
     st.tuples(st.just("card_revoked"), patron, minute),
@@ -67,6 +73,7 @@ class Maker:
 
     def __init__(self) -> None:
         self.loans: dict[str, list[str]] = {}
+        self.holds: list[tuple[str, str, str | None]] = []  # (hold id, copy, class set)
         self.hlc = 0
 
     def fact(self, kind: str, minutes: int, *, patron: str | None = None,
@@ -109,6 +116,24 @@ class Maker:
                                  card=serial)
             elif name == "hold":
                 fact = self.fact("hold", args[2], patron=args[0], copy=args[1])
+                self.holds.append((fact.uuid, args[1], None))
+            elif name == "class_set":
+                fact = self.fact("class_set", args[2], patron=args[0], copy=args[1],
+                                 count=args[3], needed_on="2026-03-20")
+                self.holds += [(set_hold_id(fact.uuid, i), args[1], fact.uuid)
+                               for i in range(args[3])]
+            elif name == "hold_cancelled":
+                hold_id, barcode, class_set = (
+                    self.holds[args[0] % len(self.holds)] if self.holds
+                    else (str(uuidlib.uuid4()), COPIES[0], None)
+                )
+                named = {"class_set": class_set} if class_set and args[2] else {
+                    "holds": [hold_id]}
+                fact = self.fact("hold_cancelled", args[1], copy=barcode, **named)
+            elif name == "hold_expired":
+                hold_id = self.holds[args[0] % len(self.holds)][0] if self.holds else "none"
+                fact = self.fact("hold_expired", args[1], copy=args[3], holds=[hold_id],
+                                 was=args[2])
             elif name == "copy_status":
                 fact = self.fact("copy_status", args[1], copy=args[0], status=args[2])
             elif name == "card_revoked":

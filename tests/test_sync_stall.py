@@ -152,7 +152,7 @@ def test_kiosk_sync_over_a_stalled_link_ends_says_so_and_the_next_one_works(
         err = capsys.readouterr().err
         assert "the desk cannot be reached" in err
         assert "the desk did not answer within 1 s" in err
-        assert "Nothing is lost: 1 records wait here" in err
+        assert "Nothing is lost: 1 record waits here" in err
         assert unsent(kiosk_url) == 1
 
         # Stalled before it connects, in Chinese.

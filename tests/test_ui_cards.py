@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from uikit import make_app, scan_and_wait, scan_to, screen_name, screen_text, wait_until
+from uikit import (
+    make_app,
+    post_scan,
+    scan_and_wait,
+    scan_to,
+    screen_name,
+    screen_text,
+    verdict,
+    wait_until,
+)
 
 from kiosk.data.core.library import card_code
 
@@ -88,9 +97,10 @@ async def test_plain_numeric_cards_only_where_configured(circulation, make):
     make.patron("20230001", name="王小明")
     app = make_app(circulation)
     async with app.run_test(size=(80, 24)) as pilot:
-        # not configured: a bare number is a book's barcode, so it is looked up as one
-        await scan_to(pilot, "20230001", "ReturnScreen")
-        await wait_until(pilot, lambda: "We do not know this book" in screen_text(pilot))
+        # not configured: a bare number is looked up as a book's barcode, and is none
+        post_scan(pilot, "20230001")
+        await wait_until(pilot, lambda: "is neither a library card nor a book" in verdict(pilot))
+        assert screen_name(pilot) == "AttractScreen"
     circulation.allow_plain_cards = True
     app = make_app(circulation, allow_plain_cards=True)
     async with app.run_test(size=(80, 24)) as pilot:

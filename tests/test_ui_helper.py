@@ -78,17 +78,18 @@ async def test_each_book_says_where_it_goes_in_big_words(circulation, station, l
         assert pilot.app.screen.query_one("#verdict").kind == "info"
         # An unknown code is refused (and not counted).
         assert "We do not know this book (XYZ)" in await scan_and_wait(pilot, "XYZ")
-        assert "Books so far: 4" in screen_text(pilot)
+        # the book that was not on loan is said apart, not counted as returned
+        assert "Books returned: 3  (not on loan: 1)" in screen_text(pilot)
         # The helper's card again ends helper mode with thanks.
         message = await scan_and_wait(pilot, station["helper"])
-        assert message == "Thank you, 小帮手! You put away 4 book(s)."
+        assert message == "Thank you, 小帮手! You put away 3 books."
         await pilot.press("f2")
         await on_screen(pilot, "AttractScreen")
     with library.connection_context():
         assert Copy.get(Copy.barcode == "10000002").status == "repair"
         assert Copy.get(Copy.barcode == "10000001").status == "hold_shelf"
     shift = shift_row(library)
-    assert shift.books == 4 and shift.ended_at is not None and shift.helper.number == "H1"
+    assert shift.books == 3 and shift.ended_at is not None and shift.helper.number == "H1"
 
 
 async def test_a_pile_scanned_fast_is_all_returned_and_counted(circulation, station, library):
@@ -98,7 +99,7 @@ async def test_a_pile_scanned_fast_is_all_returned_and_counted(circulation, stat
         await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
         for copy in station["lent"]:
             post_scan(pilot, copy.barcode)  # no waiting between scans
-        await wait_until(pilot, lambda: "Books so far: 4" in screen_text(pilot))
+        await wait_until(pilot, lambda: "Books returned: 4" in screen_text(pilot))
         assert verdict(pilot) == "→ SHELF I\n书3"
     assert shift_row(library).books == 4
 
@@ -155,6 +156,7 @@ async def test_a_shelf_check_shows_what_is_missing_and_misplaced(circulation, st
         await pilot.press("f2")
         await wait_until(pilot, lambda: "Missing: 2. On the wrong shelf: 1." in screen_text(pilot))
         text = screen_text(pilot)
+        assert "Books found: 1" in text  # the stray book from shelf K is not one of N's
         assert "20000003  另一本科学书" in text and "20000004  第三本科学书" in text
         assert "20000002  放错的书  → shelf K" in text
         await pilot.press("f2")  # back to the return station; the shift goes on
@@ -189,7 +191,7 @@ async def test_a_damaged_or_hostile_code_is_refused_in_words(circulation, statio
         await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
         message = await scan_and_wait(pilot, "\x1b[31m10000000\x07")
         assert "This card could not be read" in message and "\x1b" not in message
-        assert "Books so far: 0" in screen_text(pilot)
+        assert "Books returned: 0" in screen_text(pilot)
         assert await scan_and_wait(pilot, "10000000") == "→ SHELF I\n书0"
     assert shift_row(library).books == 1
 
@@ -249,18 +251,19 @@ async def test_a_book_scanned_again_counts_once(circulation, station, library):
         await scan_to(pilot, station["helper"], "HelperScreen")
         await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
         assert await scan_and_wait(pilot, "10000000") == "→ SHELF I\n书0"
-        assert "Books so far: 1" in screen_text(pilot)
+        assert "Books returned: 1" in screen_text(pilot)
         # The same book again: now it is not on loan; said so, and not counted again.
         message = await scan_and_wait(pilot, "10000000")
         assert message == "→ SHELF I\n书0\n(It was not on loan. That is fine.)"
-        assert "Books so far: 1" in screen_text(pilot)
-        # A book that was not on loan counts once too, however often it is scanned.
+        assert screen_text(pilot).count("Books returned: 1") == 1
+        assert "not on loan" not in pilot.app.screen.query_one("#count").render().plain
+        # A book that was not on loan is not a return: said apart, once however often.
         for _ in range(3):
             await scan_and_wait(pilot, "20000001")
-        assert "Books so far: 2" in screen_text(pilot)
+        assert "Books returned: 1  (not on loan: 1)" in screen_text(pilot)
         message = await scan_and_wait(pilot, station["helper"])
-        assert message == "Thank you, 小帮手! You put away 2 book(s)."
-    assert shift_row(library).books == 2
+        assert message == "Thank you, 小帮手! You put away 1 book."
+    assert shift_row(library).books == 1
 
 
 async def test_my_books_ends_the_shift_and_opens_the_helpers_own_page(
@@ -341,3 +344,29 @@ async def test_a_shift_whose_screen_went_before_it_started_is_ended(
             holder.close()
         await wait_until(pilot, lambda: screen.shift is not None)
         await wait_until(pilot, lambda: shift_row(library).ended_at is not None)
+
+
+@pytest.mark.parametrize(("size", "language"), [((80, 24), "zh_CN"), ((120, 40), "en")])
+async def test_where_a_book_goes_is_in_block_letters(circulation, station, size, language):
+    """The README's "big words": the shelf's code five lines high, on the screen."""
+    from kiosk.widgets.big_words import BigWords, block_letters
+
+    app = make_app(circulation, language=language)
+    async with app.run_test(size=size) as pilot:
+        await scan_to(pilot, station["helper"], "HelperScreen")
+        await wait_until(pilot, lambda: pilot.app.screen.shift is not None)
+        big = app.screen.query_one(BigWords)
+        assert not big.display  # nothing scanned yet
+        await scan_and_wait(pilot, "10000000")
+        await pilot.pause()
+        assert big.display and big.big and big.words == "I"
+        assert str(big.render()).splitlines() == block_letters("I")
+        assert big.region.height == 5 and app.screen.region.contains_region(big.region)
+        for button in app.screen.query("Button"):
+            if button.display:
+                assert app.screen.region.contains_region(button.region), button
+        await scan_and_wait(pilot, "10000001")  # reserved: the hold shelf
+        assert big.words == ("预约架" if language == "zh_CN" else "HOLD")
+        assert big.big == (language == "en")  # Chinese words stay text, in bold
+        assert "XYZ" in await scan_and_wait(pilot, "XYZ")
+        assert not big.display  # a refusal hides it

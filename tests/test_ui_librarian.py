@@ -323,7 +323,7 @@ async def test_visits_tab_shows_a_class_visit_and_a_helper_shift(
         assert ("Visit", "3A", "Mr Gao") == rows[0][:3] and rows[0][4] == "1"
         assert ("Helper", "Dan Xu") == rows[1][:2] and rows[1][4] == "1"
         assert "now" in rows[0][3]  # the visit has not ended
-        assert "Today: 1 class visits, 1 helper shifts." in screen_text(pilot)
+        assert "Today: 1 class visit, 1 helper shift." in screen_text(pilot)
 
 
 async def test_an_export_that_cannot_be_written_says_why(circulation, librarian, day, tmp_path):
@@ -424,3 +424,31 @@ async def test_the_garbage_collector_is_given_back_after_the_log_is_drawn(librar
         app.pop_screen()
         await pilot.pause()
         assert gc.isenabled()
+
+
+def shown_buttons(pilot) -> list[str]:
+    """The ids of the dialog's buttons a librarian sees."""
+    return [b.id for b in pilot.app.screen.query("Button") if b.display and not b.disabled]
+
+
+async def test_a_book_on_the_shelf_offers_only_what_applies(circulation, librarian, day):
+    app = make_app(circulation)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_librarian(pilot, librarian)
+        post_scan(pilot, "B0001")  # returned this morning: on the shelf
+        await on_screen(pilot, "CopyModal")
+        await wait_until(pilot, lambda: "Now: on the shelf" in screen_text(pilot))
+        assert shown_buttons(pilot) == ["close"]
+        await pilot.press("f2", "f3", "f4")  # their keys do nothing either
+        assert screen_name(pilot) == "CopyModal"
+        await pilot.press("escape")
+        await on_screen(pilot, "LibrarianScreen")
+        post_scan(pilot, "B0000")  # lent to Ann
+        await on_screen(pilot, "CopyModal")
+        await wait_until(pilot, lambda: "Lent to Ann Lee (2001)" in screen_text(pilot))
+        assert shown_buttons(pilot) == ["renew", "return", "borrower", "close"]
+        await pilot.press("f4")
+        await on_screen(pilot, "PatronModal")
+        await wait_until(pilot, lambda: "Book 0" in screen_text(pilot)
+                         or bool(table_rows(pilot, "#detail-loans")))
+        assert shown_buttons(pilot) == ["renew", "return", "revoke", "close"]

@@ -7,6 +7,7 @@ from uikit import (
     click,
     click_to,
     make_app,
+    on_screen,
     post_scan,
     scan_to,
     screen_name,
@@ -69,6 +70,14 @@ async def test_librarian_leaves_with_card_and_pin(circulation, librarian, facts)
         await wait_until(pilot, lambda: screen_name(pilot) == "LibrarianScreen")
         assert "Signed in: 张老师" in screen_text(pilot)
         await click(pilot, "#exit")
+        await on_screen(pilot, "ConfirmModal")  # asked first
+        assert "Leave kiosk mode?" in screen_text(pilot)
+        await pilot.press("escape")  # no: the kiosk goes on
+        await on_screen(pilot, "LibrarianScreen")
+        assert app.is_running
+        await pilot.press("f10")
+        await on_screen(pilot, "ConfirmModal")
+        await pilot.press("f2")  # yes
         await wait_until(pilot, lambda: not app.is_running, timeout=3)
     kinds = [(f.kind, f.data.get("reason")) for f in facts() if f.patron == "L0001"]
     assert ("refusal", "pin.wrong") in kinds and ("librarian_login", None) in kinds
@@ -145,4 +154,6 @@ async def test_function_keys_work_for_a_kiosk_without_touch(circulation, librari
         await pilot.press(*"2468", "enter")
         await wait_until(pilot, lambda: screen_name(pilot) == "LibrarianScreen")
         await pilot.press("f10")
+        await on_screen(pilot, "ConfirmModal")
+        await pilot.press("f2")
         await wait_until(pilot, lambda: not app.is_running, timeout=3)

@@ -76,7 +76,7 @@ async def test_overdue_return_gets_a_gentle_note(circulation, lent, clock):
     async with app.run_test(size=(80, 24)) as pilot:
         await click_to(pilot, "#return", "ReturnScreen")
         message = await scan_and_wait(pilot, lent.barcode)
-        assert "It was 3 day(s) late." in message
+        assert "It was 3 days late." in message
 
 
 async def test_unknown_book_at_returns(circulation):

@@ -133,11 +133,11 @@ async def test_the_class_borrows_then_the_teachers_card_ends_the_visit(
         assert visit_row(library).ended_at is None
         # The teacher's card again: end it, with a note of what the class read.
         await scan_to(pilot, school["teacher"], "EndVisitModal")
-        assert "End the visit of 3A? 1 student(s) counted" in screen_text(pilot)
+        assert "End the visit of 3A? 1 student counted" in screen_text(pilot)
         await pilot.press(*"Grass House ch3")
         await pilot.press("enter")
         await on_screen(pilot, "VisitScreen")
-        await wait_until(pilot, lambda: "Visit of 3A ended: 1 student(s)" in screen_text(pilot))
+        await wait_until(pilot, lambda: "Visit of 3A ended: 1 student" in screen_text(pilot))
         await pilot.press("f2")
         await on_screen(pilot, "AttractScreen")
     row = visit_row(library)
@@ -159,7 +159,7 @@ async def test_not_yet_goes_back_and_a_count_without_roll_call(circulation, scho
         count.value = "27"
         await pilot.press("f2")
         await on_screen(pilot, "VisitScreen")
-        await wait_until(pilot, lambda: "27 student(s)" in screen_text(pilot))
+        await wait_until(pilot, lambda: "27 students" in screen_text(pilot))
     assert visit_row(library).headcount == 27
 
 
@@ -302,7 +302,7 @@ async def test_a_card_scanned_into_the_head_count_is_ignored(circulation, school
         assert visit_row(library).ended_at is None
         await pilot.press("2", "7", "enter")
         await on_screen(pilot, "VisitScreen")
-        await wait_until(pilot, lambda: "27 student(s)" in screen_text(pilot))
+        await wait_until(pilot, lambda: "27 students" in screen_text(pilot))
     assert visit_row(library).headcount == 27
 
 

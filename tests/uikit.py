@@ -35,8 +35,10 @@ def make_app(
     circulation: Circulation, *, language: str = "en", monotonic: FakeMonotonic | None = None,
     camera: Any = None, sync: Any = None, **settings: Any,
 ) -> KioskApp:
-    """The kiosk app on ``circulation`` with test settings (no bell, English, no camera)."""
+    """The kiosk app on ``circulation`` with test settings (no bell, no sound, English, no
+    camera)."""
     settings.setdefault("bell", False)
+    settings.setdefault("sound", False)
     config = Config(language=language, **settings)
     return KioskApp(
         circulation, config, camera=camera, sync=sync, monotonic=monotonic or FakeMonotonic()

@@ -34,9 +34,9 @@ def _desk_url(args: argparse.Namespace) -> str | None:
 
 
 def _ask_pin(args: argparse.Namespace) -> str | None:
-    pin = args.pin or getpass.getpass("Choose the librarian's PIN (4 to 12 digits): ")
+    pin = args.pin or getpass.getpass(t("cli.pin_prompt"))
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        _say_error("the PIN must be 4 to 12 digits.")
+        _say_error(t("cli.pin_bad"))
         return None
     return pin
 
@@ -65,9 +65,9 @@ def cmd_desk_init(args: argparse.Namespace, config: Config) -> int:
         )
         code = library.issue_card(args.librarian_number)
     desk.close()
-    print(f"Desk database ready at {redact(url)}")
-    print(f"The librarian's card code is: {code}")
-    print("On each kiosk:  kiosk join URL --name NAME")
+    print(t("cli.desk_ready", url=redact(url)))
+    print(t("cli.librarian_card", code=code))
+    print(t("cli.desk_join_hint"))
     return 0
 
 
@@ -82,8 +82,7 @@ def cmd_desk(args: argparse.Namespace, config: Config) -> int:
         _say_error(t(refused.key, **refused.params))
         return 1
     except DatabaseMissing as missing:
-        _say_error(f"there is no desk database at {missing.path} "
-                   "(create one with: kiosk desk init URL)")
+        _say_error(t("cli.no_desk_database", path=missing.path))
         return 2
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from kiosk.config import Config
+from kiosk.config import Config, command_language
 from kiosk.locale import set_language, t
 
 log = logging.getLogger(__name__)
@@ -83,11 +83,7 @@ def open_for_command(db: str | None, config: Config) -> Any:
     """
     from kiosk.data.core.library import open_library
 
-    if config.language:
-        try:
-            set_language(config.language)
-        except ValueError:
-            log.warning("unknown language %s in the settings", config.language)
+    set_language(command_language(config))
     if db:
         config = config.with_overrides(database=db)
     return open_library(config.database_url)

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import Config
+from kiosk.config import Config, command_language
 from kiosk.locale import LANGUAGES, set_language, t
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,7 @@ def _url(args: argparse.Namespace, config: Config) -> str:
 
 
 def _speak(config: Config) -> None:
-    if config.language in LANGUAGES:
-        set_language(config.language)
+    set_language(command_language(config))
 
 
 def _open(args: argparse.Namespace, config: Config) -> Any:

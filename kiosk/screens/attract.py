@@ -23,7 +23,8 @@ class AttractScreen(KioskScreen):
 
     A card opens the patron's page (a librarian's card asks for the PIN); a book's
     barcode starts returning straight away, so a child with a pile of books need
-    not find the button first.
+    not find the button first. Anything else (a word typed at the keyboard) is said
+    to be neither, here.
     """
 
     SHOWS_CAMERA = True
@@ -84,6 +85,11 @@ class AttractScreen(KioskScreen):
         verdict = self.query_one(Verdict)
         verdict.clear()
         if not await self.call(self.circulation.is_card, code):
+            try:
+                await self.call(self.circulation.check_book, code)
+            except KioskError as error:  # neither a card nor a book: say so, stay here
+                self.refuse(error)
+                return
             self.kiosk.open_returns(first_code=code)
             return
         patron = await self.open_card(code)

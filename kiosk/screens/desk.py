@@ -16,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -27,9 +27,11 @@ from kiosk.bridges.db_thread import DatabaseThread
 from kiosk.config import Config
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import Circulation, PatronView
+from kiosk.data.lending.holds import Holds
 from kiosk.data.librarian.daybook import DayBook, export_folder
 from kiosk.locale import set_language, t
 from kiosk.screens.base import ACTIVITY
+from kiosk.screens.desk_holds import DeskHoldsScreen
 from kiosk.screens.librarian_actions import PanelActions, device_lines
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.big_button import BigButton
@@ -185,6 +187,7 @@ class DeskScreen(PanelActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f3", "sign_out", show=False, id="desk.sign_out"),
         Binding("f10", "quit_desk", show=False, id="desk.quit_button"),
+        Binding("f11", "holds", show=False, id="desk.holds"),
         *PanelActions.PANEL_BINDINGS,
     ]
 
@@ -211,6 +214,7 @@ class DeskScreen(PanelActions, Screen[None]):
             with Horizontal(id="actions"):
                 yield BigButton(t("lib.desk.sign_out"), key="f3", id="sign-out",
                                 variant="primary")
+                yield BigButton(t("deskholds.button"), key="f11", id="holds", variant="default")
                 yield BigButton(t("lib.desk.quit"), key="f10", id="quit", variant="error")
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
@@ -230,7 +234,18 @@ class DeskScreen(PanelActions, Screen[None]):
         """Sign out: back to the card and PIN."""
         self.desk.sign_out()
 
+    @on(Button.Pressed, "#holds")
+    def action_holds(self) -> None:
+        """The reservations: see, cancel, reserve for a teacher (screens/desk_holds.py)."""
+        holds = Holds(self.desk.circulation)
+        self.app.push_screen(DeskHoldsScreen(holds, self.run, self.librarian.number))
+
     @on(Button.Pressed, "#quit")
     def action_quit_desk(self) -> None:
-        """Close the desk program."""
-        self.app.exit()
+        """Close the desk program, after asking (F10 is next to F9, the next tab)."""
+        self._quit()
+
+    @work(exclusive=True, group="desk-quit", exit_on_error=False)
+    async def _quit(self) -> None:
+        if await self.confirm(t("lib.desk.ask_quit")):
+            self.app.exit()

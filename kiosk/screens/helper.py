@@ -30,13 +30,26 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.shelf_check import ROLES_CSS, ShelfCheckScreen
 from kiosk.widgets.big_button import BigButton
-from kiosk.widgets.verdict import Verdict
+from kiosk.widgets.big_words import BigWords
+from kiosk.widgets.verdict import KINDS, Verdict
 
 log = logging.getLogger(__name__)
 
 
-def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str]:
-    """Where a returned book goes, in big words first, and the message's kind."""
+def big_words(result: ReturnResult, damaged: bool) -> str:
+    """The few words a helper reads from afar: the shelf's code, else where it goes."""
+    if damaged:
+        return t("helper.big.repair")
+    if result.destination == "hold_shelf":
+        return t("helper.big.hold")
+    if result.destination == "desk":
+        return t("helper.big.desk")
+    return result.shelf or t("helper.big.trolley")
+
+
+def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str, str]:
+    """Where a returned book goes, in big words first, the message's kind and its sound
+    (``librarian`` for a book for the desk, else ``done``: the helper's scan worked)."""
     if damaged:
         big, kind = t("helper.to_repair"), "warn"
     elif result.destination == "hold_shelf":
@@ -51,7 +64,8 @@ def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str]:
     if result.destination == "not_on_loan":
         lines.append(t("helper.not_on_loan"))
         kind = "info"
-    return "\n".join(lines), kind
+    sound = "librarian" if result.destination == "desk" and not damaged else "done"
+    return "\n".join(lines), kind, sound
 
 
 class HelperScreen(KioskScreen):
@@ -78,12 +92,18 @@ class HelperScreen(KioskScreen):
         self._starting: Worker[None] | None = None
         self.leaving = False
         """The helper pressed "My books" (a second press does nothing)."""
+        self.returned: set[str] = set()
+        self.not_lent: set[str] = set()
+        """Books scanned in this shift that were not on loan: put away, not returned,
+        so said apart from the count of books returned (which the shift keeps)."""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="helper"):
             yield Static(t("helper.heading", name=self.helper.name), id="headline", markup=False)
             yield Static(t("helper.hint"), id="hint", markup=False)
-            yield Verdict(id="verdict", classes="big")
+            with Horizontal(id="where"):  # the shelf in block letters beside the message
+                yield BigWords(id="big-where")
+                yield Verdict(id="verdict", classes="big")
             yield Static(t("helper.damaged_armed"), id="damaged-armed", markup=False)
             yield Static(t("helper.count", count=0), id="count", markup=False)
             with Horizontal(id="actions"):
@@ -200,6 +220,7 @@ class HelperScreen(KioskScreen):
         shift = await self.close_shift(ended_by)
         self.damaged = False
         self._show_buttons()
+        self.show_big("")
         if shift is not None:
             self.query_one("#hint", Static).update("")
             self.query_one(Verdict).say(
@@ -208,6 +229,7 @@ class HelperScreen(KioskScreen):
 
     async def handle_scan(self, code: str) -> None:
         verdict = self.query_one(Verdict)
+        self.show_big("")
         await self._started()
         if self.ended:
             self.kiosk.reset_to_attract()
@@ -233,10 +255,31 @@ class HelperScreen(KioskScreen):
             self._show_buttons()
             await self._card(code)
             return
-        self.query_one("#count", Static).update(
-            t("helper.count", count=result.books), layout=False  # one line, always
-        )
-        verdict.say(*where_it_goes(result.result, damaged))
+        done = result.result
+        if done.lent:
+            self.returned.add(done.barcode)
+        elif done.barcode not in self.returned:
+            self.not_lent.add(done.barcode)
+        self.query_one("#count", Static).update(self.count_text(result.books), layout=False)
+        text, kind, sound = where_it_goes(done, damaged)
+        self.show_big(big_words(done, damaged), kind)
+        verdict.say(text, kind, sound)
+
+    def show_big(self, words: str, kind: str = "") -> None:
+        """Where the book goes in block letters above the message (hidden: ``""``)."""
+        big = self.query_one(BigWords)
+        big.display = bool(words)
+        for name in KINDS:
+            big.set_class(name == kind, f"-{name}")
+        big.show(words)
+
+    def count_text(self, books: int) -> str:
+        """The shift's count of books returned, and apart from it the books that were
+        not on loan (one line, always)."""
+        text = t("helper.count", count=books)
+        if self.not_lent:
+            text += "  " + t("helper.count_not_lent", count=len(self.not_lent))
+        return text
 
     def _scan(self, shift_id: str, code: str, damaged: bool) -> HelperScan | None:
         return self.roles.shifts.helper_scan(shift_id, code, damaged=damaged)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -27,6 +27,7 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens.librarian_actions import PanelActions, device_lines
 from kiosk.screens.librarian_panel import LibrarianPanel
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.scan_bar import ScanBar
 from kiosk.widgets.status_bar import sync_text
 
 T = TypeVar("T")
@@ -61,6 +62,15 @@ class LibrarianScreen(PanelActions, KioskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self._show_state()
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog: the focus goes back where it was (the kiosk's screens give
+        it to the scan field; here typing belongs to the tab's filter)."""
+        focused = self.focused
+        if focused is not None and not isinstance(focused, ScanBar):
+            self.call_after_refresh(focused.focus)
+        else:
+            self.call_after_refresh(self.panel.focus_tab)
 
     # -- the panel's host -------------------------------------------------------------
 
@@ -127,5 +137,11 @@ class LibrarianScreen(PanelActions, KioskScreen):
 
     @on(Button.Pressed, "#exit")
     def leave(self) -> None:
-        """Leave kiosk mode: the program ends (card and PIN were the question)."""
-        self.app.exit()
+        """Leave kiosk mode, after asking: the program ends and no student can use the
+        kiosk until it is started again (F10 is next to F9, the next tab)."""
+        self._leave()
+
+    @work(exclusive=True, group="librarian-leave", exit_on_error=False)
+    async def _leave(self) -> None:
+        if await self.confirm(t("librarian.ask_exit")):
+            self.app.exit()

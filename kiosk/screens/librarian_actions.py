@@ -6,6 +6,7 @@ move between tabs: each with its function key, for a keyboard without a mouse.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ from kiosk.locale import t
 from kiosk.screens.confirm import ConfirmModal
 from kiosk.screens.librarian_detail import CopyModal, PatronModal
 from kiosk.screens.librarian_panel import LibrarianPanel
+from kiosk.widgets.filter_input import FilterInput
 from kiosk.widgets.row_table import RowTable
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,26 @@ class PanelActions(Screen[Any]):
         elif copy:
             self.open_copy(copy)
 
+    @on(FilterInput.CodeScanned)
+    def _code_in_filter(self, event: FilterInput.CodeScanned) -> None:
+        """A scanner typed a code into a filter: it is a scan, not words to filter by."""
+        event.stop()
+        self._open_code(event.code)
+
+    @work(group="librarian-code", exit_on_error=False)
+    async def _open_code(self, code: str) -> None:
+        """A card opens its patron, anything else the copy of that barcode."""
+        host = self.panel.host
+        circulation = host.daybook.circulation
+        try:
+            if await host.run(circulation.is_card, code):
+                patron = await host.run(circulation.open_card, code)
+                self.open_patron(patron.number)
+            else:
+                self.open_copy(code)
+        except KioskError as error:  # a lost card, a forged one, a failing database
+            self.notify(t(error.key, **error.params), severity="warning", markup=False)
+
     def action_open_patron_row(self) -> None:
         """F4: the patron of the row under the cursor."""
         self.open_patron(self.panel.patron_of(self.panel.selected()))
@@ -113,6 +135,13 @@ class PanelActions(Screen[Any]):
         if not panel.loaded or panel.day is None:
             return
         folder = panel.host.export_folder()
+        book = panel.host.daybook
+        # a second export of the day replaces the first (perhaps of the whole day, where
+        # this one is filtered): that cannot be undone, so ask
+        if await asyncio.to_thread(book.exported_before, panel.day, folder) and not (
+            await self.confirm(t("lib.export.ask_replace", folder=str(folder)))
+        ):
+            return
         try:
             done = await panel.host.run(
                 panel.host.daybook.export, list(panel.visible_entries()), panel.day, folder

@@ -95,6 +95,13 @@ class _Detail(ModalScreen[bool]):
     def _close(self) -> None:
         self.action_close()
 
+    def offer(self, button_id: str, applies: bool) -> None:
+        """Show the action ``button_id`` only where it applies (a book on the shelf has
+        no loan to renew, no borrower to open); its function key does nothing then."""
+        button = self.query_one(f"#{button_id}", Button)
+        button.disabled = not applies
+        button.display = applies
+
     def action_press(self, button_id: str) -> None:
         """A function key presses its button."""
         button = self.query_one(f"#{button_id}", Button)
@@ -169,8 +176,8 @@ class PatronModal(_Detail):
         except KioskError as error:
             self.say(t(error.key, **error.params), error=True)
             self.query_one("#detail-head", Static).update(self.number)
-            for button in ("#renew", "#return", "#revoke"):
-                self.query_one(button, Button).disabled = True
+            for button in ("renew", "return", "revoke"):
+                self.offer(button, False)
             return
         self.detail = detail
         head = t("lib.detail.patron", name=detail.name, number=detail.number,
@@ -185,16 +192,14 @@ class PatronModal(_Detail):
             t("lib.detail.card", serial=card) if card is not None else t("lib.detail.no_card")
         )
         # (the librarian's own card is not revoked here: it is the key to these screens)
-        self.query_one("#revoke", Button).disabled = (
-            card is None or detail.number == self.host.librarian.number
-        )
+        self.offer("revoke", card is not None and detail.number != self.host.librarian.number)
         loans = detail.loans
         self.query_one("#detail-loans", RowTable).set_rows([
             (loan.title, loan.barcode, format_date(loan.due_on), str(loan.days_overdue or ""))
             for loan in loans
         ], list(loans))
-        self.query_one("#renew", Button).disabled = not loans
-        self.query_one("#return", Button).disabled = not loans
+        self.offer("renew", bool(loans))
+        self.offer("return", bool(loans))
         self.query_one("#detail-recent", RowTable).set_rows(recent_rows(detail.recent))
 
     def _loan(self) -> LoanView | None:
@@ -276,8 +281,8 @@ class CopyModal(_Detail):
         except KioskError as error:
             self.say(t(error.key, **error.params), error=True)
             self.query_one("#detail-head", Static).update(self.barcode)
-            for button in ("#renew", "#return", "#borrower"):
-                self.query_one(button, Button).disabled = True
+            for button in ("renew", "return", "borrower"):
+                self.offer(button, False)
             return
         self.detail = detail
         self.query_one("#detail-head", Static).update(
@@ -294,8 +299,8 @@ class CopyModal(_Detail):
             )
         self.query_one("#detail-where", Static).update(where)
         on_loan = bool(detail.loan_id)
-        for button in ("#renew", "#return", "#borrower"):
-            self.query_one(button, Button).disabled = not on_loan
+        for button in ("renew", "return", "borrower"):
+            self.offer(button, on_loan)
         self.query_one("#detail-recent", RowTable).set_rows(recent_rows(detail.recent))
 
     @on(Button.Pressed, "#renew")

@@ -4,6 +4,15 @@ Today's log (filtered as one types), the cases to review, overdue loans by class
 class visits and helper shifts, the day in figures, sync and devices. The panel
 reads everything through :class:`~kiosk.data.librarian.daybook.DayBook` on its host's
 database thread (never on the UI thread) and opens a patron or a copy from a row.
+
+The tabs are live: every few seconds the panel reads a cheap change marker
+(:mod:`kiosk.data.librarian.changes`) on that thread, and only when it moved reads
+what is new (the day's new facts, the cases, the overdue loans...); the filters, the
+highlighted rows and the scroll stay as they were.
+
+Typing goes to the filter of the tab in view (a key pressed on a table goes there
+too); Enter acts on the highlighted row of the tab in view; a scanner's code typed
+into a filter is a scan (:class:`~kiosk.widgets.filter_input.FilterInput`).
 """
 
 from __future__ import annotations
@@ -16,13 +25,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, overload
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Input, Static
 
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
+from kiosk.data.librarian.changes import ChangeMarker, change_marker, rereads
 from kiosk.data.librarian.daybook import DayBook, LogFilter
 from kiosk.data.librarian.views import (
     Activity,
@@ -33,6 +43,7 @@ from kiosk.data.librarian.views import (
     SyncOverview,
 )
 from kiosk.locale import format_date, t
+from kiosk.widgets.filter_input import FilterInput
 from kiosk.widgets.row_table import Column, RowTable, fit
 from kiosk.widgets.tab_strip import TabStrip
 
@@ -51,6 +62,39 @@ PANE_COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
                ("lib.visit.col.time", 13), ("lib.visit.col.count", 8), ("lib.log.col.kiosk", 0)),
 }
 """The columns of the tabs built when first shown: translation key and width."""
+
+POLL_EVERY = 2.0
+"""Seconds between two looks at the change marker (the tabs are this fresh)."""
+
+
+def row_name(item: Any) -> Any:
+    """What names a row's item across two readings (a fact's uuid, a case's ref...)."""
+    for attribute in ("uuid", "ref", "loan_id"):
+        name = getattr(item, attribute, None)
+        if name:
+            return name
+    return item
+
+
+def merge_entries(entries: Sequence[LogEntry], new: Sequence[LogEntry]) -> list[LogEntry]:
+    """The day's entries with the ``new`` ones read since, newest first (a fact a kiosk
+    made offline this morning arrives now and goes where its time puts it)."""
+    known = {entry.uuid for entry in entries}
+    fresh = [entry for entry in new if entry.uuid not in known]
+    if not fresh:
+        return list(entries)
+    return sorted([*fresh, *entries], key=lambda e: (e.at, e.seq), reverse=True)
+
+
+def rows_matching(rows: Sequence[tuple[str, ...]], keys: Sequence[Any], text: str
+                  ) -> tuple[list[tuple[str, ...]], list[Any]]:
+    """The rows (and their keys) in which every word of ``text`` appears."""
+    words = text.casefold().split()
+    if not words:
+        return list(rows), list(keys)
+    kept = [(row, key) for row, key in zip(rows, keys, strict=True)
+            if all(word in " ".join(row).casefold() for word in words)]
+    return [row for row, _ in kept], [key for _, key in kept]
 
 
 class LibrarianHost(Protocol):
@@ -177,6 +221,14 @@ class LibrarianPanel(Vertical):
         self.complete = False
         """Whether the whole day is in the log (the filter searches all of it)."""
         self._first_read: asyncio.Future[list[LogEntry]] | None = None
+        self._pane_rows: dict[str, tuple[list[tuple[str, ...]], list[Any]]] = {}
+        """A table tab's rows and keys before its filter (``cases``: ...)."""
+        self.marker: ChangeMarker | None = None
+        """The change marker as it was when the tabs were last read."""
+        self.poll_every = POLL_EVERY
+        self.refreshes = 0
+        """How many times the tabs were read again because something changed."""
+        self._loading = False
 
     def compose(self) -> ComposeResult:
         # The day's newest rows are read on the database thread while the screen is
@@ -192,7 +244,8 @@ class LibrarianPanel(Vertical):
         # with its widgets: 21 now, 45 with TabbedContent and every tab built.
         yield TabStrip([(tab, t(f"lib.tab.{tab[4:]}")) for tab in TABS], id="tab-strip")
         with ContentSwitcher(initial="tab-log", id="tabs"), Vertical(id="tab-log"):
-            yield Input(placeholder=t("lib.log.filter"), id="log-filter")
+            yield FilterInput(placeholder=t("lib.log.filter"), id="log-filter",
+                              classes="tab-filter", max_gap_ms=self._max_gap_ms())
             yield Static(t("lib.log.loading"), id="log-count", classes="panel-note",
                          markup=False)
             yield RowTable(
@@ -201,6 +254,13 @@ class LibrarianPanel(Vertical):
 
     def on_mount(self) -> None:
         self.refresh_all()
+        self.set_interval(self.poll_every, self._poll)
+        # after the host screen's own mount (the kiosk's gives the scan field the focus)
+        self.call_after_refresh(self.focus_tab)
+
+    def _max_gap_ms(self) -> float:
+        config = getattr(self.app, "config", None)
+        return float(getattr(config, "scanner_max_gap_ms", 60.0))
 
     def on_unmount(self) -> None:
         self._collect_now()
@@ -241,6 +301,8 @@ class LibrarianPanel(Vertical):
                 pane = Vertical(Static("", id=name, markup=False), id=tab)
             else:
                 pane = Vertical(
+                    FilterInput(placeholder=t("lib.tab_filter"), id=f"{name}-filter",
+                                classes="tab-filter", max_gap_ms=self._max_gap_ms()),
                     Static("", id=f"{name}-count", classes="panel-note", markup=False),
                     RowTable([Column(t(key), width) for key, width in PANE_COLUMNS[name]],
                              id=f"{name}-table"),
@@ -250,22 +312,84 @@ class LibrarianPanel(Vertical):
         self.query_one(ContentSwitcher).current = tab
         self.query_one(TabStrip).active = tab
         self._fill(tab)
+        self.focus_tab()
         self.tab_ready = tab
 
-    def _fill(self, pane: str) -> None:
-        """Show the data read for ``pane`` (if both are there)."""
+    def _fill(self, pane: str, *, keep: bool = False) -> None:
+        """Show the data read for ``pane`` (if both are there); ``keep``: the same rows
+        read again (the highlighted row and the view stay)."""
         if pane not in self._built:
             return
         if pane == "tab-cases" and self.cases is not None:
-            self._fill_cases(self.cases)
+            self._fill_cases(self.cases, keep)
         elif pane == "tab-overdue" and self.overdue is not None:
-            self._fill_overdue(self.overdue)
+            self._fill_overdue(self.overdue, keep)
         elif pane == "tab-visits" and self.activities is not None:
-            self._fill_activities(self.activities)
+            self._fill_activities(self.activities, keep)
         elif pane == "tab-figures" and self.figures is not None:
             self.query_one("#figures", Static).update(figures_text(self.figures))
         elif pane == "tab-system" and self.overview is not None:
             self._fill_system(self.overview)
+
+    # -- focus and keys ---------------------------------------------------------------
+
+    def _filter_of(self, tab: str) -> FilterInput | None:
+        fields = self.query(f"#{tab} FilterInput")
+        return fields.first(FilterInput) if fields else None
+
+    def focus_tab(self) -> None:
+        """Give the focus to the filter of the tab in view; a tab without one (figures,
+        system) leaves nothing focused, so a scanner's keys reach the scan field."""
+        if not self.is_attached:
+            return
+        field = self._filter_of(self.active_tab)
+        if field is not None:
+            field.focus()
+        else:
+            self.screen.set_focus(None)
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed while a table has the focus goes to the tab's filter."""
+        if not (event.is_printable and event.character):
+            return
+        if not isinstance(self.screen.focused, RowTable):
+            return
+        field = self._filter_of(self.active_tab)
+        if field is not None:
+            event.stop()
+            event.prevent_default()
+            field.focus()
+            field.type_character(event.character, event.time)
+
+    @on(Input.Changed, ".tab-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.input.id == "log-filter":
+            self.apply_filter(event.value)
+        elif event.input.id:
+            self._show_pane(event.input.id.removesuffix("-filter"))
+
+    @on(Input.Submitted, ".tab-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a filter acts on the highlighted row of that tab."""
+        event.stop()
+        tables = event.input.parent.query(RowTable) if event.input.parent else None
+        if tables:
+            # (from the table's own loop: a message posted from here would be the
+            # panel's, and Textual stops a message bubbling back to its sender)
+            table = tables.first(RowTable)
+            table.call_later(table.action_choose)
+
+    @on(FilterInput.Nudge)
+    def _nudged(self, event: FilterInput.Nudge) -> None:
+        event.stop()
+        tables = event.field.parent.query(RowTable) if event.field.parent else None
+        if tables:
+            table = tables.first(RowTable)
+            if abs(event.step) >= 1000:
+                table.action_page(1 if event.step > 0 else -1)
+            else:
+                table.action_move(event.step)
 
     # -- loading ----------------------------------------------------------------------
 
@@ -275,6 +399,7 @@ class LibrarianPanel(Vertical):
 
     async def _load(self) -> None:
         book = self.host.daybook
+        self._loading = True
         try:
             first, self._first_read = self._first_read, None
             if first is not None:
@@ -283,20 +408,72 @@ class LibrarianPanel(Vertical):
                 self._collect_now()
             else:
                 self.day = book.today()
+            marker = await self.host.run(change_marker, book.store)
             entries = await self.host.run(book.day_log, self.day)
-            self.show_log(entries)
-            self.show_figures(book.figures(entries))
-            self.show_cases(await self.host.run(book.cases))
-            self.show_overdue(await self.host.run(book.overdue))
-            self.show_activities(await self.host.run(book.activities, self.day))
-            self.show_system(await self.host.run(book.sync_overview))
+            await self._show_everything(entries, keep=first is None)
+            self.marker = marker
         except KioskError as error:
             self.query_one("#log-count", Static).update(t(error.key, **error.params))
         except Exception:
             log.exception("the librarian's screens could not be read")
             self.query_one("#log-count", Static).update(t("error.unexpected"))
         finally:
+            self._loading = False
             self._collect_now()
+
+    async def _show_everything(self, entries: list[LogEntry], *, keep: bool) -> None:
+        """Show the day's ``entries`` and read and show the other tabs."""
+        book = self.host.daybook
+        self.show_log(entries, keep=keep)
+        self.show_figures(book.figures(entries))
+        self.show_cases(await self.host.run(book.cases), keep=keep)
+        self.show_overdue(await self.host.run(book.overdue), keep=keep)
+        self.show_activities(await self.host.run(book.activities, self.day), keep=keep)
+        self.show_system(await self.host.run(book.sync_overview))
+
+    async def _poll(self) -> None:
+        """Read the change marker; read what is new only when it moved."""
+        if self._loading or self.marker is None or not self.is_attached:
+            return
+        try:
+            marker = await self.host.run(change_marker, self.host.daybook.store)
+        except Exception:  # a database that failed says so at the next real read
+            log.debug("the change marker could not be read", exc_info=True)
+            return
+        if marker != self.marker and not self._loading:
+            self.run_worker(self._catch_up(marker), exclusive=True, group="librarian-load")
+
+    async def _catch_up(self, marker: ChangeMarker) -> None:
+        """Show what changed since the last reading: the day's new facts (only those are
+        read), the cases, overdue loans, visits and sync state (small reads)."""
+        book = self.host.daybook
+        self._loading = True
+        try:
+            previous = self.marker
+            if previous is None or marker.day != self.day or not self.complete:
+                self.day = marker.day
+                await self._show_everything(await self.host.run(book.day_log, self.day),
+                                            keep=True)
+            else:
+                new = await self.host.run(book.day_log_since, self.day, previous.newest)
+                entries = merge_entries(self.entries, new)
+                again = rereads(previous, marker, {entry.kind for entry in new})
+                self.show_log(entries, keep=True)
+                self.show_figures(book.figures(entries))
+                if again.cases:
+                    self.show_cases(await self.host.run(book.cases), keep=True)
+                if again.overdue:
+                    self.show_overdue(await self.host.run(book.overdue), keep=True)
+                self.show_activities(await self.host.run(book.activities, self.day), keep=True)
+                self.show_system(await self.host.run(book.sync_overview))
+            self.marker = marker
+            self.refreshes += 1
+        except KioskError as error:
+            self.note(t(error.key, **error.params))
+        except Exception:
+            log.exception("the librarian's screens could not be read again")
+        finally:
+            self._loading = False
 
     async def _drawn(self) -> None:
         """Wait for the next time the screen is drawn: reading the whole day (Python on
@@ -305,77 +482,82 @@ class LibrarianPanel(Vertical):
         self.call_after_refresh(drawn.set)
         await drawn.wait()
 
-    def show_log(self, entries: list[LogEntry], *, complete: bool = True) -> None:
+    def show_log(self, entries: list[LogEntry], *, complete: bool = True,
+                 keep: bool = False) -> None:
         """Put the day's entries in the log tab (filtered by what is typed);
-        ``complete`` is false for the newest rows shown while the rest is read."""
+        ``complete`` is false for the newest rows shown while the rest is read;
+        ``keep``: the day read again (the highlighted row and the view stay)."""
         self.entries = entries
         self.complete = complete
         self.filter = LogFilter(entries)
-        self.apply_filter(self.query_one("#log-filter", Input).value)
+        self.apply_filter(self.query_one("#log-filter", Input).value, keep=keep)
         self.loaded = True
 
-    def apply_filter(self, text: str) -> None:
+    def apply_filter(self, text: str, *, keep: bool = False) -> None:
         """Show the entries matching ``text``."""
         self.shown = self.filter.apply(text)
-        self.query_one("#log-table", RowTable).set_rows(LogRows(self.shown), self.shown)
+        self.query_one("#log-table", RowTable).set_rows(
+            LogRows(self.shown), self.shown, same=row_name if keep else None
+        )
         key = "lib.log.count" if self.complete else "lib.log.count_partial"
         self.query_one("#log-count", Static).update(t(
             key, shown=len(self.shown), total=len(self.entries),
             day=format_date(self.day) if self.day else "",
         ))
 
-    @on(Input.Changed, "#log-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.apply_filter(event.value)
-
-    @on(Input.Submitted, "#log-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.query_one("#log-table", RowTable).focus()
+    def _show_pane(self, name: str, *, keep: bool = False) -> None:
+        """Show a table tab's rows that match its filter."""
+        rows, keys = self._pane_rows.get(name, ([], []))
+        text = self.query_one(f"#{name}-filter", Input).value
+        shown_rows, shown_keys = rows_matching(rows, keys, text)
+        self.query_one(f"#{name}-table", RowTable).set_rows(
+            shown_rows, shown_keys, same=row_name if keep else None
+        )
 
     def show_figures(self, figures: DayFigures) -> None:
         """The day in figures."""
         self.figures = figures
         self._fill("tab-figures")
 
-    def show_cases(self, cases: list[Case]) -> None:
+    def show_cases(self, cases: list[Case], *, keep: bool = False) -> None:
         """The cases to review."""
         self.cases = cases
-        self._fill("tab-cases")
+        self._fill("tab-cases", keep=keep)
 
-    def _fill_cases(self, cases: list[Case]) -> None:
+    def _fill_cases(self, cases: list[Case], keep: bool = False) -> None:
         self.query_one("#cases-count", Static).update(
             t("lib.case.count", count=len(cases)) if cases else t("lib.case.none")
         )
-        self.query_one("#cases-table", RowTable).set_rows([
+        self._pane_rows["cases"] = ([
             (case.at.strftime("%m-%d %H:%M"), t(f"lib.case.source.{case.source}"),
              f"{case.patron_name} ({case.patron})" if case.patron_name else case.patron,
              case.title or case.copy, case.what)
             for case in cases
-        ], cases)
+        ], list(cases))
+        self._show_pane("cases", keep=keep)
 
-    def show_overdue(self, loans: list[OverdueLoan]) -> None:
+    def show_overdue(self, loans: list[OverdueLoan], *, keep: bool = False) -> None:
         """Overdue loans by class."""
         self.overdue = loans
-        self._fill("tab-overdue")
+        self._fill("tab-overdue", keep=keep)
 
-    def _fill_overdue(self, loans: list[OverdueLoan]) -> None:
+    def _fill_overdue(self, loans: list[OverdueLoan], keep: bool = False) -> None:
         self.query_one("#overdue-count", Static).update(
             t("lib.overdue.count", count=len(loans)) if loans else t("lib.overdue.none")
         )
-        self.query_one("#overdue-table", RowTable).set_rows([
+        self._pane_rows["overdue"] = ([
             (loan.class_name, f"{loan.patron_name} ({loan.patron})",
              f"{loan.title} ({loan.copy})", format_date(loan.due_on), str(loan.days_overdue))
             for loan in loans
-        ], loans)
+        ], list(loans))
+        self._show_pane("overdue", keep=keep)
 
-    def show_activities(self, activities: list[Activity]) -> None:
+    def show_activities(self, activities: list[Activity], *, keep: bool = False) -> None:
         """Today's class visits and helper shifts."""
         self.activities = activities
-        self._fill("tab-visits")
+        self._fill("tab-visits", keep=keep)
 
-    def _fill_activities(self, activities: list[Activity]) -> None:
+    def _fill_activities(self, activities: list[Activity], keep: bool = False) -> None:
         self.query_one("#visits-count", Static).update(
             t("lib.visit.count", visits=sum(a.kind == "visit" for a in activities),
               shifts=sum(a.kind == "shift" for a in activities))
@@ -386,10 +568,11 @@ class LibrarianPanel(Vertical):
             end = a.ended.strftime("%H:%M") if a.ended else t("lib.visit.open")
             return f"{start}–{end}"
 
-        self.query_one("#visits-table", RowTable).set_rows([
+        self._pane_rows["visits"] = ([
             (t(f"lib.visit.kind.{a.kind}"), a.who, a.by, span(a), str(a.count), a.kiosk)
             for a in activities
-        ], activities)
+        ], list(activities))
+        self._show_pane("visits", keep=keep)
 
     def show_system(self, overview: SyncOverview) -> None:
         """Sync and device state."""

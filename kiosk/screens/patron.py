@@ -12,9 +12,11 @@ from textual.widgets import Button, Static
 
 from kiosk.data.core.errors import AlreadyBorrowed, KioskError
 from kiosk.data.lending.circulation import LoanView, PatronView
+from kiosk.data.lending.holds import Holds
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.mine import MineModal
+from kiosk.screens.reserve import reserve, waiting_lines
 from kiosk.screens.returns import describe_return
 from kiosk.screens.session import Session
 from kiosk.widgets.big_button import BigButton
@@ -32,7 +34,8 @@ class PatronScreen(KioskScreen):
     SHOWS_CAMERA = True
 
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish"),
-                Binding("f3", "press('class-visit')", show=False, id="patron.class_visit")]
+                Binding("f3", "press('class-visit')", show=False, id="patron.class_visit"),
+                Binding("f4", "press('reserve')", show=False, id="patron.reserve")]
 
     def __init__(self, patron: PatronView, session: Session | None = None) -> None:
         super().__init__()
@@ -47,6 +50,7 @@ class PatronScreen(KioskScreen):
                 yield Static(t("patron.hello", name=patron.name), id="hello", markup=False)
                 yield Static(patron.class_name, id="class-name", markup=False)
             yield Static(id="allowance", markup=False)
+            yield Static(id="holds-note", markup=False)
             yield Static(t("patron.loans_heading"), id="loans-heading", markup=False)
             yield Static(t("patron.no_loans"), id="no-loans", markup=False)
             yield LoanTable(id="loans")
@@ -54,11 +58,15 @@ class PatronScreen(KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton(t("patron.finish"), key="f2", id="finish", variant="success")
                 yield BigButton(t("visit.start"), key="f3", id="class-visit", variant="primary")
+                yield BigButton(t("reserve.button"), key="f4", id="reserve", variant="default")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#class-visit").display = self.patron.kind == "teacher"
+        self.query_one("#reserve").display = False  # until the rules say this patron may
+        self.query_one("#holds-note").display = False
         self.show_patron(self.patron)
+        self.show_holds()
         if self.patron.overdue_count:
             self.query_one(Verdict).say(
                 t("patron.overdue", count=self.patron.overdue_count), "warn"
@@ -80,6 +88,32 @@ class PatronScreen(KioskScreen):
         table = self.query_one(LoanTable)
         table.display = bool(patron.loans)
         table.show(patron.loans)
+
+    @work(group="holds", exclusive=True, exit_on_error=False)
+    async def show_holds(self) -> None:
+        """Say which reserved books wait for the patron (title, where, until when), and
+        offer "Reserve" where the library lets them."""
+        holds = Holds(self.circulation)
+        try:
+            mine = await self.call(holds.of_patron, self.patron.number)
+            rules = await self.call(holds.rules)
+        except KioskError:
+            return  # (the page works without: the next scan says what is wrong)
+        note = self.query_one("#holds-note", Static)
+        note.update(waiting_lines(mine, rules))
+        note.display = bool(mine)
+        self.query_one("#patron").set_class(bool(mine), "-held")
+        self.query_one("#reserve").display = rules.may_reserve(self.patron.kind)
+
+    @on(Button.Pressed, "#reserve")
+    def open_reserve(self) -> None:
+        """Reserve a book (kiosk/screens/reserve.py); the page then shows it."""
+
+        def done(text: str, kind: str) -> None:
+            self.query_one(Verdict).say(text, kind)
+            self.show_holds()
+
+        reserve(self.app, self.patron.number, done=done)
 
     @on(Button.Pressed, "#class-visit")
     def class_visit(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from kiosk.bridges.messages import Scanned
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.receipt_print import print_session, receipt_text
 from kiosk.screens.session import Session
 from kiosk.widgets.big_button import BigButton
 
@@ -38,8 +39,26 @@ class ReceiptScreen(KioskScreen):
                 else t("receipt.bye_anonymous")
             )
             yield Static(bye, id="bye", markup=False)
+            if self._prints:
+                yield Static(t("receipt.print.printing"), id="printing", markup=False)
             with Center():
                 yield BigButton(t("receipt.ok"), key="f2", id="ok", variant="success")
+
+    @property
+    def _prints(self) -> bool:
+        """Whether this receipt is printed too (a printer is set, and something was done)."""
+        return self.kiosk.config.printer is not None and bool(self.session.lines)
+
+    def on_mount(self) -> None:
+        if self._prints:
+            self.print_receipt()
+
+    @work(group="receipt-print", exit_on_error=False)
+    async def print_receipt(self) -> None:
+        """Print the receipt too (the loans are recorded: the printer only says how it went)."""
+        note = self.query_one("#printing", Static)
+        text = receipt_text(self.kiosk.library_name, self.session, self.circulation.store.clock())
+        note.update(await print_session(self.kiosk.config.printer, text))
 
     def _text(self) -> str:
         if not self.session.lines:

@@ -17,11 +17,13 @@ from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
 
-def describe_return(result: ReturnResult) -> tuple[str, str]:
-    """Where a returned book goes, in words a child can follow, and the message's kind.
+def describe_return(result: ReturnResult) -> tuple[str, str, str | None]:
+    """Where a returned book goes, in words a child can follow, the message's kind and
+    its sound.
 
     The kind is ``warn`` where the child must do something other than shelve it
-    (the hold shelf, the desk), ``ok`` otherwise.
+    (the hold shelf, the desk), ``ok`` otherwise; a book for the desk sounds the
+    ``librarian`` chime, any other return ``done``.
     """
     if result.destination == "hold_shelf":
         text = t("return.hold_shelf", title=result.title, name=result.hold_for)
@@ -35,7 +37,8 @@ def describe_return(result: ReturnResult) -> tuple[str, str]:
         text = t("return.shelf_any", title=result.title)
     if result.days_overdue:
         text += "\n" + t("return.overdue_note", days=result.days_overdue)
-    return text, "warn" if result.destination in ("desk", "hold_shelf") else "ok"
+    kind = "warn" if result.destination in ("desk", "hold_shelf") else "ok"
+    return text, kind, "librarian" if result.destination == "desk" else "done"
 
 
 class ReturnScreen(KioskScreen):

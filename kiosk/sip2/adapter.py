@@ -51,6 +51,7 @@ from kiosk.data.desk.terminals import (
     terminals,
 )
 from kiosk.data.lending.circulation import Circulation, LoanView, PatronView
+from kiosk.data.lending.holds import Holds
 
 log = logging.getLogger(__name__)
 
@@ -557,45 +558,33 @@ class Library:
         )
 
     def place_hold(self, terminal: str, number: str, barcode: str) -> Placed:
-        """Patron ``number`` reserves the title of copy ``barcode`` (a ``hold`` fact).
+        """Patron ``number`` reserves the title of copy ``barcode``, by the library's rules
+        for reservations (:class:`kiosk.data.lending.holds.Holds`: who may reserve, how
+        many; a ``hold`` fact made under the terminal's name).
 
         Raises:
-            Refusal: ``copy.unknown``, ``sip2.hold.already`` (a hold on it already),
-                ``sip2.hold.on_loan_to_you``, ``card.*`` for a patron who may not
-                (each but the first recorded as a refusal).
+            Refusal: ``hold.unknown_title``, ``hold.already``, ``hold.on_loan_to_you``,
+                ``hold.not_allowed``, ``hold.limit``, ``hold.not_lendable``, ``card.*``
+                for a patron who may not (each but the first recorded as a refusal), or
+                ``storage.*``.
         """
-        code = clean_code(barcode) or ""
-        desk = self._desk(terminal)
-        with self._writing():
-            patron = Patron.get_or_none(Patron.number == number)
-            copy = Copy.select(Copy, Title).join(Title).where(Copy.barcode == code).first()
-            if copy is None or patron is None:
-                raise Refusal("copy.unknown", {"code": printable(barcode, 40)})
-            title: Title = copy.title
-            refusal = None
-            if Hold.select().where(
-                (Hold.patron == patron.id) & (Hold.title == title.id)
-                & Hold.status.in_(["waiting", "ready"])
-            ).exists():
-                refusal = Refusal("sip2.hold.already", {"title": title.title})
-            elif Loan.select().join(Copy).where(
-                (Loan.patron == patron.id) & (Copy.title == title.id) & Loan.returned_at.is_null()
-            ).exists():
-                refusal = Refusal("sip2.hold.on_loan_to_you", {"title": title.title})
-            if refusal is None:
-                desk.store.record(Kind.HOLD, patron=number, copy=copy.barcode)
-                position = Hold.select().where(
-                    (Hold.title == title.id) & (Hold.status == "waiting")
-                ).count()
-                available = Copy.select().where(
-                    (Copy.title == title.id) & (Copy.status == "available")
-                ).exists()
-                return Placed(title.title, position, available)
-            desk.store.record(
-                Kind.REFUSAL, patron=number, copy=copy.barcode,
-                reason=refusal.key, params=refusal.params,
-            )
-        raise refusal
+        try:
+            placed = Holds(self._desk(terminal)).place(number, barcode=barcode)
+        except KioskError as error:
+            raise _refusal(error) from error
+        return Placed(placed.title, max(placed.position, 1), bool(placed.on_shelf or placed.ready))
+
+    def cancel_hold(self, terminal: str, number: str, barcode: str) -> str:
+        """Patron ``number`` cancels their reservation of the title of copy ``barcode``
+        (a ``hold_cancelled`` fact); returns the title.
+
+        Raises:
+            Refusal: ``hold.unknown`` (no open reservation of theirs on it), ``storage.*``.
+        """
+        try:
+            return Holds(self._desk(terminal)).cancel_title(number, barcode)
+        except KioskError as error:
+            raise _refusal(error) from error
 
 
 def _refusal(error: KioskError) -> Refusal:

@@ -489,13 +489,22 @@ class Session:
         return response.add("AF", item.title + (" / " + item.author if item.author else ""))
 
     def hold(self, request: Request) -> Response:
-        """``15`` -> ``16``: reserve the title of a book (``+`` only; a hold is cancelled
-        or changed at the desk)."""
+        """``15`` -> ``16``: reserve the title of a book (``+``) or cancel the patron's
+        reservation of it (``-``); a hold is changed (``*``) at the desk."""
         assert self.terminal is not None
         try:
             page, _ = self._open(request, fresh=False)
-            if request.flag(0) != "+" or not request.get("AB"):
+            if request.flag(0) not in ("+", "-") or not request.get("AB"):
                 raise Refusal("sip2.hold.not_here")
+            if request.flag(0) == "-":
+                title = self.library.cancel_hold(
+                    self.terminal.name, page.number, request.get("AB")
+                )
+                response = Response("16", "1" + "N" + self._now())
+                response.add("AO", request.get("AO")).add("AA", request.get("AA"))
+                response.add("AB", request.get("AB")).add("AJ", title)
+                return response.add("AF", self._say("holds.cancelled", page.language,
+                                                    title=title))
             placed = self.library.place_hold(self.terminal.name, page.number, request.get("AB"))
         except Refusal as refusal:
             response = Response("16", "0" + "N" + self._now())

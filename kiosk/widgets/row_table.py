@@ -9,7 +9,7 @@ it a new list of rows costs next to nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -100,14 +100,33 @@ class RowTable(ScrollView, can_focus=True):
 
     # -- data -------------------------------------------------------------------------
 
-    def set_rows(self, rows: Sequence[Sequence[str]], keys: Sequence[Any] | None = None) -> None:
-        """Show ``rows`` (one string a column); ``keys`` are what choosing a row gives."""
+    def set_rows(
+        self, rows: Sequence[Sequence[str]], keys: Sequence[Any] | None = None, *,
+        same: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """Show ``rows`` (one string a column); ``keys`` are what choosing a row gives.
+
+        New rows start at the top. With ``same`` (a row's key -> what names it across
+        readings), the rows are the same list read again: the cursor stays on the row
+        it was on, and the view does not move (new rows come in above the view when it
+        is scrolled down, and show when it is at the top).
+        """
+        old_key, old_cursor, old_top = self.chosen_key, self.cursor, int(self.scroll_offset.y)
         self.rows = rows  # a sequence: rows may be made as they are drawn
         self.keys = keys if keys is not None else range(len(self.rows))
         self._lines.clear()
         self.virtual_size = Size(self._total_width(), len(self.rows) + 1)
-        self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
-        self.scroll_to(y=0, animate=False)
+        last = max(0, len(self.rows) - 1)
+        if same is None or old_key is None:
+            self.cursor = min(self.cursor, last)
+            self.scroll_to(y=0 if same is None else min(old_top, last), animate=False)
+        else:
+            name = same(old_key)
+            found = next((i for i, key in enumerate(self.keys) if same(key) == name), None)
+            cursor = min(old_cursor, last) if found is None else found
+            top = old_top if old_top == 0 else max(0, old_top + cursor - old_cursor)
+            self.scroll_to(y=top, animate=False)
+            self.cursor = cursor
         self.refresh()
 
     @property

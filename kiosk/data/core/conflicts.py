@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.data.core.facts import Fact
-from kiosk.data.core.models import Card, Copy, Loan, Patron
+from kiosk.data.core.models import Card, Copy, Hold, Loan, Patron
 from kiosk.data.core.projection import Known
 
 
@@ -40,7 +40,8 @@ def revoked_card(fact: Fact, patron: Patron | None) -> Case | None:
 
 
 def checkout(fact: Fact, known: Known) -> list[Case]:
-    """A copy lent twice, lent while not lendable, to a patron who left, or on a revoked card."""
+    """A copy lent twice, lent while not lendable or while set aside on the hold shelf for
+    someone else, to a patron who left, or on a revoked card."""
     found: list[Case] = []
     copy, patron, loan = known.copy, known.patron, known.open_loan
     if copy is None:
@@ -50,6 +51,13 @@ def checkout(fact: Fact, known: Known) -> list[Case]:
         found.append(Case("lent_twice", other=loan.id, data={"this_loan_ended": older}))
     if copy.status in ("lost", "withdrawn", "repair"):
         found.append(Case("lent_unavailable", data={"status": copy.status}))
+    if copy.status == "hold_shelf" and patron is not None:
+        held = Hold.select(Hold.id, Patron.number).join(Patron).where(
+            (Hold.copy == copy.id) & (Hold.status == "ready") & (Hold.patron != patron.id)
+        ).tuples().first()
+        if held is not None:
+            # the loan stands (the book left); the hold waits again for the next copy
+            found.append(Case("lent_held", other=held[0], data={"hold_for": held[1]}))
     if patron is not None and not patron.active:
         open_loans = [
             barcode

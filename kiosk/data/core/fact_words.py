@@ -22,7 +22,7 @@ Words = Callable[[str, dict[str, Any], str, str], str]
 SYNC_CASE_KINDS = frozenset({
     "lent_twice", "lent_unavailable", "inactive_patron", "revoked_card", "stale_return",
     "returned_twice", "returned_other_loan", "lost_copy_returned", "renew_ended",
-    "refused_fact",
+    "refused_fact", "lent_held",
 })
 """The sync's kinds of case (docs/sync.md) that have words of their own."""
 
@@ -121,3 +121,23 @@ def visit_ended(kind: str, data: dict[str, Any], title: str, patron_name: str) -
 def shelf_check(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
     """A step of a helper's shelf check: the shelf, and the book scanned."""
     return t("lib.log.what.shelf_check", title=_book(data, title), shelf=data.get("shelf", ""))
+
+
+def hold(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A reservation placed, or a class set: the book, how many, for which day, and the
+    librarian who placed it for the patron."""
+    key = "class_set" if kind == "class_set" else "hold"
+    text = t(f"lib.log.what.{key}", title=_book(data, title), count=data.get("count", 1))
+    if data.get("needed_on"):
+        text += " " + t("lib.log.what.hold_for_day", date=printable(str(data["needed_on"]), 12))
+    return text + by_hand(data)
+
+
+def hold_ended(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A reservation cancelled (by whom), or expired (not picked up in time, or its day
+    passed)."""
+    if kind == "hold_expired":
+        key = "hold_expired_ready" if data.get("was") == "ready" else "hold_expired_waiting"
+    else:
+        key = "hold_cancelled_set" if data.get("class_set") else "hold_cancelled"
+    return t(f"lib.log.what.{key}", title=_book(data, title)) + by_hand(data)

@@ -25,6 +25,7 @@ from kiosk.data.core import (
     conflicts,
     fact_words,
     projection,
+    projection_holds,
     projection_roles,
 )
 from kiosk.data.core.conflicts import Case
@@ -45,6 +46,10 @@ class Kind(StrEnum):
     CHECKIN = "checkin"
     RENEW = "renew"
     HOLD = "hold"
+    # reservations (holds are placed above; docs/holds.md)
+    CLASS_SET = "class_set"
+    HOLD_CANCELLED = "hold_cancelled"
+    HOLD_EXPIRED = "hold_expired"
     # cards, copies, the librarian
     CARD_ISSUED = "card_issued"
     CARD_REVOKED = "card_revoked"
@@ -107,6 +112,9 @@ class KindRow:
     """The desk's conflict rule for it when a kiosk pushes it (``None``: none)."""
     extras: tuple[Extra, ...] = ()
     """Further effects on the facts they concern (a helper's return counts for the shift)."""
+    places_holds: bool = False
+    """Its facts place holds on their copy's title: the batch path then leaves that
+    title's facts to the per-fact way (the hold rules read and write holds)."""
 
 
 def _master() -> KindRow:
@@ -124,7 +132,19 @@ KINDS: dict[str, KindRow] = {
     Kind.RENEW: KindRow(
         projection.renew, Batch.MEMORY, "renew", fact_words.with_due, conflicts.renew
     ),
-    Kind.HOLD: KindRow(projection.hold, Batch.SCOPED, "hold"),
+    Kind.HOLD: KindRow(
+        projection_holds.hold, Batch.SCOPED, "hold", fact_words.hold, places_holds=True
+    ),
+    Kind.CLASS_SET: KindRow(
+        projection_holds.class_set, Batch.SCOPED, "class_set", fact_words.hold,
+        places_holds=True,
+    ),
+    Kind.HOLD_CANCELLED: KindRow(
+        projection_holds.hold_cancelled, Batch.SCOPED, "hold_ended", fact_words.hold_ended
+    ),
+    Kind.HOLD_EXPIRED: KindRow(
+        projection_holds.hold_expired, Batch.SCOPED, "hold_ended", fact_words.hold_ended
+    ),
     Kind.CARD_ISSUED: KindRow(projection.card_issued, Batch.SCOPED, "card_issued", fact_words.card),
     Kind.CARD_REVOKED: KindRow(
         projection.card_revoked, Batch.SCOPED, "card_revoked", fact_words.card
@@ -161,6 +181,9 @@ KINDS: dict[str, KindRow] = {
 
 MASTER = frozenset(kind for kind, row in KINDS.items() if row.batch is Batch.MASTER)
 """The kinds of master data: made only at the desk, never kept in a kiosk's journal."""
+
+PLACES_HOLDS = frozenset(kind for kind, row in KINDS.items() if row.places_holds)
+"""The kinds whose facts place holds on their copy's title (``hold``, ``class_set``)."""
 
 
 # -- what the rows mean, for the journal, the sync and the day log -----------------------

@@ -29,7 +29,9 @@ ITEM_KINDS = ("book", "picture_book", "periodical", "reference")
 COPY_STATUSES = ("available", "on_loan", "hold_shelf", "repair", "lost", "withdrawn")
 """Where a copy is. Only ``available`` and ``hold_shelf`` copies can be lent."""
 
-HOLD_STATUSES = ("waiting", "ready", "fulfilled", "cancelled")
+HOLD_STATUSES = ("waiting", "ready", "fulfilled", "cancelled", "expired")
+"""Where a hold is: ``waiting`` for a copy, ``ready`` (a copy waits on the hold shelf),
+or ended: ``fulfilled`` (lent to the patron), ``cancelled``, ``expired``."""
 
 
 class BaseModel(pw.Model):
@@ -168,7 +170,14 @@ Loan.add_index(
 
 
 class Hold(BaseModel):
-    """A reservation of a title; ``copy`` is set when a copy waits on the hold shelf."""
+    """A reservation of a title; ``copy`` is set when a copy waits on the hold shelf.
+
+    Its id is the UUID of the ``hold`` fact that placed it (a class set's holds: ids
+    derived from the ``class_set`` fact's, see :mod:`kiosk.data.core.projection_holds`).
+    ``needed_on`` is the day a teacher needs a class set (or a hold) for; ``class_set``
+    the class set it belongs to; ``placed_by`` the librarian who placed it for the
+    patron; ``ended_at`` when it was fulfilled, cancelled or expired (migration 0007).
+    """
 
     id = pw.CharField(primary_key=True, max_length=36)
     title = pw.ForeignKeyField(Title, backref="holds")
@@ -177,6 +186,10 @@ class Hold(BaseModel):
     placed_at = pw.DateTimeField()
     status = pw.CharField(default="waiting", choices=[(s, s) for s in HOLD_STATUSES])
     ready_at = pw.DateTimeField(null=True)
+    needed_on = pw.DateField(null=True)
+    class_set = pw.CharField(null=True, max_length=36, index=True)
+    placed_by = pw.CharField(null=True)
+    ended_at = pw.DateTimeField(null=True)
 
     class Meta:
         indexes = ((("title", "status"), False),)

@@ -61,11 +61,26 @@ _INSERT_ENDED_LOAN = Prepared(
 _CLOSE_LOAN = Prepared(
     lambda returned_at, loan_id: Loan.update(returned_at=returned_at).where(Loan.id == loan_id)
 )
-_FULFIL_HOLDS = Prepared(
-    lambda patron_id, title_id: Hold.update(status="fulfilled").where(
+_END_HOLD = Prepared(
+    lambda status, ended_at, hold_id: Hold.update(status=status, ended_at=ended_at).where(
+        Hold.id == hold_id
+    )
+)
+_OWN_OPEN_HOLD = Prepared(
+    # a patron's own open hold on a title: a waiting one first (no copy is set aside for
+    # it), then the oldest
+    lambda patron_id, title_id: Hold.select()
+    .where(
         (Hold.patron == patron_id)
         & (Hold.title == title_id)
         & Hold.status.in_(["waiting", "ready"])
+    )
+    .order_by(Hold.status.desc(), Hold.placed_at, Hold.id)
+    .limit(1)
+)
+_BACK_TO_WAITING = Prepared(
+    lambda hold_id: Hold.update(status="waiting", copy=None, ready_at=None).where(
+        Hold.id == hold_id
     )
 )
 _SET_STATUS = Prepared(lambda status, copy_id: Copy.update(status=status).where(Copy.id == copy_id))
@@ -75,7 +90,7 @@ _READY_HOLD_OF_COPY = Prepared(
 _FIRST_WAITING_HOLD = Prepared(
     lambda title_id: Hold.select()
     .where((Hold.title == title_id) & (Hold.status == "waiting"))
-    .order_by(Hold.placed_at)
+    .order_by(Hold.placed_at, Hold.id)  # (a class set's holds share their time)
     .limit(1)
 )
 _MAKE_HOLD_READY = Prepared(
@@ -85,16 +100,21 @@ _MAKE_HOLD_READY = Prepared(
 )
 
 
-def _copy(fact: Fact, known: Known) -> Copy | None:
+def copy_of(fact: Fact, known: Known) -> Copy | None:
+    """The copy a fact names (read once, then kept in ``known``)."""
     if known.copy is None:
         known.copy = COPY_BY_BARCODE.first(fact.copy)
     return known.copy
 
 
-def _patron(fact: Fact, known: Known) -> Patron | None:
+def patron_of(fact: Fact, known: Known) -> Patron | None:
+    """The patron a fact names (read once, then kept in ``known``)."""
     if known.patron is None:
         known.patron = PATRON_BY_NUMBER.first(fact.patron)
     return known.patron
+
+
+_copy, _patron = copy_of, patron_of
 
 
 def _open_loan(copy: Copy, known: Known) -> Loan | None:
@@ -131,9 +151,58 @@ def checkout(fact: Fact, known: Known) -> None:
             fact.uuid, copy.id, patron.id, fact.wall_time, due_on, fact.kiosk
         )
         known.open_loan = Loan(id=fact.uuid, copy=copy.id, patron=patron.id, out_at=fact.wall_time)
+    _set_status(copy, "on_loan")  # (first: the copy is no longer on the hold shelf)
     if known.holds_possible:
-        _FULFIL_HOLDS.execute(patron.id, copy.title_id)
-    _set_status(copy, "on_loan")
+        _holds_at_checkout(fact, copy, patron)
+
+
+def _holds_at_checkout(fact: Fact, copy: Copy, patron: Patron) -> None:
+    """What a loan does to the title's holds (docs/holds.md).
+
+    The borrower's hold is fulfilled: the one this copy waited on the hold shelf for,
+    else their waiting hold, else their hold whose copy waits on the hold shelf (that
+    copy then goes to the next in line). A copy set aside for someone else and lent
+    anyway (at a kiosk that did not know: the desk's ``lent_held`` case) is in the
+    borrower's hands: that hold waits again, in its place, for the next copy.
+    """
+    ready = _READY_HOLD_OF_COPY.first(copy.id)
+    if ready is not None and ready.patron_id != patron.id:
+        _BACK_TO_WAITING.execute(ready.id)
+        fill(copy.title_id, fact.wall_time)
+        ready = None
+    if ready is not None:
+        _END_HOLD.execute("fulfilled", fact.wall_time, ready.id)
+        return
+    own = _OWN_OPEN_HOLD.first(patron.id, copy.title_id)
+    if own is None:
+        return
+    _END_HOLD.execute("fulfilled", fact.wall_time, own.id)
+    if own.status == "ready":
+        fill(copy.title_id, fact.wall_time)  # its copy, on the hold shelf, to the next
+
+
+def _unheld_on_hold_shelf(title_id: int) -> list[Copy]:
+    """Copies of a title on the hold shelf that no hold is ready on (their hold ended)."""
+    ready = Hold.select(Hold.copy).where(
+        (Hold.title == title_id) & (Hold.status == "ready") & Hold.copy.is_null(False)
+    )
+    return list(
+        Copy.select()
+        .where((Copy.title == title_id) & (Copy.status == "hold_shelf") & Copy.id.not_in(ready))
+        .order_by(Copy.id)
+    )
+
+
+def fill(title_id: int, when: Any) -> None:
+    """Give the copies of a title on the hold shelf that wait for nobody to the title's
+    waiting holds, first placed first (a copy whose hold ended, a new hold that finds one
+    there). A copy left over stays on the hold shelf until it is put back (a return
+    there sends it to the shelf), and is lendable meanwhile."""
+    for copy in _unheld_on_hold_shelf(title_id):
+        hold = _FIRST_WAITING_HOLD.first(title_id)
+        if hold is None:
+            return
+        _MAKE_HOLD_READY.execute(copy.id, when, hold.id)
 
 
 def checkin(fact: Fact, known: Known) -> None:
@@ -173,16 +242,6 @@ def renew(fact: Fact, known: Known) -> None:
     """A loan gets a new due date (a loan that has ended, or is unknown here, is not
     renewed: the update finds no row)."""
     _RENEW_LOAN.execute(date.fromisoformat(fact.data["due_on"]), fact.data["loan"])
-
-
-def hold(fact: Fact, known: Known) -> None:
-    """A patron reserves a copy's title."""
-    copy, patron = _copy(fact, known), _patron(fact, known)
-    if copy is None or patron is None:
-        return
-    Hold.insert(
-        id=fact.uuid, title=copy.title_id, patron=patron, placed_at=fact.wall_time
-    ).on_conflict_ignore().execute()
 
 
 def card_issued(fact: Fact, known: Known) -> None:

@@ -178,15 +178,20 @@ def in_shift(fact: Fact) -> bool:
 
 
 def count_for_shift(fact: Fact, known: Known) -> None:
-    """A return made in a helper's shift counts for that shift: each book once.
+    """A return made in a helper's shift counts for that shift: each book once, and
+    only a book that was on loan.
 
-    Every return is kept (keyed by its fact, so a replay adds nothing), and the
-    shift's ``books`` is the number of different copies among them: scanning the
-    same book again (now "not on loan") does not count it twice, in whatever order
-    the facts are applied.
+    Every return of a lent book is kept (keyed by its fact, so a replay adds nothing),
+    and the shift's ``books`` is the number of different copies among them: scanning
+    the same book again (now "not on loan") does not count it twice, in whatever order
+    the facts are applied. A book that was not on loan (taken from a shelf, scanned
+    again) is put away but not returned: the helper's screen says those apart, and
+    they do not count for the best-helper award.
     """
     shift = fact.data.get("shift")
     copy = _copy_id(fact, known)
+    if not fact.data.get("loan"):
+        return
     if copy is None or not HelperShift.select().where(HelperShift.id == shift).exists():
         return
     HelperReturn.insert(

@@ -15,7 +15,8 @@ times over the last five weeks, so the state tables are a true projection (and
 * about 150 copies are out, about 20 of them overdue, plus a history of returns;
 * one student is blocked (lost book not paid for), one has left school (inactive),
   one had a card reissued (the old card is revoked);
-* one student waits for a title on the hold shelf (a copy came back yesterday);
+* one student waits for a title on the hold shelf (a copy came back yesterday), and
+  students may reserve; a teacher has a class set reserved for next week;
 * each magazine has this month's issue (stays in the library), last month's issue
   (lendable) and an older one; the dictionaries and atlases are reference-only.
 

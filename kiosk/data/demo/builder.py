@@ -106,6 +106,7 @@ class Builder:
     def build(self) -> None:
         """Write everything, in one transaction opened by the caller."""
         settings.put("library_name", LIBRARY_NAME)
+        settings.put("holds_students", "1")  # so a tester may reserve from a student's page
         self._calendar()
         self.rules = {
             (rule.patron_kind, rule.item_kind): (rule.loan_days, rule.max_items)
@@ -356,6 +357,20 @@ class Builder:
                         first.copy)
             first.returned = self._at(back_day)
             self._event(first.returned, self._checkin, first)
+
+        # A teacher's class set (教师预约登记): yesterday the librarian reserved three copies
+        # of a title for the teacher's lesson next week; they wait to be fetched.
+        sets = [copies for key, copies in by_title.items() if len(copies) >= 4 and copies[0]
+                not in held]
+        if sets:
+            lesson = self.today + timedelta(days=7)
+            while not self._is_open(lesson):
+                lesson += timedelta(days=1)
+            self._event(
+                datetime.combine(self._school_day(1), clock_time(12, 5)).astimezone(),
+                functools.partial(self._fact, count=3, needed_on=lesson.isoformat(), by=librarian),
+                DESK, Kind.CLASS_SET, teachers[0], sets[0][0].barcode,
+            )
 
         # A history of returned loans, including the student who has since left.
         self._returned(left.number, "student", take())

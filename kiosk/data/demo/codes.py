@@ -39,8 +39,9 @@ def export_codes(db: pw.Database, path: str | Path, *, today: date | None = None
     the quota, a student with overdue books, the blocked student, the reissued
     student's revoked *old* card (its name ends in :data:`OLD_CARD_SUFFIX`), the
     student who left, the student with a hold, a reference copy, this month's and
-    last month's magazine, a copy on loan, the copy on the hold shelf and a copy at
-    the repair desk. Then come everyone else and every other copy.
+    last month's magazine, a copy on loan, the copy on the hold shelf, a copy at
+    the repair desk and the teacher with a class set. Then come everyone else and
+    every other copy.
 
     Args:
         db: the open library (any library, not only the demo).
@@ -184,6 +185,11 @@ def interesting(today: date) -> list[tuple[str, str, str]]:
     if holding is not None and holding.copy_id is not None:
         rows += _copy_row(copy_where(Copy.id == holding.copy_id), "on the hold shelf")
     rows += _copy_row(copy_where(Copy.status == "repair"), "in repair")
+    # (a teacher: the first row of the teachers that follow)
+    class_set = Hold.select(Hold, Patron).join(Patron).where(
+        Hold.class_set.is_null(False) & Hold.status.in_(["ready", "waiting"])
+    ).order_by(Hold.placed_at).first()
+    rows += _card_row(class_set.patron if class_set else None, "a class set reserved")
     return rows
 
 

@@ -46,6 +46,8 @@ class CardRow:
     school_class: str = ""
     library_name: str = ""
     expires_on: date | None = None
+    kind: str = "student"
+    """The patron's kind (student, teacher, helper, librarian): what the card calls them."""
 
 
 @dataclass
@@ -194,6 +196,7 @@ def _select(
                 school_class=class_names.get(patron.school_class_id, ""),
                 library_name=library_name,
                 expires_on=expires,
+                kind=patron.kind,
             )
         )
     return batch

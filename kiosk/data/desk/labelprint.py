@@ -25,6 +25,7 @@ import peewee as pw
 from kiosk.data.core import models
 from kiosk.data.core.db import database
 from kiosk.data.core.errors import KioskError
+from kiosk.data.core.titles import issue_title
 
 WATERMARK = "labels.printed_through"
 """LocalState key: the highest ``Copy.id`` whose label this database printed."""
@@ -63,14 +64,15 @@ def _split(barcode: str) -> tuple[str, int | None, int]:
 
 
 def _row(copy: Any) -> LabelRow:
-    title = copy.title.title
-    short = title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
+    # a magazine issue keeps its date on the label, whatever is cut from its title
+    short = issue_title(copy.title.title, copy.title.issue_date, limit=TITLE_CHARS)
     return LabelRow(copy.barcode, copy.title.classification or copy.shelf or "", short)
 
 
 def _query() -> Any:
     return (
-        Copy.select(Copy.id, Copy.barcode, Copy.shelf, Title.title, Title.classification)
+        Copy.select(Copy.id, Copy.barcode, Copy.shelf, Title.title, Title.classification,
+                    Title.issue_date)
         .join(Title)
         .where(Copy.status.not_in(SKIPPED_STATUSES))
     )

@@ -26,7 +26,8 @@ def _yes(value: bool) -> str:
 
 def term_sheets(report: TermReport) -> list[Sheet]:
     """The workbook's sheets: summary, students against the target, classes, grades,
-    reading stars, top titles, class visits, helpers, overdue and lost books."""
+    reading stars, top titles, class visits, helpers, overdue and lost books, and the
+    reservation register (教师借阅书刊预约登记表)."""
     summary = Sheet(t("print.sheet.summary"), _h("item", "value"), [
         [t("print.head.from"), report.start],
         [t("print.head.to"), report.end],
@@ -38,6 +39,8 @@ def term_sheets(report: TermReport) -> list[Sheet]:
         [t("print.head.share"), round(report.share_at_target, 4)],
         [t("print.sheet.overdue"), len(report.overdue)],
         [t("print.sheet.lost"), len(report.lost)],
+        [t("print.report.reservations"), len(report.reservations)],
+        [t("print.report.teacher_reservations"), report.teacher_reservations],
     ], widths=(28, 16))
     sheets = [
         summary,
@@ -72,6 +75,13 @@ def term_sheets(report: TermReport) -> list[Sheet]:
                                                   "last_borrower", "class", "borrowed"),
                         [[x.barcode, x.title, x.call_number, x.last_borrower, x.school_class,
                           x.last_out_on] for x in report.lost], widths=(12, 36, 14, 16, 14, 12)))
+    sheets.append(Sheet(t("print.sheet.reservations"),
+                        _h("placed", "number", "name", "title", "copies", "for_day",
+                           "placed_by", "lent", "open", "cancelled", "expired"),
+                        [[r.placed_on, r.number, r.name, r.title, r.copies, r.needed_on or "",
+                          r.placed_by, r.lent, r.open, r.cancelled, r.expired]
+                         for r in report.reservations],
+                        widths=(12, 12, 16, 30, 8, 12, 12, 8, 8, 10, 10)))
     return sheets
 
 

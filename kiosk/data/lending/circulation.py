@@ -43,7 +43,10 @@ from kiosk.data.core.projection import Known
 from kiosk.data.core.security import check_pin
 from kiosk.data.core.store import Outcome, Store
 from kiosk.data.core.text import clean_code, printable
+from kiosk.data.core.titles import issue_title
+from kiosk.data.lending import renewals
 from kiosk.data.lending.pin_guard import pin_state
+from kiosk.locale import format_date
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,9 @@ _RULES = Prepared(
     )
 )
 _CIRCULATION_SETTINGS = Prepared(
-    lambda: Setting.select().where(Setting.key.in_(["returns_only", "closed_weekdays"]))
+    lambda: Setting.select().where(
+        Setting.key.in_(["returns_only", "closed_weekdays", renewals.SETTING])
+    )
 )
 _CLOSED_DAYS = Prepared(
     lambda first, last: ClosedDay.select(ClosedDay.day)
@@ -149,7 +154,8 @@ class ReturnResult:
 
     ``destination`` is ``shelf`` (with ``shelf`` naming the area), ``hold_shelf`` (with
     ``hold_for`` naming who reserved it), ``desk`` (the librarian must see it), or
-    ``not_on_loan`` (it was not lent: put it back on its shelf).
+    ``not_on_loan`` (it was not lent: put it back on its shelf). ``lent``: the return
+    ended a loan (a book that was not on loan may still go to the hold shelf or desk).
     """
 
     barcode: str
@@ -159,6 +165,7 @@ class ReturnResult:
     hold_for: str = ""
     borrower: str = ""
     days_overdue: int = 0
+    lent: bool = False
 
 
 _UNSET: Any = object()
@@ -232,6 +239,24 @@ class Circulation:
                     and not Copy.select().where(Copy.barcode == code).exists()
                 )
         return False
+
+    def check_book(self, raw: str) -> None:
+        """Make sure a code that is not a card is a book of the library.
+
+        Raises:
+            NotFound: ``scan.neither`` (recorded as a refusal): neither a card nor a
+                copy's barcode (a word typed at the keyboard, another library's label).
+        """
+        barcode = clean_code(raw)
+
+        def decide() -> Outcome:
+            if barcode is not None and _COPY.first(barcode) is not None:
+                return Outcome(value=None)
+            shown = printable(barcode or raw, 40)
+            return Outcome(refusal=self.store.refusal(NotFound("scan.neither", code=shown),
+                                                      code=raw))
+
+        return self.store.run(decide)
 
     def open_card(self, raw: str) -> PatronView:
         """The patron whose card was scanned.
@@ -339,7 +364,7 @@ class Circulation:
         return LoanView(
             loan_id=loan.id,
             barcode=copy.barcode,
-            title=title.title,
+            title=issue_title(title.title, title.issue_date),
             author=title.author,
             due_on=loan.due_on,
             days_overdue=max(0, (self.store.today() - loan.due_on).days),
@@ -453,9 +478,9 @@ class Circulation:
             journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
             title: Title = copy.title
             loan = LoanView(
-                loan_id=fact.uuid, barcode=copy.barcode, title=title.title,
-                author=title.author, due_on=plan.due, days_overdue=0, renewals=0,
-                item_kind=title.kind,
+                loan_id=fact.uuid, barcode=copy.barcode,
+                title=issue_title(title.title, title.issue_date), author=title.author,
+                due_on=plan.due, days_overdue=0, renewals=0, item_kind=title.kind,
             )
             loans = sorted([*plan.loans, loan], key=lambda view: view.due_on)
             view = self._patron_view(patron, loans, plan.overall, card=card)
@@ -466,6 +491,7 @@ class Circulation:
     def _may_lend(self, patron: Patron, copy: Copy) -> _LoanPlan:
         """How lending ``copy`` to ``patron`` would go, or the reason not to."""
         title: Title = copy.title
+        name = issue_title(title.title, title.issue_date)  # what the reader is told
         values = self._settings()
         current = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
         if current is not None and current.patron_id == patron.id:
@@ -475,17 +501,17 @@ class Circulation:
             raise Refused("circ.returns_only")
         self._check_patron(patron)
         if current is not None:
-            raise Refused("copy.on_loan_other", title=title.title)
+            raise Refused("copy.on_loan_other", title=name)
         if copy.reference_only or title.kind == "reference":
-            raise Refused("copy.reference_only", title=title.title)
+            raise Refused("copy.reference_only", title=name)
         if title.kind == "periodical" and self._current_issue(title):
-            raise Refused("copy.periodical_current", title=title.title)
+            raise Refused("copy.periodical_current", title=name)
         if copy.status not in ("available", "hold_shelf"):
-            raise Refused("copy.not_lendable", title=title.title)
+            raise Refused("copy.not_lendable", title=name)
         if copy.status == "hold_shelf":
             hold = _READY_HOLD_FOR.first(copy.id)
             if hold is not None and hold.patron_id != patron.id:
-                raise Refused("copy.on_hold_other", title=title.title)
+                raise Refused("copy.on_hold_other", title=name)
         loans = self._open_loans(patron)
         overdue = sum(1 for loan in loans if loan.overdue)
         if overdue:
@@ -520,7 +546,12 @@ class Circulation:
         Raises:
             NotFound: ``loan.unknown`` (not this patron's open loan).
             Refused: ``renew.overdue``, ``renew.limit``, ``renew.held``,
-                ``circ.returns_only`` (each recorded as a refusal).
+                ``renew.too_early``, ``circ.returns_only`` (each recorded as a refusal).
+
+        The rule (docs/lending.md): a loan is renewed from a few days before it is due
+        (:mod:`kiosk.data.lending.renewals`), for a whole loan period from today (never earlier than
+        it was due). The librarian renewing by hand may do it at any time, and gives a
+        loan period beyond the current due date.
         """
 
         def decide() -> Outcome:
@@ -537,7 +568,7 @@ class Circulation:
                 return Outcome(refusal=NotFound("loan.unknown"))
             copy, title, patron = loan.copy, loan.copy.title, loan.patron
             try:
-                due = self._may_renew(loan, patron, title)
+                due = self._may_renew(loan, patron, title, by_hand=bool(by))
             except Refused as refusal:
                 return Outcome(
                     refusal=self.store.refusal(refusal, patron=number, copy=copy.barcode)
@@ -556,22 +587,30 @@ class Circulation:
 
         return self.store.run(decide)
 
-    def _may_renew(self, loan: Loan, patron: Patron, title: Title) -> date:
+    def _may_renew(self, loan: Loan, patron: Patron, title: Title, *, by_hand: bool) -> date:
         values = self._settings()
+        name = issue_title(title.title, title.issue_date)
         if values["returns_only"] == "1":
             raise Refused("circ.returns_only")
         if loan.due_on < self.store.today():
-            raise Refused("renew.overdue", title=title.title)
+            raise Refused("renew.overdue", title=name)
         overall, specific = self._rules(patron.kind, title.kind)
         rule = specific or overall
         if rule is None or loan.renewals >= rule.max_renewals:
-            raise Refused("renew.limit", title=title.title)
+            raise Refused("renew.limit", title=name)
         waiting = Hold.select().where(
             (Hold.title == title) & (Hold.status == "waiting") & (Hold.patron != patron)
         )
         if waiting.exists():
-            raise Refused("renew.held", title=title.title)
-        return self._due_date(rule.loan_days, max(self.store.today(), loan.due_on), values)
+            raise Refused("renew.held", title=name)
+        today = self.store.today()
+        if by_hand:
+            return self._due_date(rule.loan_days, max(today, loan.due_on), values)
+        opens = renewals.renewal_opens(loan.due_on, values.get(renewals.SETTING))
+        if today < opens:
+            raise Refused("renew.too_early", title=name, due=format_date(loan.due_on),
+                          date=format_date(opens))
+        return max(self._due_date(rule.loan_days, today, values), loan.due_on)
 
     # -- checkin ------------------------------------------------------------------
 
@@ -628,9 +667,11 @@ class Circulation:
         """Where a copy goes after its return (``copy.status`` is already the new one)."""
         title: Title = copy.title
         shelf = shelf_area(copy.shelf, title.classification)
-        base: dict[str, Any] = {"barcode": copy.barcode, "title": title.title, "shelf": shelf}
+        base: dict[str, Any] = {"barcode": copy.barcode,
+                                "title": issue_title(title.title, title.issue_date), "shelf": shelf}
         if loan is not None:
             base["borrower"] = loan.patron.name
+            base["lent"] = True
             base["days_overdue"] = max(0, (self.store.today() - loan.due_on).days)
         if status_before in ("lost", "withdrawn", "repair"):
             return ReturnResult(destination="desk", **base)

@@ -45,6 +45,7 @@ from kiosk.data.core.models import (
     Title,
 )
 from kiosk.data.core.text import printable
+from kiosk.data.core.titles import issue_title
 from kiosk.data.desk import spreadsheet
 from kiosk.data.lending.circulation import Circulation, LoanView, ReturnResult
 from kiosk.data.librarian.views import (
@@ -234,6 +235,19 @@ class DayBook:
         with self._connected():
             return self._entries(
                 (Journal.wall_time >= start) & (Journal.wall_time < end), limit=limit
+            )
+
+    def day_log_since(self, day: date, after: int) -> list[LogEntry]:
+        """The facts of ``day`` recorded after journal row ``after``, newest first: what
+        the live log adds to what it has (``kiosk.data.librarian.changes``).
+
+        Read by ``seq`` (the journal's primary key), so keeping a busy day fresh costs
+        no more than the facts that are new.
+        """
+        start, end = day_bounds(day)
+        with self.store.reading():
+            return self._entries(
+                (Journal.seq > after) & (Journal.wall_time >= start) & (Journal.wall_time < end)
             )
 
     # -- cases to review --------------------------------------------------------------
@@ -457,7 +471,8 @@ class DayBook:
             )
             recent = self._entries(Journal.copy == barcode, limit=30)
         return CopyDetail(
-            barcode=copy.barcode, title=copy.title.title, author=copy.title.author,
+            barcode=copy.barcode, title=issue_title(copy.title.title, copy.title.issue_date),
+            author=copy.title.author,
             shelf=copy.shelf, status=copy.status,
             borrower=loan.patron.number if loan else "",
             borrower_name=loan.patron.name if loan else "",
@@ -516,6 +531,17 @@ class DayBook:
     # -- export -----------------------------------------------------------------------
 
     @staticmethod
+    def export_paths(day: date, folder: Path) -> tuple[Path, Path]:
+        """The CSV and XLSX files the export of ``day`` writes in ``folder``."""
+        stem = f"day-log-{day.isoformat()}"
+        return folder / f"{stem}.csv", folder / f"{stem}.xlsx"
+
+    @staticmethod
+    def exported_before(day: date, folder: Path) -> bool:
+        """Whether an export of ``day`` is already in ``folder`` (a new one replaces it)."""
+        return any(path.exists() for path in DayBook.export_paths(day, folder))
+
+    @staticmethod
     def export(entries: Sequence[LogEntry], day: date, folder: Path) -> Exported:
         """Write the day's log to ``folder`` as CSV and XLSX; say where."""
         headings = [
@@ -532,8 +558,7 @@ class DayBook:
             title=t("lib.log.sheet", day=day.isoformat()), headings=headings, rows=rows,
             widths=(20, 10, 10, 14, 12, 12, 30, 50, 12),
         )
-        stem = f"day-log-{day.isoformat()}"
-        csv_path, xlsx_path = folder / f"{stem}.csv", folder / f"{stem}.xlsx"
+        csv_path, xlsx_path = DayBook.export_paths(day, folder)
         spreadsheet.write_csv(csv_path, sheet)
         spreadsheet.write_xlsx(xlsx_path, [sheet])
         log.info("day log of %s exported to %s", day, folder)

@@ -27,6 +27,7 @@ from kiosk.data.core.models import (
     shelf_area,
 )
 from kiosk.data.core.text import clean_code, printable
+from kiosk.data.core.titles import issue_title
 from kiosk.data.roles.common import RoleService, area_sql, aware, primary_key, tuples
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,10 @@ class ShelfScan:
 class ShelfReport:
     """The result of a shelf check.
 
-    ``missing`` are the copies that belong on the shelf and should be there (status
-    ``available``) but were not scanned; ``misplaced`` were scanned but belong
-    elsewhere; ``found`` are all the copies scanned.
+    ``found`` are the copies scanned that belong on this shelf; ``misplaced`` were
+    scanned but belong elsewhere (counted apart: a stray book is not one of this
+    shelf's books found); ``missing`` are the copies that belong on the shelf and
+    should be there (status ``available``) but were not scanned.
     """
 
     check_id: str
@@ -103,7 +105,8 @@ class ShelfChecks(RoleService):
     @staticmethod
     def _shelf_copy(copy: Any, title: Any) -> ShelfCopy:
         return ShelfCopy(
-            copy.barcode, title.title, shelf_area(copy.shelf, title.classification), copy.status
+            copy.barcode, issue_title(title.title, title.issue_date),
+            shelf_area(copy.shelf, title.classification), copy.status
         )
 
     def area_of(self, raw_barcode: str) -> str:
@@ -175,7 +178,7 @@ class ShelfChecks(RoleService):
             )
             if check is None:
                 raise NotFound("shelf.unknown_check")
-            found = self._copies(
+            scanned_copies = self._copies(
                 Copy.select(Copy, Title)
                 .join(Title)
                 .join_from(Copy, ShelfCheckItem)
@@ -201,9 +204,9 @@ class ShelfChecks(RoleService):
             helper_name=check.helper.name if check.helper_id else "",
             started_at=aware(check.started_at),  # type: ignore[arg-type]
             ended_at=aware(check.ended_at),
-            found=tuple(found),
+            found=tuple(c for c in scanned_copies if c.area == check.shelf),
             missing=tuple(missing),
-            misplaced=tuple(c for c in found if c.area != check.shelf),
+            misplaced=tuple(c for c in scanned_copies if c.area != check.shelf),
         )
 
     def _copies(self, query: Iterable[Any]) -> list[ShelfCopy]:

@@ -175,7 +175,7 @@ class State:
         ):
             self.cards[(patron_id, serial)] = _REVOKED_AT(revoked_at)
         self.card_patrons |= carded
-        self.hold_barcodes |= {f.copy for f in facts if f.kind == Kind.HOLD and f.copy}
+        self.hold_barcodes |= {f.copy for f in facts if f.kind in kinds.PLACES_HOLDS and f.copy}
         titles = {copy.title_id for copy in self.copies.values()} - self.checked_titles
         self.held.update(
             title for (title,) in select_in(

@@ -19,7 +19,6 @@ from kiosk.data.core import (
 from kiosk.data.core.conflicts import Case
 from kiosk.data.core.db import database, write_gate
 from kiosk.data.core.facts import Fact, to_db_time, utcnow
-from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import (
     Copy,
     Hold,
@@ -73,7 +72,7 @@ class Preloaded:
         self.held: set[int] = {
             self.copies[f.copy].title_id
             for f in facts
-            if f.kind == Kind.HOLD and f.copy in self.copies
+            if f.kind in kinds.PLACES_HOLDS and f.copy in self.copies
         }
         for part in masterdata.chunks(titles):
             self.held.update(

@@ -31,6 +31,26 @@ class CardFace:
     school_class: str = ""
     library_name: str = ""
     expires_on: date | None = None
+    kind: str = "student"
+    """The patron's kind: a student's (or helper's) card names the class and the
+    student number (学号); a teacher's or librarian's names the role and a staff
+    number, never a class as if they were in it."""
+
+
+STUDENT_KINDS = ("student", "helper")
+"""Patron kinds whose card names their class and student number."""
+
+
+def card_lines(card: CardFace) -> tuple[str, str]:
+    """The two lines under the name: the class (or the role) and the number."""
+    if card.kind in STUDENT_KINDS:
+        second = card.school_class
+        if card.kind == "helper":
+            role = t("print.card.role.helper")
+            second = f"{second} · {role}" if second else role
+        return second, t("print.card.number", number=card.number)
+    role = t(f"print.card.role.{card.kind}") if card.kind in ("teacher", "librarian") else ""
+    return role, t("print.card.staff_number", number=card.number)
 
 
 @dataclass(frozen=True)
@@ -100,10 +120,10 @@ def _draw_card(canvas: Canvas, fonts: Fonts, card: CardFace, x: float, y: float,
     text_w = x + width - 3 * mm - text_x
     top = y + height - band - 9 * mm
     fonts.draw(canvas, text_x, top, card.name, 15, bold=True, width=text_w)
-    if card.school_class:
-        fonts.draw(canvas, text_x, top - 7 * mm, card.school_class, 10, width=text_w)
-    fonts.draw(canvas, text_x, top - 13 * mm, t("print.card.number", number=card.number), 8.5,
-               width=text_w)
+    who, number = card_lines(card)
+    if who:
+        fonts.draw(canvas, text_x, top - 7 * mm, who, 10, width=text_w)
+    fonts.draw(canvas, text_x, top - 13 * mm, number, 8.5, width=text_w)
     fonts.draw(canvas, text_x, top - 18 * mm, t("print.card.serial", serial=card.serial), 8.5,
                width=text_w)
     if card.expires_on is not None:
