@@ -440,14 +440,20 @@ def expected_cases(journal: Sequence[tuple[Any, ...]],
             if revoked.get((patron, data["serial"]), 0) is None:
                 revoked[(patron, data["serial"])] = wall
         elif kind == "copy_status" and known:
+            if data["status"] == "withdrawn" and loan is not None:
+                case("lent_written_off")  # written off at a kiosk: a reader has it
+            if data["status"] == "lost" and loan is not None and loan[1] <= wall:
+                open_loan.pop(copy, None)  # the loss ends its loan
             status[copy] = data["status"]
-        elif kind == "checkout" and known:
+        elif kind in ("checkout", "corner_lent") and known:
             if (possible is not None and from_kiosk and copy in came_back
                     and reserved.get(title_of[copy], set()) - {patron}):
                 possible.add(("lent_held", uuid))
             if loan is not None:
                 case("lent_twice")
-            if status[copy] in _AWAY:
+            if status[copy] == "withdrawn":
+                case("lent_written_off")
+            elif status[copy] in _AWAY:
                 case("lent_unavailable")
             if active.get(patron) is False:
                 case("inactive_patron")
@@ -456,12 +462,13 @@ def expected_cases(journal: Sequence[tuple[Any, ...]],
             if patron in active:
                 if loan is None or loan[1] <= wall:
                     open_loan[copy] = (uuid, wall)
-                status[copy] = "on_loan"
+                if status[copy] != "withdrawn":  # a write-off stays (docs/sync.md)
+                    status[copy] = "on_loan"
         elif kind == "checkin" and known:
             believed = data.get("loan")
             if loan is not None and loan[1] > wall:
                 case("stale_return")
-            elif loan is None and believed:
+            elif loan is None and believed and status[copy] != "lost":
                 case("returned_twice")
             elif loan is not None and believed and believed != loan[0]:
                 case("returned_other_loan")

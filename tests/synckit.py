@@ -23,7 +23,19 @@ from kiosk.data import sync
 from kiosk.data.core import journal, kinds, library, masterdata
 from kiosk.data.core.db import database
 from kiosk.data.core.facts import Fact, HybridClock
-from kiosk.data.core.models import Card, Copy, Hold, Journal, Loan, Patron, SyncCase, Title
+from kiosk.data.core.models import (
+    Card,
+    ClassCorner,
+    Copy,
+    CopyEvent,
+    Hold,
+    Journal,
+    Loan,
+    Patron,
+    SchoolClass,
+    SyncCase,
+    Title,
+)
 from kiosk.data.core.store import Store
 from kiosk.data.lending.circulation import Circulation
 
@@ -133,7 +145,7 @@ def state(db: pw.Database) -> dict[str, Any]:
     with on(db):
         loans = sorted(
             (loan.id, copy, number, str(loan.out_at), str(loan.returned_at), str(loan.due_on),
-             loan.renewals)
+             loan.renewals, loan.corner)
             for loan, copy, number in (
                 (row, row.copy.barcode, row.patron.number)
                 for row in Loan.select(Loan, Copy, Patron).join(Copy).switch(Loan).join(Patron)
@@ -149,7 +161,22 @@ def state(db: pw.Database) -> dict[str, Any]:
             (card.patron.number, card.serial, card.revoked_at is not None)
             for card in Card.select(Card, Patron).join(Patron)
         )
-    return {"loans": loans, "statuses": statuses, "holds": holds, "cards": cards}
+        corners = sorted(
+            (corner.id, corner.school_class.name, corner.teacher.number, str(corner.due_on),
+             corner.closed_at is not None, corner.missing,
+             tuple(sorted(copy for (copy,) in Loan.select(Copy.barcode).join(Copy)
+                          .where(Loan.corner == corner.id).tuples())))
+            for corner in ClassCorner.select(ClassCorner, SchoolClass, Patron)
+            .join(SchoolClass).switch(ClassCorner).join(Patron)
+        )
+        events = sorted(
+            (event.fact, event.copy.barcode, event.action, event.status, event.reason,
+             event.settlement, event.patron.number if event.patron_id else None)
+            for event in CopyEvent.select(CopyEvent, Copy, Patron).join(Copy)
+            .switch(CopyEvent).join(Patron, pw.JOIN.LEFT_OUTER)
+        )
+    return {"loans": loans, "statuses": statuses, "holds": holds, "cards": cards,
+            "corners": corners, "events": events}
 
 
 def card_code(site: Site, number: str) -> str:

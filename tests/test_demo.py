@@ -284,6 +284,27 @@ def test_copy_in_repair_is_not_lendable(built: Built, circulation: Circulation) 
     assert info.value.key == "copy.not_lendable"
 
 
+def test_repair_write_off_and_a_class_corner(built: Built, db: pw.Database,
+                                              circulation: Circulation) -> None:
+    from kiosk.data.core.models import ClassCorner, CopyEvent, Loan
+
+    names = [row["name"] for row in built.rows[:20]]
+    assert any(name.endswith("(written off)") for name in names)
+    assert any(name.endswith("(lost, paid for)") for name in names)
+    teacher = next(row for row in built.rows if "a class corner out" in row["name"])
+    corner_copy = next(row for row in built.rows if row["name"].endswith("(in a class corner)"))
+    with db.connection_context():
+        (corner,) = ClassCorner.select()
+        assert corner.closed_at is None and corner.due_on > built.today
+        assert Loan.select().where(Loan.corner == corner.id).count() == 12
+        actions = sorted(event.action for event in CopyEvent.select())
+        assert actions == ["damaged", "lost", "repair", "repair", "repaired", "withdrawn"]
+        lost = CopyEvent.get(CopyEvent.action == "lost")
+        assert (lost.settlement, lost.patron is not None) == ("paid", True)
+    teacher_page = circulation.open_card(teacher["code"])
+    assert corner_copy["code"] not in {loan.barcode for loan in teacher_page.loans}
+
+
 # -- the exported codes ---------------------------------------------------------------
 
 
@@ -294,7 +315,7 @@ def test_codes_file_header_roles_and_completeness(built: Built, db: pw.Database)
     assert roles == {"student", "teacher", "helper", "librarian", "copy"}
     assert [row["role"] for row in interesting(built)] == ["librarian"] + ["student"] * 7 + [
         "copy"
-    ] * 6
+    ] * 8
     barcodes = {row["code"] for row in built.rows if row["role"] == "copy"}
     by_code = {row["code"]: row for row in built.rows}
     with db.connection_context():

@@ -43,6 +43,7 @@ DB_INTERNALS = (
     "kiosk.data.core.projection",
     "kiosk.data.core.projection_roles",
     "kiosk.data.core.projection_holds",
+    "kiosk.data.core.projection_stock",
     "kiosk.data.core.journal",
     "kiosk.data.core.migrations",
     "kiosk.data.core.prepared",

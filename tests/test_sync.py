@@ -268,9 +268,27 @@ def test_a_copy_withdrawn_at_the_desk_while_a_kiosk_lends_it(site, clock, tmp_pa
     clock.advance(minutes=1)
     hall.circulation.checkout("S0005", "B00007")  # offline: the book left all the same
     hall.sync(site.desk)
-    assert [case[0] for case in sk.cases(site.desk)] == ["lent_unavailable"]
+    assert [case[0] for case in sk.cases(site.desk)] == ["lent_written_off"]
     desk = converged(site, tmp_path)
-    assert desk["statuses"]["B00007"] == "on_loan"  # the loan stands
+    # the loan stands (the book left), and the copy stays written off: its return
+    # brings it to the librarian's desk (docs/sync.md)
+    assert desk["statuses"]["B00007"] == "withdrawn"
+    assert [loan[2] for loan in desk["loans"] if loan[1] == "B00007" and loan[4] == "None"] == [
+        "S0005"
+    ]
+    assert hall.circulation.checkin("B00007").destination == "desk"
+    assert converged(site, tmp_path)["statuses"]["B00007"] == "withdrawn"
+
+
+def test_a_copy_in_repair_at_the_desk_while_a_kiosk_lends_it(site, clock, tmp_path):
+    hall = site.add_kiosk("hall")
+    with sk.on(site.desk), site.desk.atomic():
+        masterdata.set_copy_status("B00007", "repair")
+    clock.advance(minutes=1)
+    hall.circulation.checkout("S0005", "B00007")  # offline: it was on the shelf after all
+    hall.sync(site.desk)
+    assert [case[0] for case in sk.cases(site.desk)] == ["lent_unavailable"]
+    assert converged(site, tmp_path)["statuses"]["B00007"] == "on_loan"  # the loan stands
 
 
 def test_a_copy_marked_lost_at_the_desk_then_returned_at_a_kiosk(site, clock, tmp_path):
@@ -283,6 +301,8 @@ def test_a_copy_marked_lost_at_the_desk_then_returned_at_a_kiosk(site, clock, tm
     clock.advance(days=1)
     assert hall.circulation.checkin("B00008").destination == "shelf"  # offline
     hall.sync(site.desk)
+    # (the loss ended the loan at the desk: the return is the lost book found, not a
+    # second return)
     assert [case[0] for case in sk.cases(site.desk)] == ["lost_copy_returned"]
     desk = converged(site, tmp_path)
     assert desk["statuses"]["B00008"] == "lost"  # until the librarian says it is found

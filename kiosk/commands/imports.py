@@ -65,8 +65,9 @@ position; the good records import.
 Tables: a heading row with 题名/title (required), 作者/author, 出版社/publisher,
 出版年/year, ISBN, 分类号/索书号/classification, 类型/kind (图书, 绘本, 期刊,
 工具书), 条码/登录号/barcode (several separated by , ; or spaces, or one row per
-copy), 馆藏地点/shelf and 期号日期/issue date (a periodical's issue, 2025-03: each
-issue is a title of its own).
+copy), 馆藏地点/shelf, 丛书/series and 期号日期/issue date (a periodical's issue,
+2025-03: each issue is a title of its own). A record's series comes from 490/830
+(MARC 21) or 225 (UNIMARC).
 
 Importing the same file again changes nothing; a title is found again by a copy
 barcode, then by ISBN and title, then by the record's control number.

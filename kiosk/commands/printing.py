@@ -281,6 +281,36 @@ def cmd_report_stock(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+@_run
+def cmd_report_repairs(args: argparse.Namespace, config: Config) -> int:
+    """``kiosk report repairs``: the period's repair log and write-off list (XLSX, PDF)."""
+    from kiosk.data.core import settings
+    from kiosk.data.desk import stock_lists
+    from kiosk.data.desk.spreadsheet import write_xlsx
+
+    start, end = _day(args.start), _day(args.end)
+    if end < start:
+        raise _Refused(t("print.report.bad_period", start=start, end=end))
+    xlsx = Path(args.output)
+    if xlsx.suffix.lower() != ".xlsx":
+        xlsx = xlsx.with_suffix(".xlsx")
+    pdf = Path(args.pdf) if args.pdf else xlsx.with_suffix(".pdf")
+    _write_check(xlsx)
+    _write_check(pdf)
+    db = _open(args, config)
+    with db.connection_context():
+        lists = stock_lists.term_lists(start, end)
+        library = settings.get("library_name")
+    with _writing(xlsx):
+        write_xlsx(xlsx, stock_lists.sheets(lists))
+    with _writing(pdf):
+        stock_lists.render_pdf(lists, pdf, library=library, font=args.font)
+    _say(t("stock.lists_done", repairs=len(lists.repairs), write_offs=len(lists.write_offs),
+           xlsx=xlsx, pdf=pdf))
+    _fonts_note(args.font)
+    return 0
+
+
 def summary_of(report: Any) -> Any:
     """The one-page summary (:class:`kiosk.data.desk.pdf.Summary`) of a term report."""
     from kiosk.data.desk.pdf import Bar, Summary
@@ -310,7 +340,12 @@ def summary_of(report: Any) -> Any:
         (t("print.report.per_student"), f"{report.per_student:.1f}"),
         (t("print.report.at_target"), f"{report.share_at_target:.0%}"),
         (t("print.report.visits"), str(sum(v.visits for v in report.visits))),
+        (t("term.corner_books"), str(sum(c.books for c in report.corners))),
     ]
+    if report.stock is not None:
+        figures += [(t("term.repairs"), str(report.stock.repairs)),
+                    (t("term.withdrawn_lost"),
+                     f"{report.stock.withdrawn} / {report.stock.lost}")]
     return Summary(
         title=t("print.report.title", library=report.library_name),
         period=t("print.report.period", start=report.start.isoformat(),
@@ -400,3 +435,13 @@ def add_commands(sub: Any) -> None:
     stock.add_argument("-o", "--output", metavar="FILE", help=".xlsx or .csv (default stock.xlsx)")
     _common(stock)
     stock.set_defaults(func=cmd_report_stock)
+    repairs = report_sub.add_parser(
+        "repairs", help="the repair log and the write-off list of a period (XLSX and PDF)"
+    )
+    repairs.add_argument("--from", dest="start", required=True, metavar="DATE")
+    repairs.add_argument("--to", dest="end", required=True, metavar="DATE")
+    repairs.add_argument("-o", "--output", default="repairs.xlsx", metavar="FILE.xlsx")
+    repairs.add_argument("--pdf", metavar="FILE.pdf", help="the lists (default: beside the XLSX)")
+    repairs.add_argument("--font", metavar="FILE", help="a TTF font with Chinese characters")
+    _common(repairs)
+    repairs.set_defaults(func=cmd_report_repairs)

@@ -14,6 +14,7 @@ from textual.widgets import Button, Static
 from kiosk.data.core.errors import KioskError
 from kiosk.locale import language, other_language, set_language, t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.find import FindScreen
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.verdict import Verdict
 
@@ -30,7 +31,8 @@ class AttractScreen(KioskScreen):
     SHOWS_CAMERA = True
 
     BINDINGS = [Binding("f2", "press('return')", show=False, id="attract.return"),
-               Binding("f3", "press('language')", show=False, id="attract.language")]
+               Binding("f3", "press('language')", show=False, id="attract.language"),
+               Binding("f5", "press('find')", show=False, id="attract.find")]
 
     IDLE_TIMEOUT: ClassVar[float | None] = None
     VERDICT_SECONDS = 8.0
@@ -53,6 +55,7 @@ class AttractScreen(KioskScreen):
                     t("attract.return_button"), key="f2", id="return", variant="primary"
                 )
                 yield BigButton(t("language.switch"), key="f3", id="language")
+                yield BigButton(t("find.button"), key="f5", id="find")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -73,6 +76,12 @@ class AttractScreen(KioskScreen):
     def start_returns(self) -> None:
         """Open the returns screen."""
         self.kiosk.open_returns()
+
+    @on(Button.Pressed, "#find")
+    def find_a_book(self) -> None:
+        """Open "find a book" (no card needed)."""
+        self.kiosk.touch()
+        self.app.push_screen(FindScreen())
 
     @on(Button.Pressed, "#language")
     async def switch_language(self) -> None:

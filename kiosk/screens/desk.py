@@ -215,6 +215,7 @@ class DeskScreen(PanelActions, Screen[None]):
                 yield BigButton(t("lib.desk.sign_out"), key="f3", id="sign-out",
                                 variant="primary")
                 yield BigButton(t("deskholds.button"), key="f11", id="holds", variant="default")
+                yield BigButton(t("stock.menu_short"), key="f12", id="stock-menu")
                 yield BigButton(t("lib.desk.quit"), key="f10", id="quit", variant="error")
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
@@ -228,6 +229,10 @@ class DeskScreen(PanelActions, Screen[None]):
     def system_lines(self) -> list[str]:
         """The desk has no camera; its scanner types where the cursor is."""
         return device_lines("off", None)
+
+    @on(Button.Pressed, "#stock-menu")
+    def _stock_menu_pressed(self) -> None:
+        self.action_stock_menu()
 
     @on(Button.Pressed, "#sign-out")
     def action_sign_out(self) -> None:

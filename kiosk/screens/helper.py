@@ -80,6 +80,7 @@ class HelperScreen(KioskScreen):
         Binding("f3", "press('damaged')", show=False, id="helper.damaged"),
         Binding("f4", "press('check-shelf')", show=False, id="helper.shelf_check"),
         Binding("f5", "press('mine')", show=False, id="helper.my_books"),
+        Binding("f6", "corner", show=False, id="helper.corner"),
     ]
 
     def __init__(self, helper: PatronView) -> None:
@@ -110,6 +111,7 @@ class HelperScreen(KioskScreen):
                 yield BigButton(t("helper.done"), key="f2", id="done", variant="success")
                 yield BigButton(t("helper.damaged"), key="f3", id="damaged", variant="warning")
                 yield BigButton(t("helper.shelf_check"), key="f4", id="check-shelf")
+                yield BigButton(t("corner.start"), key="f6", id="corner")
                 yield BigButton(t("helper.ok"), key="f2", id="ok", variant="success")
                 yield BigButton(t("helper.my_books"), key="f5", id="mine", variant="primary")
 
@@ -160,6 +162,8 @@ class HelperScreen(KioskScreen):
         return self.ENDED_TIMEOUT if self.ended else self.kiosk.config.helper_idle_timeout
 
     def _show_buttons(self) -> None:
+        # (a class corner's button: shown by the styles, wide screens only; F6 always)
+        self.query_one("#helper").set_class(self.ended, "-ended")
         for name in ("done", "damaged", "check-shelf"):
             self.query_one(f"#{name}").display = not self.ended
         self.query_one("#ok").display = self.ended
@@ -181,6 +185,23 @@ class HelperScreen(KioskScreen):
         self.damaged = False
         self._show_buttons()
         self.app.push_screen(ShelfCheckScreen(self.helper))
+
+    def action_corner(self) -> None:
+        """F6, whether its button is shown or not (a narrow screen has no room for it)."""
+        self.corner()
+
+    @on(Button.Pressed, "#corner")
+    def corner(self) -> None:
+        """Bring a class corner's books back in one go (the missing ones are listed)."""
+        from kiosk.screens.corner import CornerModal
+
+        if self.ended:
+            return
+        self.damaged = False
+        self._show_buttons()
+        self.app.push_screen(
+            CornerModal(self.call, self.roles, self.helper.number, returns_only=True)
+        )
 
     @on(Button.Pressed, "#done")
     async def done(self) -> None:

@@ -57,6 +57,7 @@ class LibrarianScreen(PanelActions, KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton("", key="f2", id="returns-only", variant="warning")
                 yield BigButton(t("librarian.back"), key="f3", id="back", variant="primary")
+                yield BigButton(t("stock.menu_short"), key="f12", id="stock-menu")
                 yield BigButton(t("librarian.exit"), key="f10", id="exit", variant="error")
 
     def on_mount(self) -> None:
@@ -129,6 +130,10 @@ class LibrarianScreen(PanelActions, KioskScreen):
             return
         self.kiosk.returns_only = on
         self._show_state()
+
+    @on(Button.Pressed, "#stock-menu")
+    def _stock_menu_pressed(self) -> None:
+        self.action_stock_menu()
 
     @on(Button.Pressed, "#back")
     def back(self) -> None:

@@ -48,6 +48,7 @@ class PanelActions(Screen[Any]):
         Binding("f7", "reviewed", show=False, id="librarian.reviewed"),
         Binding("f8", "tab(-1)", show=False, id="librarian.previous_tab"),
         Binding("f9", "tab(1)", show=False, id="librarian.next_tab"),
+        Binding("f12", "stock_menu", show=False, id="librarian.stock_menu"),
     ]
 
     @property
@@ -122,6 +123,42 @@ class PanelActions(Screen[Any]):
     def action_tab(self, step: int) -> None:
         """F8/F9: the previous or next tab."""
         self.panel.switch_tab(step)
+
+    # -- repair, loss, write-off; class corners -----------------------------------------
+
+    def action_stock_menu(self) -> None:
+        """F12: repair, loss and write-off of a pile of books, or the class corners."""
+        self._stock_menu()
+
+    @work(exclusive=True, group="librarian-stock-menu", exit_on_error=False)
+    async def _stock_menu(self) -> None:
+        from kiosk.screens.choice import ChoiceModal
+
+        choice = await self.app.push_screen(ChoiceModal(t("stock.menu_question"), [
+            ("books", t("stock.books")), ("corners", t("corner.corners")),
+        ]), wait_for_dismiss=True)
+        if choice == "books":
+            self.action_books()
+        elif choice == "corners":
+            self.action_corners()
+
+    def action_books(self) -> None:
+        """One decision (repaired, lost, withdrawn...) for a pile of books."""
+        from kiosk.screens.stock import StockPileModal
+
+        self.app.push_screen(StockPileModal(self.panel.host), self._detail_closed)
+
+    def action_corners(self) -> None:
+        """Lend a set of books to a class's corner, or take one back."""
+        from kiosk.data.roles import Roles
+        from kiosk.screens.corner import CornerModal
+
+        host = self.panel.host
+        self.app.push_screen(
+            CornerModal(host.run, Roles(host.daybook.circulation), host.librarian.number,
+                        librarian=True),
+            self._detail_closed,
+        )
 
     # -- export -----------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 A patron: their cards, loans and last facts; renew or return a loan, revoke the card.
 A copy: where it is, who has it, its last facts; return or renew it, open the
-borrower. Every action asks first (:class:`~kiosk.screens.confirm.ConfirmModal`) and
+borrower, mark it repaired, to repair, lost, found or withdrawn
+(:mod:`kiosk.screens.stock`). Every action asks first
+(:class:`~kiosk.screens.confirm.ConfirmModal`) and
 is written as a fact by the service. The dialog dismisses ``True`` when something
 changed, so the tabs behind it read the day again.
 """
@@ -21,10 +23,12 @@ from textual.widgets import Button, Static
 
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import LoanView, ReturnResult
+from kiosk.data.librarian.stock import ALLOWED_FROM, Stock, StockDone
 from kiosk.data.librarian.views import COPY_STATUSES, CopyDetail, LogEntry, PatronDetail
 from kiosk.locale import format_date, t
 from kiosk.screens.confirm import ConfirmModal
 from kiosk.screens.librarian_panel import LibrarianHost
+from kiosk.screens.stock import Decision, ask_decision, done_text
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.row_table import Column, RowTable
 
@@ -251,6 +255,7 @@ class CopyModal(_Detail):
         Binding("f2", "press('renew')", show=False, id="detail.renew"),
         Binding("f3", "press('return')", show=False, id="detail.return"),
         Binding("f4", "press('borrower')", show=False, id="detail.borrower"),
+        Binding("f6", "press('decide')", show=False, id="detail.decide"),
     ]
 
     def __init__(self, host: LibrarianHost, barcode: str) -> None:
@@ -269,6 +274,7 @@ class CopyModal(_Detail):
                 yield BigButton(t("lib.detail.renew"), key="f2", id="renew", variant="success")
                 yield BigButton(t("lib.detail.return"), key="f3", id="return", variant="primary")
                 yield BigButton(t("lib.detail.borrower"), key="f4", id="borrower")
+                yield BigButton(t("stock.decide"), key="f6", id="decide", variant="warning")
                 yield BigButton(t("lib.detail.close"), key="escape", id="close")
 
     async def on_mount(self) -> None:
@@ -281,10 +287,13 @@ class CopyModal(_Detail):
         except KioskError as error:
             self.say(t(error.key, **error.params), error=True)
             self.query_one("#detail-head", Static).update(self.barcode)
-            for button in ("renew", "return", "borrower"):
+            for button in ("renew", "return", "borrower", "decide"):
                 self.offer(button, False)
             return
         self.detail = detail
+        self.offer("decide", any(
+            detail.status in ALLOWED_FROM[action] for action in ALLOWED_FROM
+        ))
         self.query_one("#detail-head", Static).update(
             t("lib.detail.copy", title=detail.title, author=detail.author, barcode=detail.barcode)
         )
@@ -320,6 +329,32 @@ class CopyModal(_Detail):
     async def _return(self) -> None:
         if self.detail is not None:
             await self.return_copy(self.detail.title, self.detail.barcode)
+
+    @on(Button.Pressed, "#decide")
+    def decide(self) -> None:
+        """Repaired, to repair, lost, found or withdrawn: ask which (and why), then do it."""
+        self.run_worker(self._decide(), exclusive=True, group="detail-action")
+
+    async def _decide(self) -> None:
+        if self.detail is None:
+            return
+        decision = await ask_decision(self.app, self.detail.title, self.detail.status)
+        if decision is None:
+            return
+        done = await self.act(
+            t("stock.ask_sure", title=t("stock.the_book", title=self.detail.title),
+              what=decision.words()),
+            self._act, decision,
+        )
+        if done is not None:
+            await self.reload()
+            self.say(done_text(done))
+
+    def _act(self, decision: Decision) -> StockDone:
+        return Stock(self.host.daybook.store).act(
+            self.barcode, decision.action, by=self.host.librarian.number,
+            reason=decision.reason, settlement=decision.settlement,
+        )
 
     @on(Button.Pressed, "#borrower")
     def borrower(self) -> None:

@@ -11,10 +11,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from kiosk.data.core.errors import AlreadyBorrowed, KioskError
-from kiosk.data.lending.circulation import LoanView, PatronView
+from kiosk.data.lending.circulation import CheckoutResult, LoanView, PatronView
 from kiosk.data.lending.holds import Holds
 from kiosk.locale import format_date, t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.find import FindScreen
 from kiosk.screens.mine import MineModal
 from kiosk.screens.reserve import reserve, waiting_lines
 from kiosk.screens.returns import describe_return
@@ -35,10 +36,18 @@ class PatronScreen(KioskScreen):
 
     BINDINGS = [Binding("f2", "press('finish')", show=False, id="patron.finish"),
                 Binding("f3", "press('class-visit')", show=False, id="patron.class_visit"),
-                Binding("f4", "press('reserve')", show=False, id="patron.reserve")]
+                Binding("f4", "press('reserve')", show=False, id="patron.reserve"),
+                Binding("f5", "press('find')", show=False, id="patron.find"),
+                Binding("f6", "press('class-corner')", show=False, id="patron.class_corner")]
 
-    def __init__(self, patron: PatronView, session: Session | None = None) -> None:
+    def __init__(
+        self, patron: PatronView, session: Session | None = None, *,
+        lent_by: str | None = None, lent_by_name: str = "",
+    ) -> None:
         super().__init__()
+        self.lent_by = lent_by
+        """The teacher lending for a child who forgot the card (in a class visit)."""
+        self.lent_by_name = lent_by_name
         self.patron = patron
         self.session = session or Session()
         self.session.name = patron.name
@@ -59,14 +68,21 @@ class PatronScreen(KioskScreen):
                 yield BigButton(t("patron.finish"), key="f2", id="finish", variant="success")
                 yield BigButton(t("visit.start"), key="f3", id="class-visit", variant="primary")
                 yield BigButton(t("reserve.button"), key="f4", id="reserve", variant="default")
+                yield BigButton(t("find.button"), key="f5", id="find")
+                yield BigButton(t("corner.start"), key="f6", id="class-corner")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#class-visit").display = self.patron.kind == "teacher"
+        self.query_one("#class-corner").display = self.patron.kind == "teacher"
         self.query_one("#reserve").display = False  # until the rules say this patron may
         self.query_one("#holds-note").display = False
         self.show_patron(self.patron)
         self.show_holds()
+        if self.lent_by:
+            self.query_one(Verdict).say(
+                t("visit.lending_for", name=self.patron.name, teacher=self.lent_by_name), "info"
+            )
         if self.patron.overdue_count:
             self.query_one(Verdict).say(
                 t("patron.overdue", count=self.patron.overdue_count), "warn"
@@ -120,9 +136,25 @@ class PatronScreen(KioskScreen):
         """A teacher brings a class: pick it (kiosk/screens/visit.py)."""
         self.kiosk.open_class_visit(self.patron, self.session)
 
+    @on(Button.Pressed, "#find")
+    def find_a_book(self) -> None:
+        """Find a book (kiosk/screens/find.py); back here afterwards."""
+        self.app.push_screen(FindScreen(self.patron))
+
+    @on(Button.Pressed, "#class-corner")
+    def class_corner(self) -> None:
+        """A teacher lends a set of books to a class's corner, or brings one back."""
+        from kiosk.screens.corner import CornerModal
+
+        self.app.push_screen(CornerModal(self.call, self.roles, self.patron.number))
+
     @on(Button.Pressed, "#finish")
     def finish(self) -> None:
-        """End the visit and show the receipt."""
+        """End the visit and show the receipt (a child the teacher lent for: back to the
+        class visit's roll call)."""
+        if self.lent_by and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+            return
         self.kiosk.show_receipt(self.session)
 
     async def handle_scan(self, code: str) -> None:
@@ -131,9 +163,7 @@ class PatronScreen(KioskScreen):
             await self._other_card(code)
             return
         try:
-            result = await self.call(
-                self.circulation.checkout, self.patron.number, code, self.patron.card
-            )
+            result = await self.call(self._checkout, code)
         except AlreadyBorrowed as mine:
             self.offer_return_or_renew(mine.loan)
             return
@@ -144,6 +174,11 @@ class PatronScreen(KioskScreen):
         self.show_patron(result.patron)
         verdict.say(
             t("checkout.ok", title=result.loan.title, due=format_date(result.loan.due_on)), "ok"
+        )
+
+    def _checkout(self, code: str) -> CheckoutResult:
+        return self.circulation.checkout(
+            self.patron.number, code, self.patron.card, teacher=self.lent_by
         )
 
     async def _other_card(self, code: str) -> None:

@@ -301,6 +301,7 @@ class VisitScreen(KioskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "primary", show=False, id="visit.borrowing"),
         Binding("f3", "press('end')", show=False, id="visit.end"),
+        Binding("f4", "press('no-card')", show=False, id="visit.no_card"),
     ]
 
     def __init__(self, visit: VisitView, *, ask_end: bool = False) -> None:
@@ -320,6 +321,7 @@ class VisitScreen(KioskScreen):
             with Horizontal(id="actions"):
                 yield BigButton(t("visit.borrowing"), key="f2", id="borrowing", variant="primary")
                 yield BigButton(t("visit.end"), key="f3", id="end", variant="warning")
+                yield BigButton(t("visit.no_card"), key="f4", id="no-card")
                 yield BigButton(t("visit.ok"), key="f2", id="ok", variant="success")
 
     def on_mount(self) -> None:
@@ -355,7 +357,7 @@ class VisitScreen(KioskScreen):
         self.query_one("#count", Static).update(t("visit.count", count=visit.headcount))
         recent = visit.attendees[-6:]
         self.query_one("#names", Static).update("  ".join(recent))
-        for button in ("#borrowing", "#end"):
+        for button in ("#borrowing", "#end", "#no-card"):
             self.query_one(button).display = visit.open
         self.query_one("#ok").display = not visit.open
 
@@ -373,6 +375,46 @@ class VisitScreen(KioskScreen):
     def borrowing(self) -> None:
         """Hand the kiosk to the class: they borrow with their own cards, the visit goes on."""
         self.kiosk.reset_to_attract()
+
+    @on(Button.Pressed, "#no-card")
+    def no_card(self) -> None:
+        """A child forgot the card: the teacher picks the name from the class list."""
+        self.pick_child()
+
+    @work(group="visit-no-card", exclusive=True, exit_on_error=False)
+    async def pick_child(self) -> None:
+        """Count the child the teacher picks, then open the child's page, where the
+        teacher lends for them (each loan's fact names the teacher)."""
+        from kiosk.screens.choice import ChoiceModal
+
+        try:
+            students = await self.call(self.roles.visits.class_list, self.visit.id)
+        except KioskError as error:
+            self.show_error(error)
+            return
+        if not students:
+            self.query_one(Verdict).say(t("visit.no_students"), "info")
+            return
+        answers = [(number, f"{name} ✓" if counted else name)
+                   for number, name, counted in students]
+        number = await self.app.push_screen_wait(
+            ChoiceModal(t("visit.pick_child", name=self.visit.class_name), answers)
+        )
+        self.kiosk.touch()
+        if number is None:
+            return
+        try:
+            counted = await self.call(self._count_no_card, number)
+            child = await self.call(self.circulation.patron, number)
+        except KioskError as error:
+            self.show_error(error)
+            return
+        self.show_roll_call(counted)
+        self.app.push_screen(PatronScreen(child, lent_by=self.visit.teacher_number,
+                                          lent_by_name=self.visit.teacher_name))
+
+    def _count_no_card(self, number: str) -> RollCall:
+        return self.roles.visits.roll_call(self.visit.id, number, no_card=True)
 
     @on(Button.Pressed, "#ok")
     def ok(self) -> None:

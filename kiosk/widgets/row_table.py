@@ -88,9 +88,13 @@ class RowTable(ScrollView, can_focus=True):
             """The table the row belongs to."""
             return self.table
 
-    def __init__(self, columns: Sequence[Column], **kwargs: Any) -> None:
+    def __init__(self, columns: Sequence[Column], *, room: int = 0, **kwargs: Any) -> None:
+        """``room``: rows the table scrolls over however few it shows (0: as many as it
+        shows). A table whose rows change at every key keeps its size with it: a new
+        size is a layout of the whole screen."""
         super().__init__(**kwargs)
         self.columns = list(columns)
+        self.room = room
         self.rows: Sequence[Sequence[str]] = []
         self.keys: Sequence[Any] = []
         self._lines: dict[int, str] = {}
@@ -115,7 +119,9 @@ class RowTable(ScrollView, can_focus=True):
         self.rows = rows  # a sequence: rows may be made as they are drawn
         self.keys = keys if keys is not None else range(len(self.rows))
         self._lines.clear()
-        self.virtual_size = Size(self._total_width(), len(self.rows) + 1)
+        size = Size(self._total_width(), max(len(self.rows), self.room) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
         last = max(0, len(self.rows) - 1)
         if same is None or old_key is None:
             self.cursor = min(self.cursor, last)

@@ -40,8 +40,8 @@ def revoked_card(fact: Fact, patron: Patron | None) -> Case | None:
 
 
 def checkout(fact: Fact, known: Known) -> list[Case]:
-    """A copy lent twice, lent while not lendable or while set aside on the hold shelf for
-    someone else, to a patron who left, or on a revoked card."""
+    """A copy lent twice, lent while written off or not lendable or while set aside on
+    the hold shelf for someone else, to a patron who left, or on a revoked card."""
     found: list[Case] = []
     copy, patron, loan = known.copy, known.patron, known.open_loan
     if copy is None:
@@ -49,7 +49,11 @@ def checkout(fact: Fact, known: Known) -> list[Case]:
     if loan is not None:
         older = loan.out_at > fact.wall_time
         found.append(Case("lent_twice", other=loan.id, data={"this_loan_ended": older}))
-    if copy.status in ("lost", "withdrawn", "repair"):
+    if copy.status == "withdrawn":
+        # written off at the desk, lent by a kiosk that did not know: the loan stands,
+        # the copy stays written off and comes back to the librarian's desk
+        found.append(Case("lent_written_off", data={"status": copy.status}))
+    elif copy.status in ("lost", "repair"):
         found.append(Case("lent_unavailable", data={"status": copy.status}))
     if copy.status == "hold_shelf" and patron is not None:
         held = Hold.select(Hold.id, Patron.number).join(Patron).where(
@@ -82,7 +86,8 @@ def checkin(fact: Fact, known: Known) -> list[Case]:
     believed = fact.data.get("loan")
     if loan is not None and loan.out_at > fact.wall_time:
         found.append(Case("stale_return", other=loan.id))
-    elif loan is None and believed:
+    elif loan is None and believed and copy.status != "lost":
+        # (a loss ends its loan: the book back is the lost book found, said below)
         found.append(Case("returned_twice", other=believed))
     elif loan is not None and believed and believed != loan.id:
         found.append(Case("returned_other_loan", other=loan.id, data={"believed": believed}))
@@ -101,3 +106,14 @@ def renew(fact: Fact, known: Known) -> list[Case]:
     if (case := revoked_card(fact, known.patron)) is not None:
         found.append(case)
     return found
+
+
+def copy_status(fact: Fact, known: Known) -> list[Case]:
+    """A write-off decided at a kiosk of a copy a reader has (the kiosk did not know)."""
+    copy = known.copy
+    if copy is None or fact.data.get("status") != "withdrawn":
+        return []
+    loan = Loan.get_or_none((Loan.copy == copy.id) & Loan.returned_at.is_null())
+    if loan is None:
+        return []
+    return [Case("lent_written_off", other=loan.id, data={"status": "withdrawn"})]

@@ -16,13 +16,20 @@ from kiosk.data.core.models import COPY_STATUSES
 from kiosk.data.core.text import printable
 from kiosk.locale import t
 
+STOCK_ACTIONS = ("repair", "repaired", "lost", "found", "withdrawn")
+"""The librarian's actions on a copy (``copy_status`` facts' ``action``)."""
+WITHDRAW_REASONS = ("worn_out", "outdated", "lost")
+"""Why a copy is written off (剔旧)."""
+SETTLEMENTS = ("replaced", "paid", "forgiven")
+"""What was agreed with the reader who lost a book."""
+
 Words = Callable[[str, dict[str, Any], str, str], str]
 """A kind's sentence: ``words(kind, data, title, patron_name)``."""
 
 SYNC_CASE_KINDS = frozenset({
     "lent_twice", "lent_unavailable", "inactive_patron", "revoked_card", "stale_return",
     "returned_twice", "returned_other_loan", "lost_copy_returned", "renew_ended",
-    "refused_fact", "lent_held",
+    "refused_fact", "lent_held", "lent_written_off",
 })
 """The sync's kinds of case (docs/sync.md) that have words of their own."""
 
@@ -63,10 +70,11 @@ def refusal(kind: str, data: dict[str, Any], title: str, patron_name: str) -> st
 
 def with_due(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
     """A loan or renewal: the book and its due date (and who renewed it by hand)."""
-    return (
-        t(f"lib.log.what.{kind}", title=_book(data, title), due=data.get("due_on", ""))
-        + by_hand(data)
-    )
+    text = t(f"lib.log.what.{kind}", title=_book(data, title), due=data.get("due_on", ""))
+    if data.get("teacher"):
+        # a child who forgot the card, in a class visit: the teacher lent it for them
+        text += " " + t("visit.log.for_child", teacher=printable(str(data["teacher"]), 20))
+    return text + by_hand(data)
 
 
 def checkin(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
@@ -85,10 +93,41 @@ def card(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
 
 
 def copy_status(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
-    """The librarian's decision about a copy: lost, withdrawn, to repair, found."""
-    status = str(data.get("status", ""))
-    words = t(f"lib.copy_status.{status}") if status in COPY_STATUSES else status
-    return t("lib.log.what.copy_status", title=_book(data, title), status=words)
+    """The librarian's decision about a copy: to repair, repaired, lost (by whom, and
+    what was agreed), found, withdrawn (why)."""
+    action = data.get("action")
+    if action not in STOCK_ACTIONS:
+        status = str(data.get("status", ""))
+        words = t(f"lib.copy_status.{status}") if status in COPY_STATUSES else status
+        return t("lib.log.what.copy_status", title=_book(data, title), status=words)
+    text = t(f"stock.log.{action}", title=_book(data, title))
+    reason = data.get("reason")
+    if action == "withdrawn" and reason in WITHDRAW_REASONS:
+        text += " " + t("stock.log.because", reason=t(f"stock.reason.{reason}"))
+    if action == "lost" and patron_name:
+        text += " " + t("stock.log.lost_by", name=patron_name)
+    if action == "lost" and data.get("settlement") in SETTLEMENTS:
+        text += " " + t(f"stock.settlement_said.{data['settlement']}")
+    return text + by_hand(data)
+
+
+def corner_lent(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A book lent to a class's reading corner: the book, the class, the due date."""
+    return t(
+        "corner.log.lent", title=_book(data, title), cls=printable(str(data.get("class", "")), 40),
+        due=data.get("due_on", ""),
+    ) + by_hand(data)
+
+
+def corner_returned(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A class's reading corner brought back: how many books, how many missing."""
+    missing = data.get("missing")
+    count = len(missing) if isinstance(missing, list) else 0
+    text = t("corner.log.returned", cls=printable(str(data.get("class", "")), 40),
+             count=data.get("returned", 0))
+    if count:
+        text += " " + t("corner.log.missing", count=count)
+    return text + by_hand(data)
 
 
 def plain(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
@@ -100,6 +139,14 @@ def plain(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
     for key in ("class", "headcount", "books", "helper", "teacher", "by", "shelf"):
         extra.setdefault(key, "")
     return t(f"lib.log.what.{kind}", **extra)
+
+
+def visit_attendee(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:
+    """A child counted in the roll call (by the teacher, when the card was forgotten)."""
+    text = plain(kind, data, title, patron_name)
+    if data.get("no_card"):
+        text += " " + t("visit.log.no_card", teacher=printable(str(data.get("by", "")), 20))
+    return text
 
 
 def visit_ended(kind: str, data: dict[str, Any], title: str, patron_name: str) -> str:

@@ -19,7 +19,7 @@ import peewee as pw
 from kiosk.data.core import kinds
 from kiosk.data.core.db import database, is_postgres
 from kiosk.data.core.facts import Fact
-from kiosk.data.core.models import Copy, Hold, Journal, Loan
+from kiosk.data.core.models import ClassCorner, Copy, CopyEvent, Hold, Journal, Loan
 from kiosk.data.core.prepared import Prepared, execute_held
 from kiosk.data.core.projection import Known
 
@@ -160,6 +160,8 @@ def rebuild() -> int:
     """
     Loan.delete().execute()
     Hold.delete().execute()
+    CopyEvent.delete().execute()
+    ClassCorner.delete().execute()
     # Every status is a fold of the copy's facts (lost, repair... are ``copy_status``
     # facts), so the replay starts from "available" everywhere.
     Copy.update(status="available").execute()

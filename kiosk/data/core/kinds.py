@@ -27,6 +27,7 @@ from kiosk.data.core import (
     projection,
     projection_holds,
     projection_roles,
+    projection_stock,
 )
 from kiosk.data.core.conflicts import Case
 from kiosk.data.core.fact_words import Words
@@ -66,6 +67,9 @@ class Kind(StrEnum):
     SHELF_CHECK_STARTED = "shelf_check_started"
     SHELF_SCAN = "shelf_scan"
     SHELF_CHECK_ENDED = "shelf_check_ended"
+    # class book corners
+    CORNER_LENT = "corner_lent"
+    CORNER_RETURNED = "corner_returned"
     # master data, made at the desk
     CLASS_SAVED = "class_saved"
     PATRON_SAVED = "patron_saved"
@@ -127,7 +131,10 @@ KINDS: dict[str, KindRow] = {
     ),
     Kind.CHECKIN: KindRow(
         projection.checkin, Batch.MEMORY, "checkin", fact_words.checkin, conflicts.checkin,
-        extras=(Extra(projection_roles.in_shift, projection_roles.count_for_shift),),
+        extras=(
+            Extra(projection_roles.in_shift, projection_roles.count_for_shift),
+            Extra(projection_stock.damaged_return, projection_stock.log_damaged),
+        ),
     ),
     Kind.RENEW: KindRow(
         projection.renew, Batch.MEMORY, "renew", fact_words.with_due, conflicts.renew
@@ -150,13 +157,16 @@ KINDS: dict[str, KindRow] = {
         projection.card_revoked, Batch.SCOPED, "card_revoked", fact_words.card
     ),
     Kind.COPY_STATUS: KindRow(
-        projection.copy_status, Batch.SCOPED, "copy_status", fact_words.copy_status
+        projection_stock.copy_status, Batch.SCOPED, "copy_status", fact_words.copy_status,
+        conflicts.copy_status,
     ),
     Kind.REFUSAL: KindRow(projection.nothing, Batch.MEMORY, "refusal", fact_words.refusal),
     Kind.LIBRARIAN_LOGIN: KindRow(projection.nothing, Batch.MEMORY, "librarian_login"),
     Kind.CASE_REVIEWED: KindRow(projection.nothing, Batch.MEMORY, "case_reviewed"),
     Kind.VISIT_STARTED: KindRow(projection_roles.visit_started, Batch.SCOPED, "visit_started"),
-    Kind.VISIT_ATTENDEE: KindRow(projection_roles.visit_attendee, Batch.SCOPED, "visit_attendee"),
+    Kind.VISIT_ATTENDEE: KindRow(
+        projection_roles.visit_attendee, Batch.SCOPED, "visit_attendee", fact_words.visit_attendee
+    ),
     Kind.VISIT_ENDED: KindRow(
         projection_roles.visit_ended, Batch.SCOPED, "visit_ended", fact_words.visit_ended
     ),
@@ -170,6 +180,13 @@ KINDS: dict[str, KindRow] = {
     ),
     Kind.SHELF_CHECK_ENDED: KindRow(
         projection_roles.shelf_check_ended, Batch.SCOPED, "shelf_check", fact_words.shelf_check
+    ),
+    Kind.CORNER_LENT: KindRow(
+        projection_stock.corner_lent, Batch.SCOPED, "corner", fact_words.corner_lent,
+        conflicts.checkout,
+    ),
+    Kind.CORNER_RETURNED: KindRow(
+        projection_stock.corner_returned, Batch.SCOPED, "corner", fact_words.corner_returned
     ),
     **{kind: _master() for kind in (
         Kind.CLASS_SAVED, Kind.PATRON_SAVED, Kind.TEACHER_CLASSES, Kind.TITLE_SAVED,

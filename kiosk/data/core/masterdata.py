@@ -22,6 +22,7 @@ import peewee as pw
 from kiosk.data.core import journal
 from kiosk.data.core.db import database
 from kiosk.data.core.facts import Fact, HybridClock, new_fact, to_db_time, utcnow
+from kiosk.data.core.findkeys import title_keys
 from kiosk.data.core.journal import lock_journal
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import (
@@ -33,6 +34,7 @@ from kiosk.data.core.models import (
     SchoolClass,
     Setting,
     Title,
+    index_titles,
     new_id,
 )
 
@@ -191,22 +193,30 @@ def _teacher_classes(facts: Sequence[Fact]) -> None:
 
 
 def _titles(facts: Sequence[Fact]) -> None:
+    # A title's search key is made here, where the desk's imports and edits and a
+    # kiosk's pull of them all save titles, so every title is found as saved.
     def row(data: dict[str, Any]) -> dict[str, Any]:
         issue = data.get("issue_date")
+        author, series = data.get("author", ""), data.get("series", "")
         return {
             "key": data["key"],
             "isbn": data.get("isbn"),
             "title": data["title"],
-            "author": data.get("author", ""),
+            "author": author,
             "publisher": data.get("publisher", ""),
             "year": data.get("year"),
             "classification": data.get("classification", ""),
             "kind": data.get("kind", "book"),
             "issue_date": date.fromisoformat(issue) if issue else None,
+            "series": series,
+            "search_key": title_keys(data["title"], author, series, data.get("isbn")),
         }
 
-    _upsert(
-        Title, [row(f.data) for f in _last_wins(facts, lambda f: f.data["key"])], [Title.key]
+    rows = [row(f.data) for f in _last_wins(facts, lambda f: f.data["key"])]
+    _upsert(Title, rows, [Title.key])
+    ids = _ids(Title, Title.key, (r["key"] for r in rows))
+    index_titles(
+        [(ids[r["key"]], r["title"], r["author"], r["series"], r["isbn"]) for r in rows]
     )
 
 

@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - before 3.14
     from uuid6 import uuid7
 
 from kiosk.data.core.db import database
+from kiosk.data.core.findkeys import title_keys, title_words
 
 PATRON_KINDS = ("student", "teacher", "helper", "librarian")
 """Who a patron is. Helpers are students with a helper card."""
@@ -107,7 +108,9 @@ class Title(BaseModel):
     """A bibliographic record: what is on the title page, and what kind of item it is.
 
     ``key`` names the title in facts (titles have no natural key: an ISBN may be
-    missing or shared by two editions).
+    missing or shared by two editions). ``search_key`` is what finding a book at the
+    kiosk matches (:mod:`kiosk.data.core.findkeys`): made whenever the title is saved,
+    by :meth:`save` here and by every path that writes titles in bulk.
     """
 
     key = pw.CharField(unique=True, null=True, default=new_key)
@@ -119,6 +122,58 @@ class Title(BaseModel):
     classification = pw.CharField(default="")
     kind = pw.CharField(default="book", choices=[(k, k) for k in ITEM_KINDS])
     issue_date = pw.DateField(null=True)
+    series = pw.CharField(default="")
+    search_key = pw.TextField(default="")
+
+    def save(self, *args: object, **kwargs: object) -> int | bool:
+        """Save the title with its search key and words made from what it says now."""
+        self.search_key = title_keys(self.title, self.author, self.series, self.isbn)
+        saved = super().save(*args, **kwargs)  # type: ignore[arg-type]
+        index_titles([(self.id, self.title, self.author, self.series, self.isbn)])
+        return saved
+
+
+class TitleWord(BaseModel):
+    """A word a title is found by (:func:`kiosk.data.core.findkeys.title_words`).
+
+    Finding a book looks a typed word up here by its beginning, in an index, rather
+    than reading every title's key: a keystroke costs the same on 300 titles and on
+    100,000. ``rank`` says where the word comes from (title, series, author, ISBN).
+    """
+
+    word = pw.CharField(max_length=24)
+    title = pw.ForeignKeyField(Title, backref="words", on_delete="CASCADE")
+    rank = pw.SmallIntegerField(default=0)
+
+    class Meta:
+        primary_key = False
+        indexes = ((("word", "rank", "title"), False),)
+
+
+def index_titles(rows: list[tuple[int, str, str, str, str | None]]) -> None:
+    """Write the words of titles saved (id, title, author, series, ISBN), in place of the
+    words they had. Every path that saves titles in bulk calls it (masterdata, the demo);
+    :meth:`Title.save` does for one."""
+    if not rows:
+        return
+    ids = [row[0] for row in rows]
+    for start in range(0, len(ids), 400):
+        TitleWord.delete().where(TitleWord.title.in_(ids[start : start + 400])).execute()
+    words = [
+        (word, title_id, rank)
+        for title_id, title, author, series, isbn in rows
+        for word, rank in title_words(title, author, series, isbn).items()
+    ]
+    db = database.obj
+    if isinstance(db, pw.SqliteDatabase):  # one statement, run per row by sqlite3
+        with pw.__exception_wrapper__:
+            db.cursor().executemany(
+                'INSERT INTO "title_word" ("word", "title_id", "rank") VALUES (?, ?, ?)', words
+            )
+        return
+    fields = [TitleWord.word, TitleWord.title, TitleWord.rank]
+    for start in range(0, len(words), 1000):
+        TitleWord.insert_many(words[start : start + 1000], fields=fields).execute()
 
 
 SHELF_LENGTH = 60
@@ -156,6 +211,9 @@ class Loan(BaseModel):
     returned_at = pw.DateTimeField(null=True)
     renewals = pw.IntegerField(default=0)
     kiosk = pw.CharField(default="")
+    corner = pw.CharField(null=True, max_length=36, index=True)
+    """The class book corner the copy is lent to (``None``: an ordinary loan). A corner's
+    loans are the teacher's, but count against no one's quota (migration 0008)."""
 
     class Meta:
         indexes = ((("patron", "returned_at"), False),)
@@ -394,12 +452,50 @@ class ShelfCheckItem(BaseModel):
         indexes = ((("check", "copy"), True),)
 
 
+class ClassCorner(BaseModel):
+    """A set of books lent to a class for its reading corner (班级图书角), under a teacher.
+
+    Its id is the corner's UUID, named by each ``corner_lent`` fact (the first makes the
+    row); ``corner_returned`` closes it and says how many books were missing.
+    """
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    school_class = pw.ForeignKeyField(SchoolClass, backref="corners")
+    teacher = pw.ForeignKeyField(Patron, backref="corners")
+    opened_at = pw.DateTimeField(index=True)
+    due_on = pw.DateField()
+    closed_at = pw.DateTimeField(null=True)
+    closed_by = pw.CharField(default="")
+    missing = pw.IntegerField(default=0)
+    kiosk = pw.CharField(default="")
+
+
+class CopyEvent(BaseModel):
+    """One step in a copy's life at the librarian's hands: to repair, repaired, lost,
+    found, withdrawn (and a damaged return): the repair log and the write-off list.
+
+    Keyed by the fact, so a replay writes each once; ``patron`` is who lost it.
+    """
+
+    fact = pw.CharField(primary_key=True, max_length=36)
+    copy = pw.ForeignKeyField(Copy, backref="events")
+    action = pw.CharField()
+    status = pw.CharField()
+    reason = pw.CharField(default="")
+    settlement = pw.CharField(default="")
+    patron = pw.ForeignKeyField(Patron, null=True, backref="copy_events")
+    by = pw.CharField(default="")
+    at = pw.DateTimeField(index=True)
+    kiosk = pw.CharField(default="")
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     SchoolClass,
     Patron,
     ClassTeacher,
     Card,
     Title,
+    TitleWord,
     Copy,
     Loan,
     Hold,
@@ -417,5 +513,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     HelperReturn,
     ShelfCheck,
     ShelfCheckItem,
+    ClassCorner,
+    CopyEvent,
 )
 """Every model, in an order where a table comes after the tables it refers to."""

@@ -129,6 +129,16 @@ def _set_status(copy: Copy, status: str) -> None:
         _SET_STATUS.execute(status, copy.id)
 
 
+copy_of = _copy
+"""The fact's copy (read once, kept in ``known``), for the other projection modules."""
+patron_of = _patron
+"""The fact's patron (read once, kept in ``known``)."""
+open_loan_of = _open_loan
+"""The copy's open loan (read once, kept in ``known``)."""
+set_status = _set_status
+"""Set a copy's status (written only when it changes)."""
+
+
 def checkout(fact: Fact, known: Known) -> None:
     """A loan begins (and, if the copy was lent meanwhile elsewhere, the loans are ordered by time)."""
     copy, patron = _copy(fact, known), _patron(fact, known)
@@ -151,7 +161,10 @@ def checkout(fact: Fact, known: Known) -> None:
             fact.uuid, copy.id, patron.id, fact.wall_time, due_on, fact.kiosk
         )
         known.open_loan = Loan(id=fact.uuid, copy=copy.id, patron=patron.id, out_at=fact.wall_time)
-    _set_status(copy, "on_loan")  # (first: the copy is no longer on the hold shelf)
+    # A copy written off stays written off: a kiosk that did not know lent it, the
+    # loan stands, and its return brings it to the librarian's desk (docs/sync.md).
+    # (first: the copy is no longer on the hold shelf)
+    _set_status(copy, "withdrawn" if copy.status == "withdrawn" else "on_loan")
     if known.holds_possible:
         _holds_at_checkout(fact, copy, patron)
 
@@ -270,13 +283,6 @@ def card_revoked(fact: Fact, known: Known) -> None:
     Card.update(revoked_at=fact.wall_time).where(
         (Card.patron == patron) & (Card.serial == fact.data["serial"]) & Card.revoked_at.is_null()
     ).execute()
-
-
-def copy_status(fact: Fact, known: Known) -> None:
-    """The librarian's decision about a copy: lost, withdrawn, to repair, or found."""
-    copy = _copy(fact, known)
-    if copy is not None:
-        _set_status(copy, fact.data["status"])
 
 
 def nothing(fact: Fact, known: Known) -> None:

@@ -20,6 +20,7 @@ import peewee as pw
 
 from kiosk.data.core import journal, library, settings
 from kiosk.data.core.facts import Fact, HybridClock, new_fact
+from kiosk.data.core.findkeys import title_keys
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import (
     ITEM_KINDS,
@@ -30,6 +31,8 @@ from kiosk.data.core.models import (
     Patron,
     SchoolClass,
     Title,
+    index_titles,
+    new_id,
 )
 from kiosk.data.demo.school import (
     ADULT_NAMES,
@@ -238,6 +241,10 @@ class Builder:
                 continue
             titles.append({**row, "issue_date": None})
             counts.append(self._copies_of(row))
+        for title in titles:  # (a bulk insert: Title.save would make the key itself)
+            title["search_key"] = title_keys(
+                title["title"], title["author"], title["series"], None
+            )
         for chunk in pw.chunked(titles, 100):
             Title.insert_many(chunk).execute()
         title_ids = {
@@ -246,6 +253,11 @@ class Builder:
                 Title.id, Title.title, Title.issue_date
             ).tuples()
         }
+        index_titles([
+            (title_ids[(row["title"], row["issue_date"])], row["title"], row["author"],
+             row["series"], None)
+            for row in titles
+        ])
         copies: list[_Copy] = []
         copy_rows: list[tuple[str, int, str, bool]] = []
         barcodes = itertools.count(FIRST_BARCODE)
@@ -390,9 +402,47 @@ class Builder:
         self._refusal(2, blocked, "card.blocked", reason=BLOCKED_REASON)
         self._refusal(1, overdue, "patron.overdue", count=1)
 
-        # Two copies wait for repair and one is lost: neither can be lent.
-        for copy, status in zip(pool[:3], ("repair", "repair", "lost")):
-            self._event(self._at(self._school_day(2)), self._copy_status, copy.barcode, status)
+        # Repair, loss and write-off; a class corner: of copies no one else's plan touches
+        # (pool's end was lent above; the class set's title is reserved)
+        spare = [c for c in pool[:60] if not sets or c.title_key != sets[0][0].title_key]
+        self._stock(spare[:5], ordinary[0].number, librarian)
+        self._corner(spare[5:17], students, teachers, librarian)
+
+    def _stock(self, copies: list[_Copy], loser: str, librarian: str) -> None:
+        """Repair, loss and write-off (kiosk/data/librarian/stock.py): one book sent to
+        the repair box, one returned damaged, one repaired and back on its shelf, one
+        lost by a student (paid for), one withdrawn as worn out; none can be lent."""
+        sent, damaged, mended, lost, worn = (copy.barcode for copy in copies)
+        by = {"by": librarian}
+        self._event(self._at(self._school_day(4)), self._copy_status, sent, "repair",
+                    {"action": "repair", **by})
+        self._event(self._at(self._school_day(3)), functools.partial(
+            self._fact, DEMO_KIOSK, Kind.CHECKIN, None, damaged, damaged=True))
+        self._event(self._at(self._school_day(6)), self._copy_status, mended, "repair",
+                    {"action": "repair", **by})
+        self._event(self._at(self._school_day(2)), self._copy_status, mended, "available",
+                    {"action": "repaired", **by})
+        self._event(self._at(self._school_day(2)), self._copy_status, lost, "lost",
+                    {"action": "lost", "settlement": "paid", **by}, loser)
+        self._event(self._at(self._school_day(1)), self._copy_status, worn, "withdrawn",
+                    {"action": "withdrawn", "reason": "worn_out", **by})
+
+    def _corner(self, copies: list[_Copy], students: list[_Student], teachers: list[str],
+                librarian: str) -> None:
+        """A class corner out (kiosk/data/roles/corners.py): a dozen books lent to the
+        second class's reading corner under its teacher (the first has the class set),
+        due in six weeks."""
+        classes = list(dict.fromkeys(s.class_name for s in students))  # teachers[i] heads i
+        if len(classes) < 2 or len(teachers) < 2:
+            return
+        class_name, teacher = classes[1], teachers[1]
+        corner = new_id()
+        due = self._due(self.today, 42)
+        moment = self._at(self._school_day(5))
+        for n, copy in enumerate(copies):
+            self._event(moment + timedelta(seconds=4 * n), functools.partial(
+                self._fact, DESK, Kind.CORNER_LENT, teacher, copy.barcode, corner=corner,
+                due_on=due.isoformat(), by=librarian, **{"class": class_name}))
 
     def _school_day(self, back: int) -> date:
         """The ``back``-th day the library was open before today (1 is the last one)."""
@@ -506,8 +556,10 @@ class Builder:
     def _issue_card(self, number: str) -> None:
         library.issue_card(number, kiosk=DESK, when=self.now, clock=self._clock(DESK))
 
-    def _copy_status(self, barcode: str, status: str) -> None:
-        self._fact(DESK, "copy_status", None, barcode, status=status, reason="")
+    def _copy_status(self, barcode: str, status: str, data: dict[str, Any] | None = None,
+                     patron: str | None = None) -> None:
+        extra = data or {"reason": ""}
+        self._fact(DESK, Kind.COPY_STATUS, patron, barcode, status=status, **extra)
 
     def _checkout(self, loan: _Loan) -> None:
         fact = self._fact(loan.node, Kind.CHECKOUT, loan.patron, loan.copy,
@@ -608,6 +660,7 @@ def read_titles() -> list[dict[str, Any]]:
                 "year": int(row["year"]) if row["year"] else None,
                 "classification": row["classification"],
                 "kind": row["kind"],
+                "series": row.get("series") or "",
             }
         )
     return rows

@@ -40,8 +40,9 @@ def export_codes(db: pw.Database, path: str | Path, *, today: date | None = None
     student's revoked *old* card (its name ends in :data:`OLD_CARD_SUFFIX`), the
     student who left, the student with a hold, a reference copy, this month's and
     last month's magazine, a copy on loan, the copy on the hold shelf, a copy at
-    the repair desk and the teacher with a class set. Then come everyone else and
-    every other copy.
+    the repair desk, a written-off copy, a lost one, the teacher with a class set,
+    the teacher of a class corner that is out and one of its books. Then come everyone
+    else and every other copy.
 
     Args:
         db: the open library (any library, not only the demo).
@@ -185,11 +186,21 @@ def interesting(today: date) -> list[tuple[str, str, str]]:
     if holding is not None and holding.copy_id is not None:
         rows += _copy_row(copy_where(Copy.id == holding.copy_id), "on the hold shelf")
     rows += _copy_row(copy_where(Copy.status == "repair"), "in repair")
-    # (a teacher: the first row of the teachers that follow)
+    rows += _copy_row(copy_where(Copy.status == "withdrawn"), "written off")
+    rows += _copy_row(copy_where(Copy.status == "lost"), "lost, paid for")
+    # (teachers: the first rows of the teachers that follow)
     class_set = Hold.select(Hold, Patron).join(Patron).where(
         Hold.class_set.is_null(False) & Hold.status.in_(["ready", "waiting"])
     ).order_by(Hold.placed_at).first()
     rows += _card_row(class_set.patron if class_set else None, "a class set reserved")
+    corner = (
+        Loan.select(Loan, Patron).join(Patron)
+        .where(Loan.corner.is_null(False) & Loan.returned_at.is_null())
+        .order_by(Loan.out_at).first()
+    )
+    if corner is not None:
+        rows += _card_row(corner.patron, "a class corner out: Class corner F5 brings it back")
+        rows += _copy_row(copy_where(Copy.id == corner.copy_id), "in a class corner")
     return rows
 
 

@@ -41,6 +41,7 @@ def term_sheets(report: TermReport) -> list[Sheet]:
         [t("print.sheet.lost"), len(report.lost)],
         [t("print.report.reservations"), len(report.reservations)],
         [t("print.report.teacher_reservations"), report.teacher_reservations],
+        *_stock_summary(report),
     ], widths=(28, 16))
     sheets = [
         summary,
@@ -70,6 +71,10 @@ def term_sheets(report: TermReport) -> list[Sheet]:
                                                      "books"),
                         [[h.rank, h.number, h.name, h.school_class, h.shifts, h.books]
                          for h in report.helpers], widths=(6, 12, 16, 14, 8, 12)))
+    sheets.append(Sheet(t("term.sheet.corners"), [t(f"term.head.{k}") for k in (
+        "class", "corners", "books", "missing", "out")],
+                        [[c.school_class, c.corners, c.books, c.missing, c.out]
+                         for c in report.corners], widths=(14, 10, 10, 10, 10)))
     sheets.append(out_sheet(report.overdue, title=t("print.sheet.overdue")))
     sheets.append(Sheet(t("print.sheet.lost"), _h("barcode", "title", "call_number",
                                                   "last_borrower", "class", "borrowed"),
@@ -83,6 +88,20 @@ def term_sheets(report: TermReport) -> list[Sheet]:
                          for r in report.reservations],
                         widths=(12, 12, 16, 30, 8, 12, 12, 8, 8, 10, 10)))
     return sheets
+
+
+def _stock_summary(report: TermReport) -> list[list[object]]:
+    """The summary's lines of class corners, repairs and write-offs."""
+    rows: list[list[object]] = [
+        [t("term.corner_books"), sum(c.books for c in report.corners)],
+        [t("term.corner_missing"), sum(c.missing for c in report.corners)],
+    ]
+    stock = report.stock
+    if stock is not None:
+        rows += [[t("term.repairs"), stock.repairs], [t("term.repaired"), stock.repaired],
+                 [t("term.withdrawn"), stock.withdrawn], [t("term.lost"), stock.lost],
+                 [t("term.lost_settled"), stock.lost_paid_or_replaced]]
+    return rows
 
 
 def write_term_xlsx(report: TermReport, path: Path) -> None:
@@ -108,6 +127,8 @@ def out_lines(loans: list[OutLoan]) -> list[str]:
             current = loan.school_class
             lines.append(f"== {printable(current, 40) or '-'} ==")
         late = f"  {t('print.report.late', days=loan.days_overdue)}" if loan.days_overdue else ""
+        if loan.corner:
+            late += f"  ({t('lib.log.kind.corner')})"
         lines.append(f"  {printable(loan.number, 24)}  {printable(loan.name, 30)}  "
                      f"{printable(loan.barcode, 24)}  {printable(loan.title, 40)}  "
                      f"{loan.due_on.isoformat()}{late}")

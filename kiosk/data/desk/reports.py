@@ -20,7 +20,10 @@ Counting rules, so the numbers can be checked by hand:
 * a class's or grade's "per student" is its students' loans over its students;
 * overdue means on loan with a due date before ``as_of`` (the report's day);
 * visit minutes count finished visits only; helpers' books are the returns their
-  shifts recorded.
+  shifts recorded;
+* a class corner's books (lent under its teacher) are no one's loans: they count in
+  the corners' figures of the class, by the day the corner opened; repairs and
+  write-offs count by the day of the decision (:mod:`kiosk.data.desk.term_stock`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ import peewee as pw
 from kiosk.data.core import models, settings
 from kiosk.data.core.facts import day_bounds
 from kiosk.data.core.masterdata import chunks
+from kiosk.data.desk import term_stock
+from kiosk.data.lending.corner_loans import corner_classes
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +157,9 @@ class OutLoan:
     out_on: date
     due_on: date
     days_overdue: int
+    corner: bool = False
+    """A class corner's book (``school_class`` is the corner's class, the borrower its
+    teacher)."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +214,9 @@ class TermReport:
     overdue: list[OutLoan] = field(default_factory=list)
     lost: list[LostCopy] = field(default_factory=list)
     reservations: list[Reservation] = field(default_factory=list)
+    corners: list[term_stock.CornerFigures] = field(default_factory=list)
+    stock: term_stock.StockFigures | None = None
+    """Repairs and write-offs of the period (:mod:`kiosk.data.desk.term_stock`)."""
 
     @property
     def teacher_reservations(self) -> int:
@@ -272,8 +283,9 @@ def term_report(
     # by it, which reads the rows in random order: one sequential scan and a temporary
     # B-tree are 6x faster on a million loans (bench/desk_print.py).
     borrower = Loan.patron + 0
+    # (a class corner's books are the class's, lent under its teacher: counted apart)
     per_patron: dict[int, int] = dict(
-        Loan.select(borrower, pw.fn.COUNT(pw.SQL("*"))).where(in_period)
+        Loan.select(borrower, pw.fn.COUNT(pw.SQL("*"))).where(in_period & Loan.corner.is_null())
         .group_by(borrower).tuples()
     )
     report = TermReport(
@@ -289,6 +301,9 @@ def term_report(
     report.overdue = [loan for loan in still_out(as_of) if loan.days_overdue > 0]
     report.lost = _lost()
     report.reservations = _reservations(low, high)
+    report.corners = sorted(term_stock.corner_figures(low, high),
+                            key=lambda c: natural(c.school_class))
+    report.stock = term_stock.stock_figures(start, end)
     return report
 
 
@@ -504,7 +519,7 @@ def still_out(as_of: date | None = None) -> list[OutLoan]:
     as_of = as_of or date.today()
     query = (
         Loan.select(SchoolClass.name, Patron.number, Patron.name, Copy.barcode, Title.title,
-                    Loan.out_at, Loan.due_on)
+                    Loan.out_at, Loan.due_on, Loan.id)
         .join(Patron, on=Loan.patron == Patron.id)
         .join(SchoolClass, pw.JOIN.LEFT_OUTER, on=Patron.school_class == SchoolClass.id)
         .join_from(Loan, Copy, on=Loan.copy == Copy.id)
@@ -512,10 +527,11 @@ def still_out(as_of: date | None = None) -> list[OutLoan]:
         .where(Loan.returned_at.is_null())
         .tuples()
     )
+    corners = corner_classes(Loan.returned_at.is_null())
     out = [
-        OutLoan(class_name or "", number, name, barcode, title, _local_day(out_at), due_on,
-                max(0, (as_of - due_on).days))
-        for class_name, number, name, barcode, title, out_at, due_on in query
+        OutLoan(corners.get(loan_id, class_name or ""), number, name, barcode, title,
+                _local_day(out_at), due_on, max(0, (as_of - due_on).days), loan_id in corners)
+        for class_name, number, name, barcode, title, out_at, due_on, loan_id in query
     ]
     out.sort(key=lambda o: (o.school_class == "", natural(o.school_class), o.name, o.number,
                             o.due_on))

@@ -70,9 +70,11 @@ _PATRON_LOANS = Prepared(
     lambda patron_id: Loan.select(Loan, Copy, Title)
     .join(Copy)
     .join(Title)
-    .where((Loan.patron == patron_id) & Loan.returned_at.is_null())
+    .where((Loan.patron == patron_id) & Loan.returned_at.is_null() & Loan.corner.is_null())
     .order_by(Loan.due_on, Loan.out_at)
 )
+"""A patron's own open loans (a class corner's books, lent under a teacher, are the
+class's: they are not the teacher's books, nor counted against the teacher's quota)."""
 _RULES = Prepared(
     lambda patron_kind, item_kind: LoanRule.select().where(
         (LoanRule.patron_kind == patron_kind) & LoanRule.item_kind.in_(["*", item_kind])
@@ -429,9 +431,13 @@ class Circulation:
 
     # -- checkout -----------------------------------------------------------------
 
-    def checkout(self, number: str, raw_barcode: str, card: int | None = None) -> CheckoutResult:
+    def checkout(
+        self, number: str, raw_barcode: str, card: int | None = None, *,
+        teacher: str | None = None,
+    ) -> CheckoutResult:
         """Lend the copy ``raw_barcode`` to patron ``number`` (whose card ``card`` opened
-        the page, if a card did).
+        the page, if a card did). ``teacher`` lends it for a child who forgot the card
+        in a class visit (the fact names the teacher).
 
         Raises:
             AlreadyBorrowed: the patron has this copy already (offer return or renew).
@@ -470,7 +476,9 @@ class Circulation:
                 return Outcome(
                     refusal=self.store.refusal(refusal, patron=patron.number, copy=copy.barcode)
                 )
-            extra = {"card": card} if card is not None else {}
+            extra: dict[str, Any] = {"card": card} if card is not None else {}
+            if teacher:
+                extra["teacher"] = teacher
             fact = self.store.fact(
                 Kind.CHECKOUT, patron=patron.number, copy=copy.barcode,
                 due_on=plan.due.isoformat(), **extra,

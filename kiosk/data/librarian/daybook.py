@@ -48,6 +48,7 @@ from kiosk.data.core.text import printable
 from kiosk.data.core.titles import issue_title
 from kiosk.data.desk import spreadsheet
 from kiosk.data.lending.circulation import Circulation, LoanView, ReturnResult
+from kiosk.data.lending.corner_loans import corner_classes
 from kiosk.data.librarian.views import (
     Activity,
     CardInfo,
@@ -129,6 +130,8 @@ class _Words:
         if not isinstance(data, dict):
             data = {}
         name, title = self.clean(name, 80), self.clean(title, 120)
+        if kind in (Kind.CORNER_LENT, Kind.CORNER_RETURNED) and isinstance(data.get("class"), str):
+            class_name = self.clean(data["class"], 40)  # the corner's class, not the teacher's
         label = self.label(kind)
         what = kinds.describe(kind, data, title, name)
         hay = "\x1f".join((
@@ -319,7 +322,8 @@ class DayBook:
     # -- overdue ----------------------------------------------------------------------
 
     def overdue(self) -> list[OverdueLoan]:
-        """Every open loan past its due date, by class, the longest overdue first."""
+        """Every open loan past its due date, by class, the longest overdue first (a
+        class corner's books under the corner's class, its teacher named)."""
         today = self.today()
         with self._connected():
             rows: Any = (
@@ -335,9 +339,12 @@ class DayBook:
                 .where(Loan.returned_at.is_null() & (Loan.due_on < today))
                 .tuples()
             )
+            corners = corner_classes(Loan.returned_at.is_null() & (Loan.due_on < today))
             found = [
                 OverdueLoan(
-                    class_name=class_name or "", patron=number, patron_name=name,
+                    class_name=corners.get(loan_id, class_name or ""), patron=number,
+                    patron_name=name + (" · " + t("lib.log.kind.corner") if loan_id in corners
+                                        else ""),
                     copy=barcode, title=title, due_on=due, days_overdue=(today - due).days,
                     loan_id=loan_id,
                 )

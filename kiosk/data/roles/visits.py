@@ -237,9 +237,36 @@ class Visits(RoleService):
             )
             return self._visit_view(self._visits().where(ClassVisit.id == fact.uuid).get())
 
-    def roll_call(self, visit_id: str, number: str) -> RollCall:
+    def class_list(self, visit_id: str) -> list[tuple[str, str, bool]]:
+        """The visiting class's students (number, name, counted already), by name: for
+        the teacher to pick a child who forgot the card.
+
+        Raises:
+            NotFound: ``visit.unknown``.
+        """
+        with self.store.reading():
+            visit: Any = ClassVisit.get_or_none(ClassVisit.id == visit_id)
+            if visit is None:
+                raise NotFound("visit.unknown")
+            counted = {
+                patron for (patron,) in tuples(
+                    VisitAttendee.select(VisitAttendee.patron)
+                    .where(VisitAttendee.visit == visit_id)
+                )
+            }
+            rows = tuples(
+                Patron.select(Patron._meta.primary_key, Patron.number, Patron.name)
+                .where((Patron.school_class == visit.school_class_id)
+                       & Patron.kind.in_(STUDENT_KINDS) & Patron.active)
+                .order_by(Patron.name, Patron.number)
+            )
+        return [(number, name, patron_id in counted) for patron_id, number, name in rows]
+
+    def roll_call(self, visit_id: str, number: str, *, no_card: bool = False) -> RollCall:
         """Count patron ``number`` (whose card was just checked) in the visit's roll call.
 
+        ``no_card``: the child forgot the card and the teacher picked the name from the
+        class list (the fact says so, and names the teacher).
         A repeat records nothing; a student of another class is counted and flagged.
 
         Raises:
@@ -269,9 +296,12 @@ class Visits(RoleService):
             if counted:
                 return RollCall("repeat", row.name, class_name, visit.headcount)
             other = row.school_class_id != visit.school_class_id
-            journal.record(
-                self.fact(Kind.VISIT_ATTENDEE, patron=number, visit=visit_id, other_class=other)
-            )
+            extra: dict[str, Any] = {}
+            if no_card:
+                extra = {"no_card": True, "by": Patron.get_by_id(visit.teacher_id).number}
+            journal.record(self.fact(
+                Kind.VISIT_ATTENDEE, patron=number, visit=visit_id, other_class=other, **extra
+            ))
             headcount = ClassVisit.get_by_id(visit_id).headcount
             return RollCall("other_class" if other else "counted", row.name, class_name, headcount)
 

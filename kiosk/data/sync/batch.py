@@ -393,7 +393,9 @@ def _play(fact: Fact, state: State, writes: _Writes, cases: bool) -> list[Case]:
             if earlier is not None:
                 found.append(Case("lent_twice", earlier.id,
                                   {"this_loan_ended": earlier.out_at > wall}))
-            if copy.status in ("lost", "withdrawn", "repair"):
+            if copy.status == "withdrawn":
+                found.append(Case("lent_written_off", data={"status": copy.status}))
+            elif copy.status in ("lost", "repair"):
                 found.append(Case("lent_unavailable", data={"status": copy.status}))
             if (case := _revoked(fact, state, patron)) is not None:
                 found.append(case)
@@ -411,7 +413,7 @@ def _play(fact: Fact, state: State, writes: _Writes, cases: bool) -> list[Case]:
             state.open[copy.id] = loan
         state.loans[loan.id] = loan
         writes.loans[loan.id] = loan
-        copy.status = "on_loan"
+        copy.status = "withdrawn" if copy.status == "withdrawn" else "on_loan"
         writes.copies[copy.id] = copy
     elif kind == Kind.CHECKIN:
         if copy is None:
@@ -421,7 +423,7 @@ def _play(fact: Fact, state: State, writes: _Writes, cases: bool) -> list[Case]:
             believed = fact.data.get("loan")
             if current is not None and current.out_at > wall:
                 found.append(Case("stale_return", current.id))
-            elif current is None and believed:
+            elif current is None and believed and copy.status != "lost":
                 found.append(Case("returned_twice", believed))
             elif current is not None and believed and believed != current.id:
                 found.append(Case("returned_other_loan", current.id, {"believed": believed}))

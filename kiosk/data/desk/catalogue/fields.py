@@ -165,9 +165,10 @@ def _marc21(record: _Indexed) -> CatalogueRecord:
     control = _control(record, "001")
     if control:
         control = f"{_control(record, '003')}|{control}"
+    series = _first(record, "490", "a") or _first(record, "830", "a")
     return CatalogueRecord(
         "record", 0, title, _trim(author), _trim(publisher), year, None,
-        clean(classification), kind, clean(control),
+        clean(classification), kind, clean(control), series=_trim(series),
     )
 
 
@@ -189,6 +190,7 @@ def _unimarc(record: _Indexed) -> CatalogueRecord:
     return CatalogueRecord(
         "record", 0, title, _trim(author), _trim(publisher), year, None,
         clean(classification), None, clean(f"|{control}" if control else ""),
+        series=_trim(_first(record, "225", "a")),
     )
 
 

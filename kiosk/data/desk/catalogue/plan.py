@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 _TITLE_FIELDS = ("isbn", "title", "author", "publisher", "year", "classification", "kind",
-                 "issue_date")
+                 "issue_date", "series")
 
 
 def _norm(text: str) -> str:
@@ -145,11 +145,11 @@ def _title_row(entry: CatalogueRecord, old: dict[str, Any] | None) -> dict[str, 
         "isbn": entry.isbn, "title": entry.title, "author": entry.author,
         "publisher": entry.publisher, "year": entry.year,
         "classification": entry.classification, "kind": entry.kind,
-        "issue_date": entry.issue_date,
+        "issue_date": entry.issue_date, "series": entry.series,
     }
     row = {name: (new.get(name) or old.get(name)) for name in _TITLE_FIELDS}
     row["kind"] = row["kind"] or "book"
-    for name in ("author", "publisher", "classification"):
+    for name in ("author", "publisher", "classification", "series"):
         row[name] = row[name] or ""
     return row
 

@@ -37,6 +37,7 @@ CSV_COLUMNS = {
     "barcode": headings("条码", "条形码", "条码号", "登录号", "财产号", "barcode", "barcodes",
                         "accession number", "accession"),
     "shelf": headings("馆藏地点", "馆藏地", "书架", "架位", "shelf", "location"),
+    "series": headings("丛书", "丛书名", "丛编", "丛编题名", "系列", "series"),
     "issue_date": headings("期号日期", "当期日期", "刊期日期", "出刊日期", "issue date", "issue"),
 }
 """The headings a catalogue table's columns are known by."""
@@ -86,6 +87,9 @@ class CatalogueRecord:
     offset: int | None = None
     issue_date: date | None = None
     """A periodical issue's date (tables only): each issue is a title of its own."""
+    series: str = ""
+    """The series the title belongs to (丛书; MARC 21 490/830, UNIMARC 225), which a
+    child may look for at the kiosk."""
 
 
 @dataclass

@@ -92,6 +92,7 @@ def _table_row(
         "row", number, title, clean(cell("author")), clean(cell("publisher")),
         year_in(cell("year")), isbn, clean(cell("classification")),
         kind or ("periodical" if issue else None), "", list(copies.values()), None, issue,
+        clean(cell("series")),
     )
 
 
