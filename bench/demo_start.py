@@ -25,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 
 GOAL_S = 2.0
+BUILD_GOAL_S = 4.0
+"""The demo library's build (a first ``kiosk demo``), as tests/test_demo.py promised it
+before speed left the tests."""
 READY = "请出示借书证借书".encode()
 
 
@@ -53,6 +56,15 @@ def time_start(db: Path, timeout: float = 30.0) -> float:
         os.close(fd)
 
 
+def time_build(folder: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one :func:`build_demo` into a new file in ``folder``."""
+    from kiosk.data.demo import build_demo
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    build_demo("sqlite:///" + str(folder / "built.sqlite")).close()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -61,7 +73,10 @@ def main() -> None:
         db = Path(folder) / "demo.sqlite"
         first = time_start(db)
         warm = [time_start(db) for _ in range(args.runs)]
+        build_wall, build_cpu = time_build(Path(folder))
     print(machine())
+    print(f"demo library build: {build_wall:.2f} s ({build_cpu:.2f} s CPU)   "
+          f"goal: <= {BUILD_GOAL_S:g} s  {'OK' if build_wall <= BUILD_GOAL_S else 'MISSED'}")
     print(f"kiosk demo, first run (builds the demo library): {first:.2f} s")
     print(f"kiosk demo, warm ({args.runs} runs): median {statistics.median(warm):.2f} s, "
           f"max {max(warm):.2f} s   goal: <= {GOAL_S:g} s  "

@@ -128,9 +128,8 @@ def loan_state(db: pw.Database) -> tuple[list[tuple], list[tuple], list[tuple]]:
 # -- what was built -------------------------------------------------------------------
 
 
-def test_builds_fast_with_the_promised_size(built: Built, db: pw.Database) -> None:
-    print(f"\ndemo build: {built.build_seconds:.2f} s")
-    assert built.build_seconds < 4.0, f"demo build took {built.build_seconds:.2f} s"
+def test_builds_with_the_promised_size(built: Built, db: pw.Database) -> None:
+    # (its speed is bench/demo_start.py's: a timed assertion fails on a busy machine)
     with db.connection_context():
         assert settings.get("library_name") == demo.LIBRARY_NAME
         assert settings.get(demo.BUILT_SETTING) == built.today.isoformat()

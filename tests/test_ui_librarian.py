@@ -438,15 +438,16 @@ async def test_a_book_on_the_shelf_offers_only_what_applies(circulation, librari
         post_scan(pilot, "B0001")  # returned this morning: on the shelf
         await on_screen(pilot, "CopyModal")
         await wait_until(pilot, lambda: "Now: on the shelf" in screen_text(pilot))
-        assert shown_buttons(pilot) == ["close"]
-        await pilot.press("f2", "f3", "f4")  # their keys do nothing either
+        # a book on the shelf can be sent to repair or written off (F6), nothing else
+        assert shown_buttons(pilot) == ["decide", "close"]
+        await pilot.press("f2", "f3", "f4")  # the loan's keys do nothing
         assert screen_name(pilot) == "CopyModal"
         await pilot.press("escape")
         await on_screen(pilot, "LibrarianScreen")
         post_scan(pilot, "B0000")  # lent to Ann
         await on_screen(pilot, "CopyModal")
         await wait_until(pilot, lambda: "Lent to Ann Lee (2001)" in screen_text(pilot))
-        assert shown_buttons(pilot) == ["renew", "return", "borrower", "close"]
+        assert shown_buttons(pilot) == ["renew", "return", "borrower", "decide", "close"]
         await pilot.press("f4")
         await on_screen(pilot, "PatronModal")
         await wait_until(pilot, lambda: "Book 0" in screen_text(pilot)

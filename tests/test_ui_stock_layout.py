@@ -58,7 +58,7 @@ async def test_the_corner_and_its_questions_fit(circulation, school, size, langu
     app = make_app(circulation, language=language)
     async with app.run_test(size=size) as pilot:
         await scan_to(pilot, school["teacher"], "PatronScreen")
-        await pilot.press("f5")
+        await pilot.press("f6")  # Class corner
         await on_screen(pilot, "ChoiceModal")
         assert_fits(app)
         await pilot.press("f2")
