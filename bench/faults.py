@@ -3,7 +3,7 @@ kills processes with SIGKILL, cuts and stalls links, terminates the desk's conne
 and fills disks; after every fault and at the end the checker proves, from the
 databases alone, that nothing acknowledged was lost or doubled.
 
-    python bench/faults.py [--seed N] [--kiosks 5] [--rounds 10] [--steps 300]
+    python bench/faults.py [--seed N] [--kiosks 5] [--rounds 8] [--steps 400]
                            [--round R] [--until-step S] [--keep] [--folder DIR]
 
 Each round is a new desk (a fresh database on the PostgreSQL server at
@@ -47,7 +47,7 @@ GOAL_LINKS = 100
 GOAL_SECONDS = 30 * 60
 
 
-def run(*, seed: int, kiosks: int = 5, rounds: int = 10, steps: int = 300, rate: float = 0.5,
+def run(*, seed: int, kiosks: int = 5, rounds: int = 8, steps: int = 400, rate: float = 0.5,
         only: int | None = None, until: int | None = None, keep: bool = False,
         server: str | None = None, folder: Path | None = None,
         log: Callable[[str], None] = print) -> Figures:
@@ -118,18 +118,23 @@ def report(total: Figures, seconds: float, load: tuple[float, float]) -> list[st
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
+    """The command line (the one a failure prints to play its round again)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: new)")
     parser.add_argument("--kiosks", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=300, help="steps per round")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=400, help="steps per round")
     parser.add_argument("--rate", type=float, default=0.5, help="chance of a fault per step")
     parser.add_argument("--round", type=int, default=None, help="play only this round")
     parser.add_argument("--until-step", type=int, default=None, help="stop the round here")
     parser.add_argument("--keep", action="store_true", help="keep the files and databases")
     parser.add_argument("--folder", type=Path, default=None)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(3), "big")
     print(f"machine: {machine()}")
     print(f"faults: seed {seed}, {args.kiosks} kiosks, {args.rounds if args.round is None else 1}"

@@ -221,6 +221,7 @@ def snapshot(path: Path, copy: Path) -> Path:
         source.execute("VACUUM INTO ?", (str(copy),))
     finally:
         source.close()
+    copy.chmod(0o600)  # as the kiosk keeps its file: opening it must not warn
     return copy
 
 
@@ -375,8 +376,17 @@ def desk(conn: Any, acks: set[str]) -> list[Finding]:
 _AWAY = ("lost", "withdrawn", "repair")
 
 
-def expected_cases(journal: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
+def expected_cases(journal: Sequence[tuple[Any, ...]],
+                   possible: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
     """The cases (kind, fact) the desk must have recorded for its journal.
+
+    ``lent_held`` (a copy set aside on the hold shelf for one patron, lent to another at
+    a kiosk that did not know: docs/holds.md) is not modelled: the queue of holds, what
+    a loan of another copy fulfils and where each copy goes are the holds' own rules,
+    and a second model of them is still to write. The checkouts that *could* meet it (a
+    kiosk's checkout of a copy returned before, of a title someone else had reserved
+    before, in the desk's order) go into ``possible``, when given: a ``lent_held`` case
+    elsewhere is a finding, a missing one is not seen.
 
     ``journal`` is the desk's facts in its order: (uuid, kind, kiosk, wall_time,
     patron, copy, data). The desk applies facts in that order, so replaying them in a
@@ -391,17 +401,21 @@ def expected_cases(journal: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
     revoked: dict[tuple[str, int], Any] = {}
     open_loan: dict[str, tuple[str, Any]] = {}
     cases: set[tuple[str, str]] = set()
+    title_of: dict[str, str] = {}
+    reserved: dict[str, set[str]] = {}
+    came_back: set[str] = set()
     for uuid, kind, kiosk, wall, patron, copy, text in journal:
         data = json.loads(text)
         from_kiosk = kiosk != fk.DESK
         known = copy in status
         loan = open_loan.get(copy) if known else None
 
-        def case(name: str) -> None:
+        def case(name: str, from_kiosk: bool = from_kiosk, uuid: str = uuid) -> None:
             if from_kiosk:
                 cases.add((name, uuid))
 
-        def card_revoked() -> bool:
+        def card_revoked(data: dict[str, Any] = data, patron: str = patron,
+                         wall: Any = wall) -> bool:
             serial = data.get("card")
             when = revoked.get((patron, serial)) if serial is not None else None
             return patron in active and when is not None and when <= wall
@@ -411,6 +425,9 @@ def expected_cases(journal: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
         elif kind == "copy_saved":
             if data["title"] in titles:
                 status.setdefault(copy, "available")
+                title_of[copy] = data["title"]
+        elif kind in ("hold", "class_set") and known:
+            reserved.setdefault(data.get("title") or title_of[copy], set()).add(patron)
         elif kind == "patron_saved":
             active[patron] = data.get("active", True)
         elif kind == "card_issued" and patron in active:
@@ -429,6 +446,9 @@ def expected_cases(journal: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
                 open_loan.pop(copy, None)  # the loss ends its loan
             status[copy] = data["status"]
         elif kind in ("checkout", "corner_lent") and known:
+            if (possible is not None and from_kiosk and copy in came_back
+                    and reserved.get(title_of[copy], set()) - {patron}):
+                possible.add(("lent_held", uuid))
             if loan is not None:
                 case("lent_twice")
             if status[copy] == "withdrawn":
@@ -456,6 +476,7 @@ def expected_cases(journal: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
                 case("lost_copy_returned")
             if loan is not None and loan[1] > wall:
                 continue
+            came_back.add(copy)
             open_loan.pop(copy, None)
             if data.get("damaged"):
                 status[copy] = "repair"
@@ -474,8 +495,14 @@ def cases(conn: Any) -> list[Finding]:
     journal = rows(conn, 'SELECT "uuid", "kind", "kiosk", "wall_time", "patron", "copy", "data"'
                          ' FROM "journal" ORDER BY "seq"')
     recorded = set(rows(conn, 'SELECT "kind", "fact" FROM "sync_case"'))
-    expected = expected_cases(journal)
+    possible: set[tuple[str, str]] = set()
+    expected = expected_cases(journal, possible)
+    held = {case for case in recorded if case[0] == "lent_held"}
+    recorded -= held
     found = []
+    if held - possible:
+        found.append(Finding("mismatch", "desk: lent_held cases where no copy set aside for"
+                                         f" another could be lent: {_sample(held - possible)}"))
     if expected - recorded:
         found.append(Finding("mismatch", f"desk: conflicts without their case:"
                                          f" {_sample(expected - recorded, 5)}"))

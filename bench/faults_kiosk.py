@@ -80,15 +80,39 @@ class SchoolClock:
         return datetime.fromtimestamp(self.start.timestamp() + seconds, UTC)
 
 
-def set_batches(push: int, pull: int, circulation: int) -> None:
-    """Use small sync batches in this process, so a sync is many transactions to land in.
+def _replace(module: Any, name: str, value: Any, undo: list[Callable[[], None]]) -> None:
+    """Set ``module.name`` (which must exist: a name that moved must fail loudly, not
+    leave the harness patching a copy nobody reads); ``undo`` gets its way back."""
+    if not hasattr(module, name):
+        raise AttributeError(f"{module.__name__}.{name} is gone: update bench/faults_kiosk.py")
+    before = getattr(module, name)
+    setattr(module, name, value)
+    undo.append(lambda: setattr(module, name, before))
 
-    (``push`` and ``pull`` take their batch size as a default argument.)
+
+def _undoing(undo: list[Callable[[], None]]) -> Callable[[], None]:
+    def undo_all() -> None:
+        for step in reversed(undo):
+            step()
+
+    return undo_all
+
+
+def set_batches(push: int, pull: int, circulation: int) -> Callable[[], None]:
+    """Use small sync batches in this process, so a sync is many transactions to land in;
+    return what undoes it.
+
+    ``push`` and ``pull`` take their batch size as a default argument; a pull applies
+    what it fetched in parts of ``pulling``'s circulation batch (read there, so set there).
     """
-    assert sync.push.__kwdefaults__ is not None and sync.pull.__kwdefaults__ is not None
-    sync.push.__kwdefaults__["limit"] = push
-    sync.pull.__kwdefaults__["limit"] = pull
-    sync.PULL_CIRCULATION_BATCH = sync.PULL_IDLE_BATCH = circulation
+    undo: list[Callable[[], None]] = []
+    for function, limit in ((pushing_.push, push), (pulling_.pull, pull)):
+        defaults = function.__kwdefaults__
+        assert defaults is not None and "limit" in defaults, function
+        _replace(function, "__kwdefaults__", {**defaults, "limit": limit}, undo)
+    _replace(pulling_, "PULL_CIRCULATION_BATCH", circulation, undo)
+    _replace(pulling_, "PULL_IDLE_BATCH", circulation, undo)
+    return _undoing(undo)
 
 
 # -- the desk, made before the faults begin ---------------------------------------------
@@ -203,13 +227,16 @@ def wrap_commit(db: pw.Database, hook: Callable[[str], None], name: str) -> None
     db.commit = committing  # type: ignore[method-assign]
 
 
-def instrument_sync(hook: Callable[[str], None]) -> None:
-    """Call ``hook`` at each step of this process's syncs.
+def instrument_sync(hook: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``hook`` at each step of this process's syncs; return what undoes it.
 
     ``push`` / ``push-end`` and ``pull`` / ``pull-end`` around each batch, ``accepted``
     when the desk has taken a push batch in its open transaction, ``applied`` when a
     pulled batch is applied here (not committed), and the commits of every desk the
-    sync opens as ``desk-commit-open`` / ``desk-commit-done``.
+    sync opens as ``desk-commit-open`` / ``desk-commit-done``. Each is replaced where
+    its caller reads it (``sync_once`` and the worker read the package's names, the
+    push and the pull their own modules'): ``tests/test_faults.py`` checks that one
+    real sync reaches every point.
     """
     push, pull, accept = sync.push, sync.pull, pushing_.accept
     apply_pulled, open_desk = pulling_._apply_pulled, sync.open_desk
@@ -243,10 +270,13 @@ def instrument_sync(hook: Callable[[str], None]) -> None:
         wrap_commit(desk, hook, "desk-commit")
         return desk
 
-    sync.push, sync.pull = pushing, pulling  # type: ignore[assignment]
-    pushing_.accept = accepting  # type: ignore[assignment]
-    pulling_._apply_pulled = applying  # type: ignore[assignment]
-    sync.open_desk = opening  # type: ignore[assignment]
+    undo: list[Callable[[], None]] = []
+    _replace(sync, "push", pushing, undo)
+    _replace(sync, "pull", pulling, undo)
+    _replace(pushing_, "accept", accepting, undo)
+    _replace(pulling_, "_apply_pulled", applying, undo)
+    _replace(sync, "open_desk", opening, undo)
+    return _undoing(undo)
 
 
 # -- a kiosk and the desk, as their programs run them -----------------------------------
@@ -271,7 +301,8 @@ class KioskSide:
         self.name = ident.kiosk
         self.circulation = Circulation(Store(self.db, ident.kiosk, clock=clock))
         self.roles = Roles(self.circulation)
-        self.worker = SyncWorker(self.circulation, ident, interval=interval, timeouts=TIMEOUTS)
+        self.worker = SyncWorker(self.db, ident, interval=interval, timeouts=TIMEOUTS,
+                                 settings_changed=self.circulation.reload)
         # as the kiosk's database thread does (kiosk/bridges/db_thread.py)
         self.db.connect(reuse_if_open=True)
         self.circulation.store.defer_checkpoints()

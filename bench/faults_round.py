@@ -56,9 +56,21 @@ refused) or stalled (nothing passes) for half a second to :data:`STALL_CAP` seco
 ``disk``: a kiosk's files may not grow (``RLIMIT_FSIZE``) for a few steps; then it is
 killed, so that its journal is replayed and compared."""
 
+SYNC_FAILURES = ("OperationalError", "InterfaceError", "DeskSilent")
+"""How a kiosk's sync may fail when its link is cut or stalled, the desk's connections
+terminated or its own disk full (as its log names the error)."""
+
 SPEED = 3 * 3600.0
-"""School seconds per real second: a round of a few minutes is a few school weeks, so
-loans fall due, renewals run out and overdue books block borrowing."""
+"""School seconds per real second: a round of two or three minutes is one or two school
+weeks, so renewals run out and holds wait on the shelf (a 40-minute class visit still
+lasts a few steps; loans do not yet fall overdue in a round)."""
+
+SCHOOL_START = datetime(2031, 9, 1, 7, 30, tzinfo=UTC)
+"""When every round's school clock starts (a Monday morning, the first of a term): the
+same calendar on every replay, so due dates, weekends and closed days fall alike. It
+lies ahead of the real clock, as the school's time does all round long (the desk's
+imports and copy decisions carry the real time), so the facts keep the order they had
+when each round started at the real time."""
 
 CONTEXT = multiprocessing.get_context("forkserver")
 CONTEXT.set_forkserver_preload(["faults", "faults_child"])
@@ -219,7 +231,7 @@ class Round:
         self.replays: list[Any] = []
         self.snapshots = 0
         self.step_now = 0
-        self.clock = fk.SchoolClock(time.time(), datetime.now(UTC), SPEED)
+        self.clock = fk.SchoolClock(time.time(), SCHOOL_START, SPEED)
 
     # -- setting up and tearing down -----------------------------------------------
 
@@ -307,15 +319,22 @@ class Round:
             self.teardown(failed)
         return self.figures
 
+    def draw(self, step: int) -> tuple[Fault | None, dict[str, tuple[Any, ...]]]:
+        """Step ``step``'s fault (if any) and operations (each kiosk's, and now and then
+        the desk's): drawn from the round's generator alone, so the same seed and round
+        draw the same ones, whatever the processes answered."""
+        fault = self.schedule.draw(step)
+        ops = {name: self.day.kiosk_op(name) for name in self.names}
+        if self.rng.random() < 0.25 or (fault is not None and fault.kind.startswith("desk")):
+            ops[fk.DESK] = self.day.desk_op()
+        return fault, ops
+
     def step(self, step: int) -> None:
         self.step_now = step
         self.replays_done()
         self.collect()  # whoever died between steps (an armed point in the sync)
         self.expire(step)
-        fault = self.schedule.draw(step)
-        ops = {name: self.day.kiosk_op(name) for name in self.names}
-        if self.rng.random() < 0.25 or (fault is not None and fault.kind.startswith("desk")):
-            ops[fk.DESK] = self.day.desk_op()
+        fault, ops = self.draw(step)
         before = fault is not None and fault.kind in ("arm", "desk-arm", "disk")
         if fault is not None and before:
             self.inject(fault)  # a point armed or a disk filled before the operation
@@ -528,16 +547,46 @@ class Round:
 
     def count_failed_syncs(self) -> None:
         """How the kiosks' background syncs failed, from their logs: ended by a bound on
-        waiting for the desk (a stall), or otherwise (a cut, a terminated connection)."""
+        waiting for the desk (a stall), or otherwise (a cut, a terminated connection).
+
+        A sync that failed with anything but the errors of a connection that went away
+        (:data:`SYNC_FAILURES`) failed in the kiosk's own code: a finding. (A sync that
+        can never work fails quietly on screen, "offline", and would leave every kiosk
+        offline the whole round, its pushes and pulls never killed.)
+        """
         for name in self.names:
             log = self.folder / f"{name}.log"
             if not log.exists():
                 continue
             for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-                if "sync failed:" in line:
-                    bounded = "the desk did not" in line
-                    self.figures.other["syncs ended by a time bound" if bounded
-                                       else "syncs failed otherwise"] += 1
+                if "sync failed:" not in line:
+                    continue
+                error = line.split("sync failed:", 1)[1].strip()
+                if error.split(":", 1)[0] not in SYNC_FAILURES:
+                    self.figures.other["syncs failed in the kiosk's code"] += 1
+                    if self.figures.other["syncs failed in the kiosk's code"] <= 3:
+                        self.finding("broken", f"{name}: a sync failed: {error[:300]}")
+                    continue
+                bounded = "the desk did not" in line
+                self.figures.other["syncs ended by a time bound" if bounded
+                                   else "syncs failed otherwise"] += 1
+
+    def synced_meanwhile(self) -> None:
+        """How many of the kiosks' facts their own syncs brought to the desk during the
+        round (before the final sync): none, in a round long enough for a few syncs, is a
+        finding (kiosks that never synced were never killed in a push or a pull)."""
+        mine = sum(len(acks) for name, acks in self.acks.items() if name != fk.DESK)
+        desk = self._desk_conn()
+        try:
+            with desk.cursor() as cur:
+                cur.execute('SELECT COUNT(*) FROM "journal" WHERE "kiosk" <> %s', (fk.DESK,))
+                pushed = cur.fetchone()[0]
+        finally:
+            desk.close()
+        self.figures.other["kiosk facts at the desk before the final sync"] += pushed
+        if pushed == 0 and mine >= 50:
+            self.finding("broken", f"the kiosks acknowledged {mine} facts and synced none of"
+                                   " them to the desk during the round")
 
     def converge(self) -> None:
         """Every link back, every process stopped, every kiosk synced until quiet; the
@@ -557,6 +606,7 @@ class Round:
         for kid in self.children.values():
             kid.process.join(30)
         self.count_failed_syncs()
+        self.synced_meanwhile()
         self.replays_done(wait=True)
         fk.sync_until_quiet([self.path(n) for n in self.names], self.url)
         found, figures = check.final(self.url, {n: self.path(n) for n in self.names}, self.acks,

@@ -214,7 +214,7 @@ def test_corner_words_in_both_languages():
     )
     back = {"class": "三年级2班", "corner": "c", "missing": ["B1"], "returned": 39}
     assert describe("corner_returned", back, "", "") == (
-        "The book corner of 三年级2班 came back: 39 book(s) (1 missing)"
+        "The book corner of 三年级2班 came back: 39 books (1 missing)"
     )
     set_language("zh_CN")
     assert describe("corner_lent", data, "草房子", "") == (
@@ -314,4 +314,4 @@ def test_the_day_log_files_corner_facts_under_the_class(circulation, school, clo
     log = DayBook(circulation).day_log()
     corner_rows = [e for e in log if e.kind.startswith("corner_")]
     assert [(e.kind_label, e.class_name) for e in corner_rows] == [("Corner", "三年级2班")] * 2
-    assert corner_rows[0].what == "The book corner of 三年级2班 came back: 1 book(s)"
+    assert corner_rows[0].what == "The book corner of 三年级2班 came back: 1 book"
