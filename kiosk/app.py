@@ -24,6 +24,7 @@ from kiosk.data.lending.circulation import Circulation, PatronView
 from kiosk.data.sync.worker import SyncWorker
 from kiosk.devices.sound import SoundPlayer
 from kiosk.locale import set_language, t
+from kiosk.locale.names import set_given_names_only
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.base import ACTIVITY, KioskScreen
 from kiosk.screens.receipt import ReceiptScreen
@@ -31,6 +32,8 @@ from kiosk.screens.reserve import watch_holds
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Session
+from kiosk.widgets import text_wrap
+from kiosk.widgets.status_bar import Countdown, StatusBar
 from kiosk.widgets.verdict import Verdict
 
 T = TypeVar("T")
@@ -54,6 +57,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
     CSS_PATH = str(files("kiosk.assets").joinpath("kiosk.tcss"))
     ENABLE_COMMAND_PALETTE = False
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("ctrl+q", "quit_request", show=False, priority=True, id="app.quit"),
         Binding("ctrl+c", "quit_request", show=False, priority=True, id="app.interrupt"),
@@ -75,7 +79,7 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         self.circulation = circulation
         self.config = config
         self.library_name = ""
-        self.returns_only = False
+        self._returns_only = False
         self._monotonic = monotonic
         self._last_activity = monotonic()
         self._db = DatabaseThread(circulation.store)
@@ -83,7 +87,21 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
             enabled=config.sound, volume=config.sound_volume, player=config.sound_player
         )
         set_language(config.language)
+        set_given_names_only(config.given_names_only)
+        text_wrap.install()  # Chinese lines break by Chinese rules
         self.attract = AttractScreen()
+
+    @property
+    def returns_only(self) -> bool:
+        """Whether the end-of-term "returns only" switch is on (as this kiosk last read it)."""
+        return self._returns_only
+
+    @returns_only.setter
+    def returns_only(self, on: bool) -> None:
+        self._returns_only = on
+        for screen in self.screen_stack:  # the top bar says it at once, on every screen
+            for bar in screen.query(StatusBar):
+                bar.returns_only = on
 
     async def run_db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a database call on the kiosk's database thread and await its result."""
@@ -153,7 +171,11 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         if left is not None and left <= 0:
             self.reset_to_attract()
         else:
-            screen.countdown(math.ceil(left) if left and left <= self.config.countdown else None)
+            seconds = math.ceil(left) if left and left <= self.config.countdown else None
+            screen.countdown(seconds)
+            if self.screen is not screen:  # a dialog on top shows it too
+                for box in self.screen.query(Countdown):
+                    box.seconds = seconds
 
     # -- routing ----------------------------------------------------------------------
 

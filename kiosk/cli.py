@@ -7,7 +7,6 @@ while it runs, everything goes to the log file.
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
@@ -15,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
-from kiosk.config import Config, ConfigError, default_config_path, load_config, write_config
-from kiosk.locale import language, t
+from kiosk.config import Config, ConfigError, default_config_path, load_config
+from kiosk.locale import t
 
 if TYPE_CHECKING:
     from kiosk.data.core.library import AlreadyALibrary
@@ -96,37 +95,6 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         print(f"kiosk: {t('cli.no_database', path=missing.path, config=where)}",
               file=sys.stderr)
         return 2
-
-
-def cmd_init(args: argparse.Namespace, config: Config) -> int:
-    """``kiosk init``: create an empty library database and a librarian who can sign in."""
-    from kiosk.data.core import settings
-    from kiosk.data.core.library import issue_card, open_library, refuse_existing, set_pin
-    from kiosk.data.core.models import Patron
-
-    if args.db:
-        config = config.with_overrides(database=args.db)
-    url = config.database_url
-    refuse_existing(url)  # before the PIN is asked: a library is never made twice
-    pin = args.pin or getpass.getpass(t("cli.pin_prompt"))
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        print(f"kiosk: {t('cli.pin_bad')}", file=sys.stderr)
-        return 2
-    db = open_library(url, new=True)
-    with db.connection_context(), db.atomic():
-        settings.put("library_name", args.library_name)
-        Patron.create(number=args.librarian_number, name=args.librarian_name, kind="librarian")
-        set_pin(args.librarian_number, pin)
-        code = issue_card(args.librarian_number)
-    config_path = Path(args.config) if args.config else default_config_path()
-    if not config_path.exists():
-        # the kiosk's screens start in the language this command spoke
-        write_config(config_path, config.with_overrides(language=language()))
-        print(t("cli.settings_written", path=config_path))
-    print(t("cli.library_created", url=_redact(url)))
-    print(t("cli.librarian_card", code=code))
-    print(t("cli.start_kiosk"))
-    return 0
 
 
 DEMO_HELP_TEMPLATE = """\
@@ -214,13 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
                      '"sim" or "off" (default: from the settings)')
     run.set_defaults(func=cmd_run)
 
-    init = sub.add_parser("init", help="create a new, empty library database")
-    init.add_argument("--db", help="database file or URL (default: from the settings)")
-    init.add_argument("--library-name", default="School Library")
-    init.add_argument("--librarian-number", default="L0001")
-    init.add_argument("--librarian-name", default="Librarian")
-    init.add_argument("--pin", help="the librarian's PIN (asked when not given)")
-    init.set_defaults(func=cmd_init)
+    from kiosk.commands import init_library  # init
+
+    init_library.add_arguments(sub.add_parser("init", help="create a new, empty library database"))
 
     demo = sub.add_parser(
         "demo",

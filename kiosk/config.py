@@ -92,6 +92,8 @@ class Config:
     """Lock the kiosk: no key a student can press quits or suspends it."""
     allow_plain_cards: bool = False
     """Accept plain numeric patron numbers as cards (an older library's barcodes)."""
+    given_names_only: bool = False
+    """The kiosk's pages show only a child's given name (晨曦, not 张晨曦), for privacy."""
     scanner_max_gap_ms: float = 60.0
     """Keys closer than this (median) followed by Enter come from a barcode scanner."""
     bell: bool = True
@@ -180,6 +182,7 @@ _SECTIONS = {
         "countdown": "countdown",
         "kiosk_mode": "kiosk_mode",
         "allow_plain_cards": "allow_plain_cards",
+        "given_names_only": "given_names_only",
         "log_file": "log_file",
     },
     "scanner": {"max_gap_ms": "scanner_max_gap_ms"},
@@ -415,6 +418,7 @@ def write_config(path: Path, config: Config) -> None:
         f"idle_timeout = {config.idle_timeout}",
         f"kiosk_mode = {str(config.kiosk_mode).lower()}",
         f"allow_plain_cards = {str(config.allow_plain_cards).lower()}",
+        f"given_names_only = {str(config.given_names_only).lower()}",
         "",
         "[camera]",
         "# a device index, a device path such as /dev/video2, a stream URL"

@@ -77,7 +77,8 @@ def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
                  "--library-name", "阳光小学图书馆"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "馆员借书证的代码是：LK.L0001.1." in out  # the kiosk's default language
+    assert "编码是：LK.L0001.1." in out  # (the configured language: Chinese by default)
+    assert "kiosk --config" in out and "cards --patron L0001" in out
     assert db.exists() and config.exists()
     assert load_config(config).database_url == f"sqlite:///{db.resolve()}"
     assert load_config(config).language == "zh_CN"  # the screens speak as init spoke
@@ -88,7 +89,7 @@ def test_init_creates_library_with_librarian_and_config(tmp_path, capsys):
 
 def test_init_refuses_a_weak_pin(tmp_path, capsys):
     assert main(["init", "--db", str(tmp_path / "x.sqlite"), "--pin", "12"]) == 2
-    assert "密码必须是 4 到 12 位数字。" in capsys.readouterr().err
+    assert "密码必须是 4 到 12 位数字" in capsys.readouterr().err
     assert not (tmp_path / "x.sqlite").exists()
 
 
@@ -223,4 +224,4 @@ def test_the_configured_language_wins_over_the_system_one(tmp_path, monkeypatch,
     assert "the PIN must be 4 to 12 digits" in capsys.readouterr().err
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     assert main(["init", "--db", str(tmp_path / "x.sqlite"), "--pin", "1357"]) == 0
-    assert "The librarian's card code is: LK.L0001.1." in capsys.readouterr().out
+    assert "(L0001) has a card; its code is: LK.L0001.1." in capsys.readouterr().out

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Static
 from uikit import (
     FakeMonotonic,
     click,
     click_to,
     make_app,
+    on_screen,
     scan_to,
     screen_name,
     screen_text,
@@ -112,3 +114,60 @@ async def test_a_pin_dialog_left_open_on_the_start_screen_times_out(circulation,
         clock.advance(46)
         app.check_timeout()
         await wait_until(pilot, lambda: screen_name(pilot) == "AttractScreen")
+
+
+def shown_countdown(app):
+    """The countdown on the screen on top, if it is there for a child to see."""
+    from uikit import uncovered
+
+    boxes = [box for box in app.screen.query("Countdown") if box.has_class("-shown")]
+    return boxes[0] if boxes and uncovered(app, boxes[0]) else None
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_countdown_is_seen_on_every_screen(circulation, make, size):
+    """The countdown is drawn above the scan field, not under it (both used to be docked
+    at the bottom, the scan field over the countdown), on every kiosk screen and on a
+    dialog left open."""
+    teacher = make.patron(kind="teacher", name="李老师")
+    make.patron(name="王小明", school_class="三年级2班")
+    helper = make.patron(kind="helper", name="小帮手")
+    patron = make.patron(name="张三")
+    copy = make.copy()
+    circulation.checkout(patron.number, copy.barcode)
+    clock = FakeMonotonic()
+    app = make_app(circulation, monotonic=clock)
+
+    async def counts_down(name: str) -> None:
+        app.touch()
+        clock.advance(app.screen.timeout(45) - 5 if hasattr(app.screen, "timeout") else 40)
+        app.check_timeout()
+        await pilot.pause()
+        box = shown_countdown(app)
+        assert box is not None, f"no countdown to see on {name}"
+        assert "Going back to the start in" in str(box.render())
+        app.touch()
+        app.check_timeout()
+        await pilot.pause()
+
+    async with app.run_test(size=size) as pilot:
+        await scan_to(pilot, make.card(patron), "PatronScreen")
+        await counts_down("the patron's page")
+        await scan_to(pilot, copy.barcode, "MineModal")
+        await counts_down("the return-or-renew dialog")
+        await pilot.press("escape")
+        await on_screen(pilot, "PatronScreen")
+        await click_to(pilot, "#finish", "ReceiptScreen")
+        await counts_down("the receipt")
+        await click_to(pilot, "#ok", "AttractScreen")
+        await click_to(pilot, "#return", "ReturnScreen")
+        await counts_down("the returns screen")
+        app.reset_to_attract()
+        await on_screen(pilot, "AttractScreen")
+        await scan_to(pilot, make.card(helper), "HelperScreen")
+        await counts_down("helper mode")
+        app.reset_to_attract()
+        await on_screen(pilot, "AttractScreen")
+        await scan_to(pilot, make.card(teacher), "PatronScreen")
+        await click_to(pilot, "#class-visit", "ClassPickScreen")
+        await counts_down("the class picker")

@@ -371,3 +371,28 @@ async def test_a_book_typed_after_touching_the_class_list_is_the_teachers_loan(
         await type_code(pilot, "10000003")
         await on_screen(pilot, "PatronScreen")
         await wait_until(pilot, lambda: "Borrowed: “备课用书”" in screen_text(pilot))
+
+
+async def test_a_blocked_card_counts_in_the_roll_call_only_borrowing_is_refused(
+    circulation, school, make, library, facts
+):
+    """A blocked student (may not borrow) came with the class: the roll call counts them
+    and says they may not borrow; borrowing is refused as anywhere."""
+    blocked = make.patron("S5", name="小被停", school_class="3A", blocked_reason="lost books")
+    card = make.card(blocked)
+    make.copy(barcode="10000001")
+    app = make_app(circulation)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_visit(pilot, school)
+        said = await scan_and_wait(pilot, card)
+        assert "小被停 ✓" in said
+        assert "may not borrow" in said
+        await wait_until(pilot, lambda: "Students here: 1" in screen_text(pilot))
+        assert visit_row(library).headcount == 1
+        with library.connection_context():
+            assert VisitAttendee.select().count() == 1
+        assert not [f for f in facts("refusal") if f.data.get("reason") == "card.blocked"]
+        await click_to(pilot, "#borrowing", "AttractScreen")
+        said = await scan_and_wait(pilot, card)
+        assert screen_name(pilot) == "AttractScreen"
+        assert "You cannot borrow right now: lost books" in said

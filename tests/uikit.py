@@ -159,3 +159,33 @@ async def click_to(pilot: Pilot[Any], selector: str, screen: str) -> None:
     """Click ``selector`` and wait until the screen named ``screen`` is on top."""
     await click(pilot, selector)
     await on_screen(pilot, screen)
+
+
+def uncovered(app: Any, widget: Any) -> bool:
+    """Whether ``widget`` is on the screen on top, whole, and no other widget hides any
+    of it (a Pilot test passes while a widget is drawn under another)."""
+    region = widget.region
+    if not widget.display or not region.width or not region.height:
+        return False
+    if not app.screen.region.contains_region(region):
+        return False
+    for y in range(region.y, region.bottom):
+        for x in (region.x, region.x + region.width // 2, region.right - 1):
+            found, _ = app.screen.get_widget_at(x, y)
+            if found is not widget and widget not in found.ancestors:
+                return False
+    return True
+
+
+class QuietCamera:
+    """A webcam that is plugged in and shows nothing yet (its preview takes its place
+    on screen; the camera thread itself is tested elsewhere)."""
+
+    def __init__(self, **callbacks: object) -> None:
+        self.callbacks = callbacks
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Nothing to stop."""

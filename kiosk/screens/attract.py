@@ -46,9 +46,8 @@ class AttractScreen(KioskScreen):
     def compose_body(self) -> ComposeResult:
         self.drawn_in = language()
         with Vertical(id="attract"):
-            yield Static(t("attract.headline"), id="headline", markup=False)
-            yield Static(t("attract.hint"), id="hint", markup=False)
-            yield Static(t("attract.returns_only"), id="returns-only", markup=False)
+            yield Static(id="headline", markup=False)
+            yield Static(id="hint", markup=False)
             yield Verdict(id="verdict")
             with Center(), Horizontal(id="actions"):
                 yield BigButton(
@@ -59,14 +58,23 @@ class AttractScreen(KioskScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#returns-only").display = self.kiosk.returns_only
+        self.show_mode()
+
+    def show_mode(self) -> None:
+        """Invite to borrow, or, at the end of term, say that books are only returned."""
+        only = self.kiosk.returns_only
+        headline = self.query_one("#headline", Static)
+        headline.update(t("attract.headline_returns_only" if only else "attract.headline"))
+        headline.set_class(only, "-returns-only")
+        self.query_one("#hint", Static).update(
+            t("attract.hint_returns_only" if only else "attract.hint"))
 
     async def on_screen_resume(self) -> None:
         if self.drawn_in != language():  # the visit ended: back to the kiosk's language
             await self.recompose()
             self.on_mount()
         super().on_screen_resume()
-        self.query_one("#returns-only").display = self.kiosk.returns_only
+        self.show_mode()
         self.query_one(Verdict).clear()
         if self._pending is not None:
             error, self._pending = self._pending, None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button
 
@@ -68,8 +70,9 @@ class KioskScreen(Screen[None]):
         if self.SHOWS_CAMERA and self.kiosk.camera.state != "off":
             yield CameraPreview(id="preview")
         yield from self.compose_body()
-        yield Countdown()
-        yield ScanBar(id="scan")
+        with Vertical(id="bottom"):  # one dock: the countdown stands on the scan field
+            yield Countdown()
+            yield ScanBar(id="scan")
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets, between the status bar and the scan field."""
@@ -108,10 +111,12 @@ class KioskScreen(Screen[None]):
             if isinstance(button, Button) and button.display and not button.disabled:
                 button.press()
 
-    async def open_card(self, code: str) -> PatronView | None:
-        """Check a scanned card: its patron, or ``None`` after showing why it is refused."""
+    async def open_card(self, code: str, *, blocked_ok: bool = False) -> PatronView | None:
+        """Check a scanned card: its patron, or ``None`` after showing why it is refused
+        (``blocked_ok``: a blocked card is its patron, marked ``blocked``)."""
         try:
-            return await self.call(self.circulation.open_card, code)
+            return await self.call(partial(self.circulation.open_card, blocked_ok=blocked_ok),
+                                   code)
         except KioskError as error:
             self.show_error(error)
             return None

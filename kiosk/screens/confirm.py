@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 
 from kiosk.locale import t
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.status_bar import Countdown
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -28,6 +29,7 @@ class ConfirmModal(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
+        yield Countdown(classes="-docked")  # the idle timeout's last seconds
         with Vertical(id="dialog"):
             yield Static(self.question, id="question", markup=False)
             with Horizontal(id="choices"):

@@ -34,6 +34,7 @@ from kiosk.screens.base import ACTIVITY
 from kiosk.screens.desk_holds import DeskHoldsScreen
 from kiosk.screens.librarian_actions import PanelActions, device_lines
 from kiosk.screens.librarian_panel import LibrarianPanel
+from kiosk.widgets import text_wrap
 from kiosk.widgets.big_button import BigButton
 
 T = TypeVar("T")
@@ -59,6 +60,7 @@ class DeskApp(App[None]):
     TITLE = "Library Desk"
     CSS_PATH = str(files("kiosk.assets").joinpath("kiosk.tcss"))
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012 (App's type)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False, priority=True, id="desk.quit")]
 
     def __init__(
@@ -73,6 +75,7 @@ class DeskApp(App[None]):
         self._monotonic = monotonic
         self._last_activity = monotonic()
         set_language(config.language)
+        text_wrap.install()  # Chinese lines break by Chinese rules
 
     async def run_db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a service call on the desk's database thread and await its result."""

@@ -26,6 +26,7 @@ from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView, ReturnResult
 from kiosk.data.roles import HelperScan, ShiftView
 from kiosk.locale import t
+from kiosk.locale.names import shown
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.shelf_check import ROLES_CSS, ShelfCheckScreen
@@ -53,7 +54,7 @@ def where_it_goes(result: ReturnResult, damaged: bool) -> tuple[str, str, str]:
     if damaged:
         big, kind = t("helper.to_repair"), "warn"
     elif result.destination == "hold_shelf":
-        big, kind = t("helper.to_hold", name=result.hold_for), "warn"
+        big, kind = t("helper.to_hold", name=shown(result.hold_for)), "warn"
     elif result.destination == "desk":
         big, kind = t("helper.to_desk"), "warn"
     elif result.shelf:
@@ -100,7 +101,8 @@ class HelperScreen(KioskScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="helper"):
-            yield Static(t("helper.heading", name=self.helper.name), id="headline", markup=False)
+            yield Static(t("helper.heading", name=shown(self.helper.name)), id="headline",
+                         markup=False)
             yield Static(t("helper.hint"), id="hint", markup=False)
             with Horizontal(id="where"):  # the shelf in block letters beside the message
                 yield BigWords(id="big-where")
@@ -245,7 +247,7 @@ class HelperScreen(KioskScreen):
         if shift is not None:
             self.query_one("#hint", Static).update("")
             self.query_one(Verdict).say(
-                t("helper.thanks", name=self.helper.name, count=shift.books), "ok"
+                t("helper.thanks", name=shown(self.helper.name), count=shift.books), "ok"
             )
 
     async def handle_scan(self, code: str) -> None:

@@ -57,9 +57,9 @@ PANE_COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
     "cases": (("lib.log.col.time", 11), ("lib.case.col.kind", 10), ("lib.log.col.patron", 16),
               ("lib.log.col.title", 14), ("lib.log.col.what", 0)),
     "overdue": (("lib.log.col.class", 10), ("lib.log.col.patron", 18), ("lib.log.col.title", 0),
-                ("lib.overdue.col.due", 14), ("lib.overdue.col.days", 6)),
+                ("lib.overdue.col.due", 16), ("lib.overdue.col.days", 4)),
     "visits": (("lib.visit.col.kind", 8), ("lib.visit.col.who", 16), ("lib.visit.col.by", 12),
-               ("lib.visit.col.time", 13), ("lib.visit.col.count", 8), ("lib.log.col.kiosk", 0)),
+               ("lib.visit.col.time", 13), ("lib.visit.col.count", 9), ("lib.log.col.kiosk", 0)),
 }
 """The columns of the tabs built when first shown: translation key and width."""
 

@@ -11,6 +11,7 @@ from textual.widgets import Button, Static
 
 from kiosk.locale import t
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.status_bar import Countdown
 
 
 class MineModal(ModalScreen[str]):
@@ -27,6 +28,7 @@ class MineModal(ModalScreen[str]):
         self.book_title = title
 
     def compose(self) -> ComposeResult:
+        yield Countdown(classes="-docked")  # the idle timeout's last seconds
         with Vertical(id="dialog"):
             yield Static(t("mine.question", title=self.book_title), id="question", markup=False)
             with Horizontal(id="choices"):

@@ -14,6 +14,7 @@ from kiosk.data.core.errors import AlreadyBorrowed, KioskError
 from kiosk.data.lending.circulation import CheckoutResult, LoanView, PatronView
 from kiosk.data.lending.holds import Holds
 from kiosk.locale import format_date, t
+from kiosk.locale.names import shown
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.find import FindScreen
 from kiosk.screens.mine import MineModal
@@ -50,13 +51,13 @@ class PatronScreen(KioskScreen):
         self.lent_by_name = lent_by_name
         self.patron = patron
         self.session = session or Session()
-        self.session.name = patron.name
+        self.session.name = shown(patron.name)
 
     def compose_body(self) -> ComposeResult:
         patron = self.patron
         with Vertical(id="patron"):
             with Horizontal(id="patron-head"):
-                yield Static(t("patron.hello", name=patron.name), id="hello", markup=False)
+                yield Static(t("patron.hello", name=shown(patron.name)), id="hello", markup=False)
                 yield Static(patron.class_name, id="class-name", markup=False)
             yield Static(id="allowance", markup=False)
             yield Static(id="holds-note", markup=False)
@@ -93,7 +94,9 @@ class PatronScreen(KioskScreen):
         if patron.card is None and patron.number == self.patron.number:
             patron = replace(patron, card=self.patron.card)  # still the same card's visit
         self.patron = patron
-        if patron.may_borrow:
+        if self.kiosk.returns_only:
+            allowance = t("patron.returns_only")
+        elif patron.may_borrow:
             allowance = t("patron.may_borrow", count=patron.may_borrow) + " " + t(
                 "patron.scan_books"
             )

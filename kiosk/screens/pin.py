@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Static
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
 from kiosk.locale import t
+from kiosk.widgets.status_bar import Countdown
 
 if TYPE_CHECKING:
     from kiosk.screens.host import KioskHost
@@ -33,6 +34,7 @@ class PinModal(ModalScreen[bool]):
         self.librarian = librarian
 
     def compose(self) -> ComposeResult:
+        yield Countdown(classes="-docked")  # the idle timeout's last seconds
         with Vertical(id="dialog"):
             yield Static(t("pin.heading"), id="question", markup=False)
             yield Static("", id="pin-message", markup=False)

@@ -11,6 +11,7 @@ from textual.widgets import Button, Static
 from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import ReturnResult
 from kiosk.locale import t
+from kiosk.locale.names import shown
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.session import Session
 from kiosk.widgets.big_button import BigButton
@@ -26,7 +27,7 @@ def describe_return(result: ReturnResult) -> tuple[str, str, str | None]:
     ``librarian`` chime, any other return ``done``.
     """
     if result.destination == "hold_shelf":
-        text = t("return.hold_shelf", title=result.title, name=result.hold_for)
+        text = t("return.hold_shelf", title=result.title, name=shown(result.hold_for))
     elif result.destination == "desk":
         text = t("return.desk", title=result.title)
     elif result.destination == "not_on_loan":

@@ -31,11 +31,13 @@ from kiosk.data.core.errors import KioskError
 from kiosk.data.lending.circulation import PatronView
 from kiosk.data.roles import ClassChoice, Roles, RollCall, VisitView
 from kiosk.locale import t
+from kiosk.locale.names import shown
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.patron import PatronScreen
 from kiosk.screens.session import Session
 from kiosk.screens.shelf_check import ROLES_CSS, TouchScroll
 from kiosk.widgets.big_button import BigButton
+from kiosk.widgets.status_bar import Countdown
 from kiosk.widgets.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -229,6 +231,7 @@ class EndVisitModal(ModalScreen[tuple[str, int] | None]):
 
     def compose(self) -> ComposeResult:
         visit = self.visit
+        yield Countdown(classes="-docked")
         with Vertical(id="dialog"):
             if visit.open:
                 question = t("visit.end_question", name=visit.class_name,
@@ -355,7 +358,7 @@ class VisitScreen(KioskScreen):
             hint = t("visit.ended_hint", minutes=visit.minutes(self.now()))
         self.query_one("#hint", Static).update(hint)
         self.query_one("#count", Static).update(t("visit.count", count=visit.headcount))
-        recent = visit.attendees[-6:]
+        recent = [shown(name) for name in visit.attendees[-6:]]
         self.query_one("#names", Static).update("  ".join(recent))
         for button in ("#borrowing", "#end", "#no-card"):
             self.query_one(button).display = visit.open
@@ -481,14 +484,17 @@ class VisitScreen(KioskScreen):
         if not await self.call(self.circulation.is_card, code):
             verdict.say(t("visit.book_hint"), "info")
             return
-        patron = await self.open_card(code)
+        # A blocked card (may not borrow) is still a child who came: counted; only
+        # borrowing is refused, later, at the student's page.
+        patron = await self.open_card(code, blocked_ok=True)
         if patron is None:
             return
         if patron.number == self.visit.teacher_number:
             self.ask_to_end()
             return
         if patron.kind == "librarian":
-            self.kiosk.open_patron(patron)
+            if not patron.blocked or await self.open_card(code):  # (refused and recorded)
+                self.kiosk.open_patron(patron)
             return
         try:
             counted = await self.call(self.roles.visits.roll_call, self.visit.id, patron.number)
@@ -496,19 +502,21 @@ class VisitScreen(KioskScreen):
             verdict.refuse(error)
             return
         self.show_roll_call(counted)
+        if patron.blocked and counted.status in ("counted", "other_class", "repeat"):
+            verdict.say(f"{verdict.text}\n{t('visit.may_not_borrow')}", verdict.kind)
 
     def show_roll_call(self, counted: RollCall) -> None:
         """One card of the roll call: a name (and a flag for another class)."""
         verdict = self.query_one(Verdict)
         if counted.status == "counted":
-            verdict.say(t("visit.counted", name=counted.name), "ok")
+            verdict.say(t("visit.counted", name=shown(counted.name)), "ok")
         elif counted.status == "other_class":
-            verdict.say(t("visit.other_class", name=counted.name, klass=counted.class_name),
+            verdict.say(t("visit.other_class", name=shown(counted.name), klass=counted.class_name),
                         "warn")
         elif counted.status == "repeat":
-            verdict.say(t("visit.repeat", name=counted.name), "info")
+            verdict.say(t("visit.repeat", name=shown(counted.name)), "info")
         else:
-            verdict.say(t("visit.not_student", name=counted.name), "info")
+            verdict.say(t("visit.not_student", name=shown(counted.name)), "info")
         if counted.status in ("counted", "other_class"):
             names = (*self.visit.attendees, counted.name)
             self.visit = replace(self.visit, attendees=names, headcount=counted.headcount)

@@ -19,7 +19,7 @@ class ScanBar(Input):
     """
 
     DEFAULT_CSS = """
-    ScanBar { dock: bottom; margin: 0 1; }
+    ScanBar { margin: 0 1; }
     """
 
     def __init__(self, **kwargs: object) -> None:

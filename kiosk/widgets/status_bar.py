@@ -95,15 +95,21 @@ def sync_text(status: SyncStatus) -> str:
 
 
 class Countdown(Static):
-    """"Going back to the start in N s": shown only in the last seconds before timeout."""
+    """"Going back to the start in N s": shown only in the last seconds before timeout.
+
+    On a kiosk screen it stands just above the scan field (both in the screen's one
+    bottom dock: two widgets docked at the bottom would lie on top of each other); a
+    dialog gives it the class ``-docked`` to keep it at its own bottom edge.
+    """
 
     DEFAULT_CSS = """
     Countdown {
-        dock: bottom; height: auto; width: 1fr; margin: 0 1; padding: 0 1;
+        height: auto; width: 1fr; margin: 0 1; padding: 0 1;
         background: $warning; color: $text; text-style: bold; text-align: center;
         display: none;
     }
     Countdown.-shown { display: block; }
+    Countdown.-docked { dock: bottom; width: 100%; margin: 0; }
     """
 
     seconds: reactive[int | None] = reactive(None)

@@ -53,6 +53,8 @@ class Verdict(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.kind = ""
+        self.text = ""
+        """The message shown ('' when hidden)."""
         self.count = 0
         """How many messages were shown (lets tests and benchmarks see a new one)."""
 
@@ -75,6 +77,7 @@ class Verdict(Static):
         for name in KINDS:
             self.remove_class(f"-{name}")
         self.kind = kind
+        self.text = text
         self.count += 1
         self.add_class("-shown", f"-{kind}")
         self.update(text)
@@ -93,5 +96,6 @@ class Verdict(Static):
     def clear(self) -> None:
         """Hide the message."""
         self.kind = ""
+        self.text = ""
         self.remove_class("-shown")
         self.update("")

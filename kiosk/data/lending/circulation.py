@@ -9,7 +9,7 @@ transaction as the state it changes; every refusal is a fact too.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -192,8 +192,12 @@ class Circulation:
 
         return self.store.run(decide)
 
-    def open_card(self, raw: str) -> PatronView:
+    def open_card(self, raw: str, *, blocked_ok: bool = False) -> PatronView:
         """The patron whose card was scanned.
+
+        ``blocked_ok``: a blocked patron is still who they are (a roll call counts them;
+        only borrowing is refused): their view comes back with ``blocked`` set and
+        nothing to borrow, and no refusal is recorded.
 
         Raises:
             CardRefused: ``card.damaged``, ``card.forged``, ``card.unknown``,
@@ -204,15 +208,18 @@ class Circulation:
 
         def decide() -> Outcome:
             try:
-                patron, serial = self._card_patron(raw)
+                patron, serial = self._card_patron(raw, blocked_ok=blocked_ok)
             except CardRefused as refusal:
                 number = refusal.params.get("number")
                 return Outcome(refusal=self.store.refusal(refusal, patron=number, code=raw))
-            return Outcome(value=self._patron_view(patron, card=serial))
+            view = self._patron_view(patron, card=serial)
+            if patron.blocked_reason:
+                view = replace(view, blocked=True, may_borrow=0)
+            return Outcome(value=view)
 
         return self.store.run(decide)
 
-    def _card_patron(self, raw: str) -> tuple[Patron, int | None]:
+    def _card_patron(self, raw: str, *, blocked_ok: bool = False) -> tuple[Patron, int | None]:
         code = clean_code(raw)
         if code is None:
             raise CardRefused("card.damaged")
@@ -221,7 +228,7 @@ class Circulation:
             patron = Patron.get_or_none(Patron.number == code)
             if patron is None:
                 raise CardRefused("card.unknown")
-            self._check_patron(patron)
+            self._check_patron(patron, blocked_ok=blocked_ok)
             return patron, None
         parsed = cards.verify(code, prefix, secret)
         patron = Patron.get_or_none(Patron.number == parsed.number)
@@ -237,13 +244,13 @@ class Circulation:
                 "card.expired", number=patron.number, name=patron.name,
                 date=card.expires_on.isoformat(),
             )
-        self._check_patron(patron)
+        self._check_patron(patron, blocked_ok=blocked_ok)
         return patron, parsed.serial
 
-    def _check_patron(self, patron: Patron) -> None:
+    def _check_patron(self, patron: Patron, *, blocked_ok: bool = False) -> None:
         if not patron.active:
             raise CardRefused("card.inactive", number=patron.number, name=patron.name)
-        if patron.blocked_reason:
+        if patron.blocked_reason and not blocked_ok:
             raise CardRefused(
                 "card.blocked", number=patron.number, name=patron.name,
                 reason=patron.blocked_reason,

@@ -41,6 +41,9 @@ class PatronView:
     card: int | None = None
     """The serial of the card that opened this page (``None``: typed number or plain card).
     Loans made on the page name it, so the desk can tell a revoked card used offline."""
+    blocked: bool = False
+    """The patron may not borrow (the librarian blocked the card); only a card opened
+    with ``blocked_ok`` (a class visit's roll call) comes back blocked."""
 
     @property
     def overdue_count(self) -> int:
