@@ -1,6 +1,6 @@
 """Class book corners (班级图书角): lend a set of books to a class, take the set back.
 
-Opened by a teacher at the kiosk (their page, **Class corner F6**), by the librarian
+Opened by a teacher at the kiosk (their page, **Book corner F6**), by the librarian
 from the tabs (**F12**, kiosk and desk), or by a helper in helper mode (**Class corner
 F6**: bring one back). First the corners still out (to bring one
 back) and the classes (to lend to: the teacher's own first); for the librarian, the

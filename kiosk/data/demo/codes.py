@@ -199,7 +199,7 @@ def interesting(today: date) -> list[tuple[str, str, str]]:
         .order_by(Loan.out_at).first()
     )
     if corner is not None:
-        rows += _card_row(corner.patron, "a class corner out: Class corner F6 brings it back")
+        rows += _card_row(corner.patron, "a class corner out: Book corner F6 brings it back")
         rows += _copy_row(copy_where(Copy.id == corner.copy_id), "in a class corner")
     return rows
 
