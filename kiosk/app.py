@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from importlib.resources import files
@@ -26,14 +25,15 @@ from kiosk.devices.sound import SoundPlayer
 from kiosk.locale import set_language, t
 from kiosk.locale.names import set_given_names_only
 from kiosk.screens.attract import AttractScreen
-from kiosk.screens.base import ACTIVITY, KioskScreen
+from kiosk.screens.base import ACTIVITY
+from kiosk.screens.idle import IdleWatch
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.reserve import watch_holds
 from kiosk.screens.returns import ReturnScreen
 from kiosk.screens.routes import open_card_page, pick_class, watch_visits
 from kiosk.screens.session import Session
 from kiosk.widgets import text_wrap
-from kiosk.widgets.status_bar import Countdown, StatusBar
+from kiosk.widgets.status_bar import StatusBar
 from kiosk.widgets.verdict import Verdict
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ CHECKPOINT_EVERY = 2.0
 """Seconds between database checkpoints in the kiosk's quiet moments."""
 
 
-class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
+class KioskApp(ThreadMessages, IdleWatch, App[None], inherit_bindings=False):
     """The kiosk. In kiosk mode no key a student can press quits or suspends it.
 
     Textual's own quit (ctrl+q), ctrl+c and the command palette are replaced; the
@@ -145,37 +145,6 @@ class KioskApp(ThreadMessages, App[None], inherit_bindings=False):
         ):
             return
         await super().on_event(event)
-
-    async def _checkpoint_when_quiet(self) -> None:
-        """Checkpoint the database in a pause, so no scan's commit has to."""
-        if self._monotonic() - self._last_activity >= 1.0:
-            await self._db.checkpoint()
-
-    def touch(self) -> None:
-        """Someone is using the kiosk: restart the idle timeout."""
-        self._last_activity = self._monotonic()
-
-    def _kiosk_screen(self) -> KioskScreen | None:
-        kiosk_screens = (s for s in reversed(self.screen_stack) if isinstance(s, KioskScreen))
-        return next(kiosk_screens, None)
-
-    def check_timeout(self) -> None:
-        """Count down, and go back to the start when the visitor has gone quiet."""
-        screen = self._kiosk_screen()
-        if screen is None:
-            return
-        timeout = screen.timeout(self.config.idle_timeout)
-        if timeout is None and self.screen is not screen:
-            timeout = self.config.idle_timeout  # a dialog left open on the start screen
-        left = None if timeout is None else timeout - (self._monotonic() - self._last_activity)
-        if left is not None and left <= 0:
-            self.reset_to_attract()
-        else:
-            seconds = math.ceil(left) if left and left <= self.config.countdown else None
-            screen.countdown(seconds)
-            if self.screen is not screen:  # a dialog on top shows it too
-                for box in self.screen.query(Countdown):
-                    box.seconds = seconds
 
     # -- routing ----------------------------------------------------------------------
 
