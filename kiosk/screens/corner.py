@@ -23,11 +23,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kiosk.bridges.messages import Scanned
 from kiosk.data.core.errors import KioskError
 from kiosk.data.roles import CornerBook, CornerView, Roles
 from kiosk.locale import format_date, t
 from kiosk.screens.choice import ChoiceModal
+from kiosk.screens.takes_codes import TakesCodes
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.row_table import Column, RowTable
 from kiosk.widgets.verdict import Verdict
@@ -44,7 +44,7 @@ def missing_text(class_name: str, missing: list[CornerBook]) -> str:
     return t("corner.missing_heading", cls=class_name, count=len(missing))
 
 
-class CornerModal(ModalScreen[bool]):
+class CornerModal(TakesCodes, ModalScreen[bool]):
     """A teacher's (or the librarian's) class corners: lend a set, or take one back.
 
     Args:
@@ -184,23 +184,7 @@ class CornerModal(ModalScreen[bool]):
 
     @on(Input.Submitted, "#corner-code")
     async def _typed(self, event: Input.Submitted) -> None:
-        event.stop()
-        code = event.value.strip()
-        event.input.value = ""
-        if code:
-            await self.take(code)
-
-    async def on_scanned(self, message: Scanned) -> None:
-        """A code from the camera (or the kiosk's scan line) while the corner is open."""
-        message.stop()
-        touch = getattr(self.app, "touch", None)
-        if touch is not None:
-            touch()
-        try:
-            await self.take(message.code)
-        finally:
-            if message.done is not None:
-                message.done.set()
+        await self.take_typed(event)
 
     async def take(self, code: str) -> None:
         """Lend the book to the corner, or take it back, and say so."""

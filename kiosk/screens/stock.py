@@ -20,7 +20,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kiosk.bridges.messages import Scanned
 from kiosk.data.core.errors import KioskError
 from kiosk.data.librarian.stock import (
     ALLOWED_FROM,
@@ -33,6 +32,7 @@ from kiosk.data.librarian.stock import (
 from kiosk.locale import t
 from kiosk.screens.choice import ChoiceModal
 from kiosk.screens.librarian_panel import LibrarianHost
+from kiosk.screens.takes_codes import TakesCodes
 from kiosk.widgets.big_button import BigButton
 from kiosk.widgets.row_table import Column, RowTable
 from kiosk.widgets.verdict import Verdict
@@ -98,7 +98,7 @@ def done_text(done: StockDone) -> str:
     return text
 
 
-class StockPileModal(ModalScreen[bool]):
+class StockPileModal(TakesCodes, ModalScreen[bool]):
     """One decision for a pile of books, scanned one after another."""
 
     TAKES_SCANS: ClassVar[bool] = True
@@ -157,23 +157,7 @@ class StockPileModal(ModalScreen[bool]):
 
     @on(Input.Submitted, "#pile-code")
     async def _typed(self, event: Input.Submitted) -> None:
-        event.stop()
-        code = event.value.strip()
-        event.input.value = ""
-        if code:
-            await self.take(code)
-
-    async def on_scanned(self, message: Scanned) -> None:
-        """A code from the camera (or the kiosk's scan line) while the pile is open."""
-        message.stop()
-        touch = getattr(self.app, "touch", None)
-        if touch is not None:
-            touch()
-        try:
-            await self.take(message.code)
-        finally:
-            if message.done is not None:
-                message.done.set()
+        await self.take_typed(event)
 
     async def take(self, code: str) -> None:
         """Make the decision for the book ``code``, and say how it went."""
