@@ -125,7 +125,7 @@ async def run(url: str, card: str, barcodes: list[str], batches: int,
             await wedge(app, card)
             await until(on("PatronScreen"))
             await pilot.pause()
-            await pilot.press("f5")
+            await pilot.press("f6")  # Book corner
             await until(on("ChoiceModal"))
             await pilot.press("f2")  # lend to the teacher's own class
             await until(on("ChoiceModal"))
@@ -136,7 +136,7 @@ async def run(url: str, card: str, barcodes: list[str], batches: int,
                 await timed(code, lent)
             await pilot.press("f2")
             await until(on("PatronScreen"))
-            await pilot.press("f5")
+            await pilot.press("f6")
             await until(on("ChoiceModal"))
             await pilot.press("f2")  # bring back the corner just lent
             await until(on("CornerModal"))
