@@ -171,6 +171,23 @@ class _Stop(Exception):
 # -- a kiosk ------------------------------------------------------------------------------
 
 
+def play_op(driver: _KioskDriver | _DeskDriver, op: tuple[Any, ...]) -> _Reply:
+    """Play one operation on ``driver``, flagged busy in the shared memory meanwhile (the
+    injector's kills aim at it); a crash of the kiosk's or desk's code is a finding."""
+    reply = _Reply()
+    driver.shared[0] = 1
+    try:
+        driver.play(op, reply)
+    except _Stop:
+        pass
+    except Exception:
+        reply.errors.append(f"{op!r}: {traceback.format_exc()}"[-2000:])
+        reply.count("error")
+    finally:
+        driver.shared[0] = 0
+    return reply
+
+
 class _KioskDriver:
     """A kiosk process: its services, its hooks, and the operations it plays."""
 
@@ -315,17 +332,7 @@ class _KioskDriver:
     def command(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
         what = message[0]
         if what == "op":
-            reply = _Reply()
-            self.shared[0] = 1
-            try:
-                self.play(message[1], reply)
-            except _Stop:
-                pass
-            except Exception:  # a crash of the kiosk's code: a finding
-                reply.errors.append(f"{message[1]!r}: {traceback.format_exc()}"[-2000:])
-                reply.count("error")
-            finally:
-                self.shared[0] = 0
+            reply = play_op(self, message[1])
             self.ops += 1
             if self.ops % self.cfg.checkpoint_every == 0:
                 self.side.checkpoint()
@@ -440,17 +447,7 @@ class _DeskDriver:
     def command(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
         what = message[0]
         if what == "op":
-            reply = _Reply()
-            self.shared[0] = 1
-            try:
-                self.play(message[1], reply)
-            except _Stop:
-                pass
-            except Exception:  # a crash of the desk's code: a finding
-                reply.errors.append(f"{message[1]!r}: {traceback.format_exc()}"[-2000:])
-                reply.count("error")
-            finally:
-                self.shared[0] = 0
+            reply = play_op(self, message[1])
             if reply.outcomes.get("failed"):
                 self.side.reset()
             return reply.message()
