@@ -250,3 +250,29 @@ def payload(fact_data: str) -> dict[str, Any]:
 
 def iso(day: date) -> str:
     return day.isoformat()
+
+
+def converged(
+    site: Site, folder: Path, *, alike: Callable[[pw.Database], Any] | None = None
+) -> dict[str, Any]:
+    """Sync every kiosk twice round; assert they all hold the desk's state and facts, have
+    nothing left to send, and that a replay of the desk's journal gives its state. ``alike``
+    reads something more that every kiosk must hold as the desk does."""
+    for _ in range(2):
+        for kiosk in site.kiosks.values():
+            kiosk.sync(site.desk)
+    desk = state(site.desk)
+    for kiosk in site.kiosks.values():
+        assert state(kiosk.db) == desk, kiosk.name
+        assert circulation_facts(kiosk.db) == circulation_facts(site.desk), kiosk.name
+        if alike is not None:
+            assert alike(kiosk.db) == alike(site.desk), kiosk.name
+        with on(kiosk.db):
+            assert sync.pending_count() == 0
+    assert replay(site.desk, folder) == desk
+    return desk
+
+
+def desk_circulation(site: Site, clock: Callable[[], datetime]) -> Circulation:
+    """The librarian's own circulation service, on the desk's database."""
+    return Circulation(Store(site.desk, "desk", clock=clock))

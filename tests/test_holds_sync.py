@@ -56,15 +56,7 @@ def holds_state(db) -> list[tuple]:
 
 
 def converged(site: sk.Site, folder: Path) -> dict:
-    for _ in range(2):
-        for kiosk in site.kiosks.values():
-            kiosk.sync(site.desk)
-    desk = sk.state(site.desk)
-    for kiosk in site.kiosks.values():
-        assert sk.state(kiosk.db) == desk, kiosk.name
-        assert holds_state(kiosk.db) == holds_state(site.desk), kiosk.name
-    assert sk.replay(site.desk, folder) == desk
-    return desk
+    return sk.converged(site, folder, alike=holds_state)
 
 
 def desk_holds(site: sk.Site, clock: FakeClock) -> Holds:

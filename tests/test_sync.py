@@ -23,9 +23,7 @@ from kiosk.data.core.db import database
 from kiosk.data.core.errors import CardRefused, Refused
 from kiosk.data.core.facts import Fact, new_fact
 from kiosk.data.core.models import ClosedDay, Journal, KioskRegistration, Loan, LoanRule, Setting
-from kiosk.data.core.store import Store
 from kiosk.data.lending import circulation as circulation_module
-from kiosk.data.lending.circulation import Circulation
 from kiosk.system import logs
 
 
@@ -43,26 +41,6 @@ def site(desk_url: str, tmp_path: Path, clock: FakeClock) -> sk.Site:
     for kiosk in site.kiosks.values():
         kiosk.db.close()
     site.desk.close()
-
-
-def converged(site: sk.Site, folder: Path) -> dict:
-    """Sync every kiosk twice round; assert they all hold the desk's state and facts."""
-    for _ in range(2):
-        for kiosk in site.kiosks.values():
-            kiosk.sync(site.desk)
-    desk = sk.state(site.desk)
-    for kiosk in site.kiosks.values():
-        assert sk.state(kiosk.db) == desk, kiosk.name
-        assert sk.circulation_facts(kiosk.db) == sk.circulation_facts(site.desk), kiosk.name
-        with sk.on(kiosk.db):
-            assert sync.pending_count() == 0
-    assert sk.replay(site.desk, folder) == desk
-    return desk
-
-
-def desk_circulation(site: sk.Site, clock: FakeClock) -> Circulation:
-    """The librarian's own circulation service, on the desk's database."""
-    return Circulation(Store(site.desk, "desk", clock=clock))
 
 
 def card_of(site: sk.Site, number: str) -> str:
@@ -99,7 +77,7 @@ def test_loans_travel_both_ways(site, clock, tmp_path):
         assert Loan.select().join_from(Loan, Loan.copy.rel_model).count() == 1
     result = library_room.circulation.checkin("B00001")
     assert result.borrower == "Student S0001"
-    converged(site, tmp_path)
+    sk.converged(site, tmp_path)
 
 
 def test_a_push_repeated_after_a_crash_changes_nothing(site, clock, tmp_path):
@@ -122,7 +100,7 @@ def test_a_push_repeated_after_a_crash_changes_nothing(site, clock, tmp_path):
         uuids = [uuid for (uuid,) in Journal.select(Journal.uuid).tuples()]
     assert len(uuids) == len(set(uuids))
     assert sk.cases(site.desk) == []
-    converged(site, tmp_path)
+    sk.converged(site, tmp_path)
 
 
 def test_an_empty_sync_pushes_and_pulls_nothing(site):
@@ -141,7 +119,7 @@ def test_lent_twice_offline_the_later_checkout_wins(site, clock, tmp_path):
     hall.circulation.checkout("S0001", "B00001")  # 10:30, the book's later borrower
     hall.sync(site.desk)  # the later checkout reaches the desk first
     room.sync(site.desk)
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     open_loans = [loan for loan in desk["loans"] if loan[4] == "None"]
     assert [(loan[1], loan[2]) for loan in open_loans] == [("B00001", "S0001")]
     ended = next(loan for loan in desk["loans"] if loan[2] == "S0002")
@@ -154,10 +132,10 @@ def test_returned_at_the_desk_then_at_a_kiosk(site, clock, tmp_path):
     hall.circulation.checkout("S0001", "B00003")
     hall.sync(site.desk)
     clock.advance(hours=1)
-    desk_circulation(site, clock).checkin("B00003")  # the librarian takes it back
+    sk.desk_circulation(site, clock).checkin("B00003")  # the librarian takes it back
     clock.advance(hours=1)
     assert hall.circulation.checkin("B00003").destination == "shelf"  # offline: still on loan here
-    converged(site, tmp_path)
+    sk.converged(site, tmp_path)
     assert sk.cases(site.desk) == [("returned_twice", "S0001", "B00003")]
 
 
@@ -191,11 +169,11 @@ def test_the_desks_return_decides_after_a_push_running_meanwhile(
         return row
 
     monkeypatch.setattr(read, "first", reading)
-    desk_circulation(site, clock).checkin("B00003")  # 12:00
+    sk.desk_circulation(site, clock).checkin("B00003")  # 12:00
     monkeypatch.undo()
     pushes[0].join(10)
     assert not pushes[0].is_alive()
-    desk = converged(site, tmp_path)  # the desk's state is a replay of its journal
+    desk = sk.converged(site, tmp_path)  # the desk's state is a replay of its journal
     [loan] = desk["loans"]
     assert loan[4] == "2025-03-12 12:00:00"  # the desk decided first; the push waited
     assert sk.cases(site.desk) == [("returned_twice", "S0001", "B00003")]
@@ -209,13 +187,13 @@ def test_a_stale_return_does_not_end_a_newer_loan(site, clock, tmp_path):
     clock.advance(hours=1)
     hall.circulation.checkin("B00004")  # 11:00 at the offline hall kiosk
     clock.advance(minutes=30)
-    desk_circulation(site, clock).checkin("B00004")  # 11:30: the desk never heard
+    sk.desk_circulation(site, clock).checkin("B00004")  # 11:30: the desk never heard
     room.sync(site.desk)
     clock.advance(minutes=30)
     room.circulation.checkout("S0002", "B00004")  # 12:00: lent again
     room.sync(site.desk)
     hall.sync(site.desk)  # the 11:00 return arrives last
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert [(loan[1], loan[2]) for loan in desk["loans"] if loan[4] == "None"] == [
         ("B00004", "S0002")
     ]
@@ -234,7 +212,7 @@ def test_a_card_revoked_at_the_desk_used_offline(site, clock, tmp_path):
     hall.circulation.checkout(page.number, "B00005", page.card)
     hall.sync(site.desk)
     assert sk.cases(site.desk) == [("revoked_card", "S0003", "B00005")]
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert ("B00005", "S0003") in [(loan[1], loan[2]) for loan in desk["loans"]]  # it stands
     with pytest.raises(CardRefused) as refused:  # and now the kiosk knows
         hall.circulation.open_card(old_card)
@@ -255,7 +233,7 @@ def test_a_patron_deactivated_at_the_desk_while_a_kiosk_lends(site, clock, tmp_p
     assert sk.cases(site.desk) == [
         ("inactive_patron", "S0004", "B00006"), ("inactive_patron", "S0004", "B00007")
     ]
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert {loan[1] for loan in desk["loans"] if loan[2] == "S0004"} == {"B00006", "B00007"}
     with pytest.raises(CardRefused):
         hall.circulation.open_card(card_of(site, "S0004"))
@@ -269,7 +247,7 @@ def test_a_copy_withdrawn_at_the_desk_while_a_kiosk_lends_it(site, clock, tmp_pa
     hall.circulation.checkout("S0005", "B00007")  # offline: the book left all the same
     hall.sync(site.desk)
     assert [case[0] for case in sk.cases(site.desk)] == ["lent_written_off"]
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     # the loan stands (the book left), and the copy stays written off: its return
     # brings it to the librarian's desk (docs/sync.md)
     assert desk["statuses"]["B00007"] == "withdrawn"
@@ -277,7 +255,7 @@ def test_a_copy_withdrawn_at_the_desk_while_a_kiosk_lends_it(site, clock, tmp_pa
         "S0005"
     ]
     assert hall.circulation.checkin("B00007").destination == "desk"
-    assert converged(site, tmp_path)["statuses"]["B00007"] == "withdrawn"
+    assert sk.converged(site, tmp_path)["statuses"]["B00007"] == "withdrawn"
 
 
 def test_a_copy_in_repair_at_the_desk_while_a_kiosk_lends_it(site, clock, tmp_path):
@@ -288,7 +266,7 @@ def test_a_copy_in_repair_at_the_desk_while_a_kiosk_lends_it(site, clock, tmp_pa
     hall.circulation.checkout("S0005", "B00007")  # offline: it was on the shelf after all
     hall.sync(site.desk)
     assert [case[0] for case in sk.cases(site.desk)] == ["lent_unavailable"]
-    assert converged(site, tmp_path)["statuses"]["B00007"] == "on_loan"  # the loan stands
+    assert sk.converged(site, tmp_path)["statuses"]["B00007"] == "on_loan"  # the loan stands
 
 
 def test_a_copy_marked_lost_at_the_desk_then_returned_at_a_kiosk(site, clock, tmp_path):
@@ -304,12 +282,12 @@ def test_a_copy_marked_lost_at_the_desk_then_returned_at_a_kiosk(site, clock, tm
     # (the loss ended the loan at the desk: the return is the lost book found, not a
     # second return)
     assert [case[0] for case in sk.cases(site.desk)] == ["lost_copy_returned"]
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert desk["statuses"]["B00008"] == "lost"  # until the librarian says it is found
     assert all(loan[4] != "None" for loan in desk["loans"])
     with sk.on(site.desk), site.desk.atomic():
         masterdata.set_copy_status("B00008", "available")
-    assert converged(site, tmp_path)["statuses"]["B00008"] == "available"
+    assert sk.converged(site, tmp_path)["statuses"]["B00008"] == "available"
 
 
 def test_a_renewal_of_a_loan_ended_at_the_desk(site, clock, tmp_path):
@@ -317,11 +295,11 @@ def test_a_renewal_of_a_loan_ended_at_the_desk(site, clock, tmp_path):
     loan = hall.circulation.checkout("S0006", "B00002").loan
     hall.sync(site.desk)
     clock.advance(days=10)  # in the week before it is due: renewable
-    desk_circulation(site, clock).checkin("B00002")
+    sk.desk_circulation(site, clock).checkin("B00002")
     hall.circulation.renew("S0006", loan.loan_id)
     hall.sync(site.desk)
     assert sk.cases(site.desk) == [("renew_ended", "S0006", "B00002")]
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert all(loan[4] != "None" for loan in desk["loans"])
 
 
@@ -336,7 +314,7 @@ def test_a_checkout_while_this_kiosks_own_facts_are_unplaced_is_rebased(site, cl
     hall.circulation.checkout("S0002", "B00002")  # same title, other copy
     report = hall.sync(site.desk)
     assert report.pulled >= 3
-    converged(site, tmp_path)
+    sk.converged(site, tmp_path)
 
 
 # -- master data --------------------------------------------------------------------------
@@ -370,7 +348,7 @@ def test_master_data_changes_reach_the_kiosks(site, clock, tmp_path):
     library.open_library(f"sqlite:///{hall.db.path}")  # the kiosk starts again
     with sk.on(hall.db):
         assert not LoanRule.select().where(LoanRule.patron_kind == "teacher").exists()
-    converged(site, tmp_path)
+    sk.converged(site, tmp_path)
 
 
 def test_a_new_card_secret_reaches_a_running_kiosk(site, clock):

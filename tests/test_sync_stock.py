@@ -15,7 +15,6 @@ from conftest import FakeClock
 
 from kiosk.data.core import masterdata
 from kiosk.data.core.store import Store
-from kiosk.data.lending.circulation import Circulation
 from kiosk.data.librarian.stock import Stock
 from kiosk.data.roles import Roles
 
@@ -40,21 +39,6 @@ def site(desk_url: str, tmp_path: Path, clock: FakeClock) -> sk.Site:
     site.desk.close()
 
 
-def converged(site: sk.Site, folder: Path) -> dict:
-    for _ in range(2):
-        for kiosk in site.kiosks.values():
-            kiosk.sync(site.desk)
-    desk = sk.state(site.desk)
-    for kiosk in site.kiosks.values():
-        assert sk.state(kiosk.db) == desk, kiosk.name
-    assert sk.replay(site.desk, folder) == desk
-    return desk
-
-
-def desk_circulation(site: sk.Site, clock: FakeClock) -> Circulation:
-    return Circulation(Store(site.desk, "desk", clock=clock))
-
-
 def test_a_corner_lent_offline_and_brought_back_at_another_kiosk(site, clock, tmp_path):
     hall, library = site.add_kiosk("hall"), site.add_kiosk("library")
     corners = Roles(hall.circulation).corners
@@ -62,7 +46,7 @@ def test_a_corner_lent_offline_and_brought_back_at_another_kiosk(site, clock, tm
     books = sk.barcodes(60)[:40]
     for barcode in books:
         corners.lend(corner, barcode)
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert desk["corners"][0][1:6] == ("3A", "T0001", str(corner.due_on), False, 0)
     assert len(desk["corners"][0][6]) == 40
     clock.advance(days=30)
@@ -71,13 +55,13 @@ def test_a_corner_lent_offline_and_brought_back_at_another_kiosk(site, clock, tm
         other.give_back(corner.id, barcode)
     missing = other.close(corner.id, by="T0001")
     assert [book.barcode for book in missing] == sorted(books[38:], key=lambda b: b)
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert desk["corners"][0][4:6] == (True, 2)
 
 
 def test_a_copy_written_off_at_a_kiosk_while_the_desk_lent_it(site, clock, tmp_path):
     hall = site.add_kiosk("hall")
-    desk_circulation(site, clock).checkout("S0001", "B00003")
+    sk.desk_circulation(site, clock).checkout("S0001", "B00003")
     clock.advance(minutes=5)
     Stock(hall.circulation.store).act("B00003", "withdrawn", by="L1", reason="worn_out")
     hall.sync(site.desk)
@@ -87,10 +71,10 @@ def test_a_copy_written_off_at_a_kiosk_while_the_desk_lent_it(site, clock, tmp_p
     from kiosk.locale import set_language
 
     set_language("en")
-    (case,) = [c for c in DayBook(desk_circulation(site, clock)).cases() if c.source == "sync"]
+    (case,) = [c for c in DayBook(sk.desk_circulation(site, clock)).cases() if c.source == "sync"]
     assert case.copy == "B00003" and "written-off book was lent" in case.what
     set_language("zh_CN")
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert desk["statuses"]["B00003"] == "withdrawn"
     assert any(loan[1] == "B00003" and loan[4] == "None" for loan in desk["loans"])
 
@@ -103,9 +87,9 @@ def test_a_loss_and_a_repair_at_the_desk_reach_every_kiosk(site, clock, tmp_path
     stock = Stock(Store(site.desk, "desk", clock=clock))
     assert stock.act("B00004", "lost", by="L1", settlement="replaced").lost_by == "Student S0002"
     hall.circulation.checkin("B00005", damaged=True)
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     stock.act("B00005", "repaired", by="L1")
-    desk = converged(site, tmp_path)
+    desk = sk.converged(site, tmp_path)
     assert desk["statuses"]["B00004"] == "lost"
     assert desk["statuses"]["B00005"] == "available"
     assert [event[2] for event in sorted(desk["events"], key=lambda e: e[0])] == [
@@ -125,7 +109,7 @@ def test_a_forgotten_card_in_a_class_visit_travels(site, clock, tmp_path):
     counted = roles.visits.roll_call(visit.id, "S0001", no_card=True)
     assert counted.status == "counted"
     hall.circulation.checkout("S0001", "B00009", teacher="T0001")
-    converged(site, tmp_path)
+    sk.converged(site, tmp_path)
     with sk.on(site.desk):
         assert VisitAttendee.select().count() == 1
         loan = Journal.get((Journal.kind == "checkout") & (Journal.copy == "B00009"))
