@@ -256,3 +256,47 @@ def test_a_transaction_on_a_closed_connection_connects_first(pg: pw.Database) ->
         SchoolClass.create(name="3A")
     with database.session(pg):
         assert [c.name for c in SchoolClass.select()] == ["3A"]
+
+
+_CLASSES_AS = {
+    "models": Prepared(lambda grade: SchoolClass.select().where(SchoolClass.grade == grade)
+                       .order_by(SchoolClass.name)),
+    "tuples": Prepared(lambda grade: SchoolClass.select(SchoolClass.name, SchoolClass.grade)
+                       .where(SchoolClass.grade == grade).order_by(SchoolClass.name).tuples()),
+    "dicts": Prepared(lambda grade: SchoolClass.select().where(SchoolClass.grade == grade)
+                      .order_by(SchoolClass.name).dicts()),
+    "namedtuples": Prepared(lambda grade: SchoolClass.select(SchoolClass.name)
+                            .where(SchoolClass.grade == grade).order_by(SchoolClass.name)
+                            .namedtuples()),
+}
+
+
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("shape", sorted(_CLASSES_AS))
+def test_rows_convert_as_peewee_would_every_time(
+    request: pytest.FixtureRequest, where: str, shape: str
+) -> None:
+    """The column work done for the first result is lent to later ones: the second and
+    third results (other rows, none) still come back exactly as peewee's own query gives
+    them, on SQLite and PostgreSQL."""
+    statement = _CLASSES_AS[shape]
+    library = request.getfixturevalue("library" if where == "sqlite" else "pg")
+    with database.session(library):
+        for grade, names in ((1, ["1A", "1B"]), (2, ["2A"])):
+            for name in names:
+                SchoolClass.create(name=name, grade=grade)
+
+        def by_peewee(grade: int) -> list[object]:
+            query = statement._build(grade)
+            return [
+                row.__data__ if isinstance(row, pw.Model) else row for row in query
+            ]
+
+        for grade in (1, 2, 3, 1):
+            got = statement.rows(grade)
+            assert [row.__data__ if isinstance(row, pw.Model) else row for row in got] == \
+                by_peewee(grade)
+        assert statement.first(3) is None
+        first = statement.first(2)
+        assert (first.name if hasattr(first, "name") else first[0] if isinstance(first, tuple)
+                else first["name"]) == "2A"

@@ -37,6 +37,7 @@ from kiosk.data.core.facts import Fact, to_db_time, utcnow
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.library import open_library
 from kiosk.data.core.models import Copy, Hold, Loan, LoanRule, Patron, Title, shelf_area
+from kiosk.data.core.prepared import Prepared
 from kiosk.data.core.store import Store
 from kiosk.data.core.text import clean_code, printable
 from kiosk.data.desk.terminals import (
@@ -168,6 +169,19 @@ class Placed:
     title: str
     position: int
     available: bool
+
+
+_OPEN_HOLDS = Prepared(
+    lambda number: Hold.select(Title.title, Copy.barcode, Hold.status)
+    .join(Title, on=(Hold.title == Title.id))
+    .switch(Hold)
+    .join(Copy, pw.JOIN.LEFT_OUTER, on=(Hold.copy == Copy.id))
+    .join_from(Hold, Patron, on=(Hold.patron == Patron.id))
+    .where((Patron.number == number) & Hold.status.in_(["waiting", "ready"]))
+    .order_by(Hold.placed_at)
+    .tuples()
+)
+"""A patron's reservations, oldest first (title, the copy waiting if one is, status)."""
 
 
 def _loan(view: LoanView) -> LoanLine:
@@ -341,14 +355,7 @@ class Library:
         with self._reading():
             holds = tuple(
                 HoldLine(title, barcode or "", status == "ready")
-                for title, barcode, status in Hold.select(Title.title, Copy.barcode, Hold.status)
-                .join(Title, on=(Hold.title == Title.id))
-                .switch(Hold)
-                .join(Copy, pw.JOIN.LEFT_OUTER, on=(Hold.copy == Copy.id))
-                .join_from(Hold, Patron, on=(Hold.patron == Patron.id))
-                .where((Patron.number == view.number) & Hold.status.in_(["waiting", "ready"]))
-                .order_by(Hold.placed_at)
-                .tuples()
+                for title, barcode, status in _OPEN_HOLDS.rows(view.number)
             )
             returns_only = settings.get("returns_only") == "1"
         return PatronPage(

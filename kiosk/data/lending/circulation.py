@@ -58,6 +58,11 @@ _PATRON = Prepared(
     .where(Patron.number == number)
     .limit(1)
 )
+_CARD = Prepared(
+    lambda patron_id, serial: Card.select()
+    .where((Card.patron == patron_id) & (Card.serial == serial))
+    .limit(1)
+)
 _COPY = Prepared(
     lambda barcode: Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).limit(1)
 )
@@ -225,16 +230,16 @@ class Circulation:
             raise CardRefused("card.damaged")
         prefix, secret = self._card_keys
         if self.allow_plain_cards and code.isdigit() and not cards.is_card_code(code, prefix):
-            patron = Patron.get_or_none(Patron.number == code)
+            patron = _PATRON.first(code)
             if patron is None:
                 raise CardRefused("card.unknown")
             self._check_patron(patron, blocked_ok=blocked_ok)
             return patron, None
         parsed = cards.verify(code, prefix, secret)
-        patron = Patron.get_or_none(Patron.number == parsed.number)
+        patron = _PATRON.first(parsed.number)
         if patron is None:
             raise CardRefused("card.unknown")
-        card = Card.get_or_none((Card.patron == patron) & (Card.serial == parsed.serial))
+        card = _CARD.first(patron.id, parsed.serial)
         if card is None:
             raise CardRefused("card.unknown", number=patron.number)
         if card.revoked_at is not None:
