@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -122,7 +123,12 @@ class Terminal:
         began = time.perf_counter()
         end = began + seconds
         turn = 0
-        sent = 0
+        # paced: requests fall due at random, as students arrive (a Poisson process of
+        # ``rate`` a second at this terminal, so the terminals together offer their sum);
+        # the first one is due after a random wait too, so the terminals do not start
+        # in step
+        arrivals = random.Random(self.name)
+        due = began + (arrivals.expovariate(rate) if rate else 0.0)
         while time.perf_counter() < end:
             card = self.cards[(turn // PAIRS) % len(self.cards)]
             book = self.books[turn % len(self.books)]
@@ -135,14 +141,13 @@ class Terminal:
                 ("09", f"09N{date}{date}APBENCH|AOLK|AB{book}|AC|"),
             ):
                 if rate:  # paced: the clock starts when the request was due, not when sent
-                    due = began + sent / rate
                     pause = due - time.perf_counter()
                     if pause > 0:
                         time.sleep(pause)
                     asked = due
+                    due += arrivals.expovariate(rate)
                 else:
                     asked = time.perf_counter()
-                sent += 1
                 answer = ask(body)
                 self.latencies[command].append(time.perf_counter() - asked)
                 if answer[2:3] != b"1":
