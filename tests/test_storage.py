@@ -76,13 +76,15 @@ def test_write_locked_by_another_connection_is_storage_locked(library_url, stock
         assert BUSY_MS / 1000 * 0.5 <= waited < 2.0
         for write in (
             lambda: circulation.checkin(stocked["lent"]),
-            lambda: circulation.open_card(stocked["card"]),
+            lambda: circulation.open_card(stocked["card"][:-2] + "ZZ"),  # forged: recorded
             lambda: circulation.checkout(stocked["number"], "NO-SUCH-COPY"),  # a refusal
         ):
             with pytest.raises(StorageError, match="storage.locked"):
                 write()
-        # Readers are not blocked by a writer (WAL): the patron's page still shows.
+        # Readers are not blocked by a writer (WAL): the patron's page still shows, and a
+        # good card opens it (a card is read, not written: only a refusal is recorded).
         assert len(circulation.patron(stocked["number"]).loans) == 1
+        assert circulation.open_card(stocked["card"]).number == stocked["number"]
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -156,7 +156,7 @@ def test_the_desks_return_decides_after_a_push_running_meanwhile(
     clock.advance(hours=1)
     hall.circulation.checkin("B00003")  # 11:00, not pushed yet
     clock.advance(hours=1)
-    read = circulation_module._OPEN_LOAN_WITH_BORROWER
+    read = circulation_module._COPY_TO_LEND  # the copy with its open loan
     first = read.first
     pushes: list[threading.Thread] = []
 

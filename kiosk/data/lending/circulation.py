@@ -66,10 +66,27 @@ _CARD = Prepared(
 _COPY = Prepared(
     lambda barcode: Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).limit(1)
 )
-_OPEN_LOAN_WITH_BORROWER = Prepared(
-    lambda copy_id: Loan.select(Loan, Patron)
-    .join(Patron)
-    .where((Loan.copy == copy_id) & Loan.returned_at.is_null())
+_HELD_TITLE = Hold.alias("held")
+_COPY_TO_LEND = Prepared(
+    # A copy as a checkout or a return decides by, in one round trip: its title, its open
+    # loan and borrower (``open_loan``, None when it is in), and whether its title has any
+    # open reservation (``held``; if not, the projection skips the hold queries).
+    lambda barcode: Copy.select(
+        Copy, Title, Loan, Patron,
+        pw.fn.EXISTS(
+            _HELD_TITLE.select(_HELD_TITLE.id).where(
+                (_HELD_TITLE.title == Copy.title) & _HELD_TITLE.status.in_(["waiting", "ready"])
+            )
+        ).alias("held"),
+    )
+    .join(Title)
+    .switch(Copy)
+    .join(
+        Loan, pw.JOIN.LEFT_OUTER, attr="open_loan",
+        on=((Loan.copy == Copy.id) & Loan.returned_at.is_null()),
+    )
+    .join(Patron, pw.JOIN.LEFT_OUTER)
+    .where(Copy.barcode == barcode)
     .limit(1)
 )
 _PATRON_LOANS = Prepared(
@@ -211,18 +228,21 @@ class Circulation:
             StorageError: the database cannot be read or written.
         """
 
-        def decide() -> Outcome:
+        # A card is read without the write lock (at a PostgreSQL desk, the journal lock
+        # every checkout waits for): only a refusal is written, in a transaction of its own.
+        with self.store.reading():
             try:
                 patron, serial = self._card_patron(raw, blocked_ok=blocked_ok)
             except CardRefused as refusal:
-                number = refusal.params.get("number")
-                return Outcome(refusal=self.store.refusal(refusal, patron=number, code=raw))
-            view = self._patron_view(patron, card=serial)
-            if patron.blocked_reason:
-                view = replace(view, blocked=True, may_borrow=0)
-            return Outcome(value=view)
-
-        return self.store.run(decide)
+                refused = refusal
+            else:
+                view = self._patron_view(patron, card=serial)
+                if patron.blocked_reason:
+                    view = replace(view, blocked=True, may_borrow=0)
+                return view
+        with self.store.writing():
+            self.store.refusal(refused, patron=refused.params.get("number"), code=raw)
+        raise refused
 
     def _card_patron(self, raw: str, *, blocked_ok: bool = False) -> tuple[Patron, int | None]:
         code = clean_code(raw)
@@ -404,7 +424,7 @@ class Circulation:
                         NotFound("copy.damaged_code"), patron=patron.number, code=raw_barcode
                     )
                 )
-            copy = _COPY.first(barcode)
+            copy = _COPY_TO_LEND.first(barcode)
             if copy is None:
                 return Outcome(
                     refusal=self.store.refusal(
@@ -427,7 +447,9 @@ class Circulation:
                 Kind.CHECKOUT, patron=patron.number, copy=copy.barcode,
                 due_on=plan.due.isoformat(), **extra,
             )
-            journal.record(fact, Known(copy=copy, patron=patron, open_loan=None))
+            journal.record(
+                fact, Known(copy=copy, patron=patron, open_loan=None, holds_possible=bool(copy.held))
+            )
             title: Title = copy.title
             loan = LoanView(
                 loan_id=fact.uuid, barcode=copy.barcode,
@@ -441,11 +463,12 @@ class Circulation:
         return self.store.run(decide)
 
     def _may_lend(self, patron: Patron, copy: Copy) -> _LoanPlan:
-        """How lending ``copy`` to ``patron`` would go, or the reason not to."""
+        """How lending ``copy`` (read by :data:`_COPY_TO_LEND`) to ``patron`` would go,
+        or the reason not to."""
         title: Title = copy.title
         name = issue_title(title.title, title.issue_date)  # what the reader is told
         values = self._settings()
-        current = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
+        current: Loan | None = copy.open_loan
         if current is not None and current.patron_id == patron.id:
             # offer to return it (always possible) or renew it (the rules decide)
             raise AlreadyBorrowed(self._loan_view(current, copy, title))
@@ -586,14 +609,14 @@ class Circulation:
                 return Outcome(
                     refusal=self.store.refusal(NotFound("copy.damaged_code"), code=raw_barcode)
                 )
-            copy = _COPY.first(barcode)
+            copy = _COPY_TO_LEND.first(barcode)
             if copy is None:
                 return Outcome(
                     refusal=self.store.refusal(
                         NotFound("copy.unknown", code=printable(barcode, 40)), code=barcode
                     )
                 )
-            loan = _OPEN_LOAN_WITH_BORROWER.first(copy.id)
+            loan: Loan | None = copy.open_loan
             status_before = copy.status
             extra: dict[str, Any] = {"damaged": True} if damaged else {}
             if shift:
@@ -605,7 +628,7 @@ class Circulation:
                     Kind.CHECKIN, patron=loan.patron.number if loan else None,
                     copy=copy.barcode, loan=loan.id if loan else None, **extra,
                 ),
-                Known(copy=copy, open_loan=loan),
+                Known(copy=copy, open_loan=loan, holds_possible=bool(copy.held)),
             )
             if damaged:
                 status_before = "repair"  # to the desk, like any copy that is not for the shelf
