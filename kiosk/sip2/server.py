@@ -176,7 +176,8 @@ class Sip2Server:
             else:
                 timeout = limits.idle_timeout
             try:
-                data = await asyncio.wait_for(reader.read(4096), timeout)
+                async with asyncio.timeout(timeout):  # (no task per read, as wait_for makes)
+                    data = await reader.read(4096)
             except TimeoutError:
                 if buffer:
                     return "a message left unfinished"
@@ -191,7 +192,8 @@ class Sip2Server:
                 answer = await loop.run_in_executor(self._pool, self._answer, session, frame)
                 if answer:
                     writer.write(answer)
-                    await asyncio.wait_for(writer.drain(), limits.message_timeout)
+                    async with asyncio.timeout(limits.message_timeout):
+                        await writer.drain()
                 if session.closing:
                     return "closed by the server (see above)"
             if session.terminal is None and time.monotonic() > login_by:
