@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kiosk.data.core import cards
 from kiosk.data.core.models import LoanRule, Setting
+from kiosk.data.core.prepared import Prepared
 
 DEFAULTS = {
     "library_name": "School Library",
@@ -24,10 +25,13 @@ DEFAULT_RULES = [
 """The loan rules of a new library: students 2 books for 14 days, teachers 10 for 30."""
 
 
+_VALUE = Prepared(lambda key: Setting.select(Setting.value).where(Setting.key == key).limit(1).tuples())
+
+
 def get(key: str) -> str:
     """A setting's value, or its default."""
-    row = Setting.get_or_none(Setting.key == key)
-    return row.value if row else DEFAULTS.get(key, "")
+    row = _VALUE.first(key)
+    return row[0] if row else DEFAULTS.get(key, "")
 
 
 def put(key: str, value: str) -> None:
