@@ -60,6 +60,12 @@ SERVER = "sip2-server"
 """The name the server's own reads and writes run under (it makes no facts of its own)."""
 
 
+TERMS_TTL = 1.0
+"""Seconds the server keeps the settings, loan rules and closed days it lends by
+(:class:`kiosk.data.lending.terms.Terms`): a change at the desk reaches the terminals
+within a second (a kiosk learns it at its next sync)."""
+
+
 class Refusal(Exception):
     """The library says no (or cannot answer): ``key`` names the message, ``params`` its
     values. ``card`` is set when the patron's card itself was refused."""
@@ -277,7 +283,7 @@ class Library:
         if desk is None:
             desk = Circulation(
                 Store(self.db, terminal, clock=self.clock),
-                allow_plain_cards=self.allow_plain_cards,
+                allow_plain_cards=self.allow_plain_cards, terms_ttl=TERMS_TTL,
             )
             with self._lock:
                 desk = self._desks.setdefault(terminal, desk)
@@ -291,7 +297,8 @@ class Library:
         """The library's name (the ACS status's ``AM``) and whether only returns are
         taken now (the end-of-term switch)."""
         with self._reading():
-            return settings.get("library_name"), settings.get("returns_only") == "1"
+            returns_only = self._desk(SERVER).terms.settings()["returns_only"] == "1"
+            return settings.get("library_name"), returns_only
 
     # -- terminals ----------------------------------------------------------------
 
@@ -357,7 +364,7 @@ class Library:
                 HoldLine(title, barcode or "", status == "ready")
                 for title, barcode, status in _OPEN_HOLDS.rows(view.number)
             )
-            returns_only = settings.get("returns_only") == "1"
+            returns_only = self._desk(SERVER).terms.settings()["returns_only"] == "1"
         return PatronPage(
             number=view.number, name=view.name, card=view.card,
             loans=tuple(_loan(loan) for loan in view.loans), holds=holds,

@@ -27,14 +27,12 @@ from kiosk.data.core.errors import (
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import (
     Card,
-    ClosedDay,
     Copy,
     Hold,
     Loan,
     LoanRule,
     Patron,
     SchoolClass,
-    Setting,
     Title,
     shelf_area,
 )
@@ -46,6 +44,7 @@ from kiosk.data.core.text import clean_code, printable
 from kiosk.data.core.titles import issue_title
 from kiosk.data.lending import renewals
 from kiosk.data.lending.pin_guard import pin_state
+from kiosk.data.lending.terms import Terms
 from kiosk.data.lending.values import CheckoutResult, LoanView, PatronView, ReturnResult
 from kiosk.locale import format_date
 
@@ -98,21 +97,6 @@ _PATRON_LOANS = Prepared(
 )
 """A patron's own open loans (a class corner's books, lent under a teacher, are the
 class's: they are not the teacher's books, nor counted against the teacher's quota)."""
-_RULES = Prepared(
-    lambda patron_kind, item_kind: LoanRule.select().where(
-        (LoanRule.patron_kind == patron_kind) & LoanRule.item_kind.in_(["*", item_kind])
-    )
-)
-_CIRCULATION_SETTINGS = Prepared(
-    lambda: Setting.select().where(
-        Setting.key.in_(["returns_only", "closed_weekdays", renewals.SETTING])
-    )
-)
-_CLOSED_DAYS = Prepared(
-    lambda first, last: ClosedDay.select(ClosedDay.day)
-    .where(ClosedDay.day.between(first, last))
-    .tuples()
-)
 _PATRON_NAME = Prepared(
     lambda patron_id: Patron.select(Patron.name).where(Patron.id == patron_id).limit(1).tuples()
 )
@@ -142,11 +126,17 @@ class Circulation:
     Args:
         store: the library database, this kiosk and the clock (:class:`Store`).
         allow_plain_cards: accept a bare patron number as a card.
+        terms_ttl: seconds the settings, loan rules and closed days may be kept between
+            transactions (:class:`~kiosk.data.lending.terms.Terms`; 0, a kiosk's: read
+            in every transaction).
     """
 
-    def __init__(self, store: Store, *, allow_plain_cards: bool = False) -> None:
+    def __init__(
+        self, store: Store, *, allow_plain_cards: bool = False, terms_ttl: float = 0.0
+    ) -> None:
         self.store = store
         self.allow_plain_cards = allow_plain_cards
+        self.terms = Terms(store.today, terms_ttl)
         self.reload()
 
     def reload(self) -> None:
@@ -163,15 +153,13 @@ class Circulation:
             return self._due_date(days, start, self._settings())
 
     def _settings(self) -> dict[str, str]:
-        """The settings circulation decides by (one query)."""
-        values = {key: settings.DEFAULTS[key] for key in ("returns_only", "closed_weekdays")}
-        values.update((row.key, row.value) for row in _CIRCULATION_SETTINGS.rows())
-        return values
+        """The settings circulation decides by."""
+        return self.terms.settings()
 
     def _due_date(self, days: int, start: date | None, values: dict[str, str]) -> date:
         due = (start or self.store.today()) + timedelta(days=days)
         weekdays = {int(d) for d in values["closed_weekdays"].split(",") if d.strip()}
-        closed = {day for (day,) in _CLOSED_DAYS.rows(due, due + timedelta(days=120))}
+        closed = self.terms.closed_days(due, due + timedelta(days=120))
         for _ in range(366):
             if due.weekday() not in weekdays and due not in closed:
                 return due
@@ -347,7 +335,7 @@ class Circulation:
     def _rules(self, patron_kind: str, item_kind: str) -> tuple[LoanRule | None, LoanRule | None]:
         """The patron kind's overall (``*``) rule and its rule for ``item_kind``."""
         overall = specific = None
-        for rule in _RULES.rows(patron_kind, item_kind):
+        for rule in self.terms.rules(patron_kind, item_kind):
             if rule.item_kind == "*":
                 overall = rule
             else:
