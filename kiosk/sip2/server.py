@@ -49,8 +49,9 @@ class Limits:
     """Connections at once; more are closed as they come."""
     workers: int = 2
     """Database threads (each with its own connection to the desk). Writers of facts
-    take turns at the journal lock anyway; on 2 cores, 2 threads cost less CPU per
-    transaction than 4 (2.50 against 2.68-2.71 ms in bench/sip2.py) and serve more."""
+    take turns at the journal lock anyway: 1, 2, 3 and 4 threads serve within a few per
+    cent of each other (bench/sip2.py); with 1, a login's slow password check would hold
+    up every other terminal."""
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
