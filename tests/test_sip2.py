@@ -11,6 +11,7 @@ kiosk, in the day log and the term report.
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from kiosk.data.core.store import Store
 from kiosk.data.desk import reports
 from kiosk.data.lending.circulation import Circulation
 from kiosk.data.librarian.daybook import DayBook
-from kiosk.sip2.adapter import add_terminal
+from kiosk.sip2.adapter import TERMS_TTL, add_terminal
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -220,6 +221,26 @@ def test_a_checkout_obeys_the_kiosk_rules(desk: Desk) -> None:
     reasons = [json.loads(row.data)["reason"] for row in facts(desk, "refusal")]
     assert reasons == ["copy.reference_only", "copy.on_loan_other", "copy.unknown"]
     assert all(row.kiosk == TERMINAL for row in facts(desk, "refusal"))
+
+
+def test_the_returns_only_switch_reaches_the_terminals_within_a_second(desk: Desk) -> None:
+    """The server keeps the settings it lends by for a second (kiosk.data.lending.terms):
+    the librarian's end-of-term switch refuses a terminal's loans a second later at most
+    (a kiosk's, at its next sync), and its returns go on."""
+    terminal = desk.connected()
+    card = desk.card("S0001")
+    assert terminal.checkout(card, "B00001").ok == "1"  # the terms are read, and kept
+    save(desk, Kind.SETTING_SAVED, key="returns_only", value="1")
+    switched = time.monotonic()
+    while (answer := terminal.checkout(card, "B00002")).ok == "1":
+        assert time.monotonic() - switched < TERMS_TTL + 0.5, "still lending"
+        assert terminal.checkin("B00002").ok == "1"
+        time.sleep(0.05)
+    assert answer.screen_message == (
+        "It is the end of term: books can only be returned now, not borrowed.",
+    )
+    assert terminal.checkin("B00001").ok == "1"
+    assert terminal.status(card).patron_status[0] == "Y"  # charge privileges denied
 
 
 def renewable_at_once(desk: Desk) -> None:
