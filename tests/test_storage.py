@@ -151,6 +151,27 @@ def test_file_deleted_under_an_open_connection_is_noticed(library_url, stocked, 
         open_library(library_url)
 
 
+@pytest.mark.parametrize("read", ["open_card", "patron"])
+def test_a_read_from_a_file_deleted_under_an_open_connection_fails(
+    library_url, stocked, clock, read
+):
+    """A card read from the deleted file would open a ghost page (found by review)."""
+    db = impatient(library_url)
+    circulation = Circulation(Store(db, "kiosk-1", clock=clock))
+    db.connect()
+    try:
+        for path in files_of(library_url):
+            path.unlink(missing_ok=True)
+        with pytest.raises(StorageError) as info:
+            if read == "open_card":
+                circulation.open_card(stocked["card"])
+            else:
+                circulation.patron(stocked["number"])
+        assert info.value.key == "storage.failed"
+    finally:
+        db.close()
+
+
 def test_database_path_taken_by_a_folder_is_a_storage_error(circulation, stocked, library_url):
     for path in files_of(library_url):
         path.unlink(missing_ok=True)

@@ -131,8 +131,11 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Reads on this thread's connection; a failing database becomes a StorageError."""
+        """Reads on this thread's connection; a failing database becomes a StorageError
+        (as does a library file deleted or replaced under an open connection)."""
         try:
+            if isinstance(self.db, KioskSqliteDatabase):
+                self.db.check_file()
             with self.connected():
                 yield
         except (pw.InterfaceError, pw.DatabaseError) as error:
