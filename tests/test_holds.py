@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from kiosk.data.core import journal
+from kiosk.data.core import journal, masterdata
 from kiosk.data.core.errors import CardRefused, NotFound, Refused
 from kiosk.data.core.models import Copy, Hold
 from kiosk.data.lending.holds import Holds
@@ -323,3 +323,26 @@ def test_the_term_report_keeps_the_reservation_register(
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0][0] == "预约日期" and rows[0][4] == "本数"
     assert rows[1][1:5] == ["T01", "王老师", "草房子", 2]
+
+
+def test_a_copy_moved_to_another_title_while_on_the_hold_shelf(holds, circulation, school, make, library):
+    """The librarian moves a copy to another title while a reservation is ready on it.
+
+    A checkout or return skips the hold queries when no reservation can concern the copy;
+    the one ready on this very copy does, though its title has no open reservation now.
+    Returned again, the copy stays on the hold shelf for the reader; lent to them, their
+    reservation is fulfilled; and the state is a replay of the journal (found by review).
+    """
+    make.setting("holds_students", "1")
+    lend_all(circulation, school)
+    holds.place("S01", barcode="C1")
+    assert circulation.checkin("C1").destination == "hold_shelf"
+    other = make.title("城南旧事")
+    with library.connection_context(), library.atomic():
+        masterdata.save("copy_saved", copy="C1", title=other.key, shelf="I")
+    assert circulation.checkin("C1").destination == "hold_shelf"
+    replays(library)
+    circulation.checkout("S01", "C1")
+    with library.connection_context():
+        assert [h.status for h in Hold.select()] == ["fulfilled"]
+    replays(library)

@@ -65,16 +65,24 @@ _CARD = Prepared(
 _COPY = Prepared(
     lambda barcode: Copy.select(Copy, Title).join(Title).where(Copy.barcode == barcode).limit(1)
 )
-_HELD_TITLE = Hold.alias("held")
+_HELD = Hold.alias("held")
 _COPY_TO_LEND = Prepared(
     # A copy as a checkout or a return decides by, in one round trip: its title, its open
-    # loan and borrower (``open_loan``, None when it is in), and whether its title has any
-    # open reservation (``held``; if not, the projection skips the hold queries).
+    # loan and borrower (``open_loan``, None when it is in), and whether any reservation
+    # could concern it (``held``: an open one of its title, or one ready on this very copy,
+    # which a copy moved to another title may still carry; if none, the projection skips
+    # the hold queries, which would find nothing).
     lambda barcode: Copy.select(
         Copy, Title, Loan, Patron,
-        pw.fn.EXISTS(
-            _HELD_TITLE.select(_HELD_TITLE.id).where(
-                (_HELD_TITLE.title == Copy.title) & _HELD_TITLE.status.in_(["waiting", "ready"])
+        (
+            pw.fn.EXISTS(
+                _HELD.select(_HELD.id).where(
+                    (_HELD.title == Copy.title) & _HELD.status.in_(["waiting", "ready"])
+                )
+            )
+            | pw.fn.EXISTS(
+                # (copy_id: on an alias, ``.copy`` is peewee's Node.copy method)
+                _HELD.select(_HELD.id).where((_HELD.copy_id == Copy.id) & (_HELD.status == "ready"))
             )
         ).alias("held"),
     )
