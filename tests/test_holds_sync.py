@@ -147,3 +147,35 @@ def test_a_class_set_and_a_return_in_one_push(site, clock, tmp_path):
     desk = converged(site, tmp_path)
     assert desk["statuses"]["B00003"] == "hold_shelf"
     assert sorted(h[3:] for h in desk["holds"]) == [("ready", "B00003"), ("waiting", None)]
+
+
+def test_a_copy_moved_to_another_title_while_held_for_a_reader(site, clock, tmp_path):
+    """The librarian moves a copy on the hold shelf to another title (a cataloguing fix);
+    its reservation still waits on it. A kiosk's second return of the copy keeps it on the
+    hold shelf at the kiosk, at the desk that takes the push and at the kiosk that pulls
+    it (the batch paths skip the hold queries for titles without reservations, which the
+    copy's new title is; found by review). (No replay after the move: a replay reads the
+    facts against today's catalogue, where the copy was never of the reserved title.)"""
+    hall, room = site.add_kiosk("hall"), site.add_kiosk("room")
+    for barcode in TITLE_0:
+        hall.circulation.checkout("S0001", barcode)
+    hall.sync(site.desk)
+    Holds(hall.circulation).place("S0002", barcode="B00001")
+    clock.advance(hours=1)
+    assert hall.circulation.checkin("B00002").destination == "hold_shelf"
+    converged(site, tmp_path)
+    with sk.on(site.desk), site.desk.atomic():
+        masterdata.save("copy_saved", copy="B00002", title="T3", shelf="I")
+    for kiosk in (hall, room):
+        kiosk.sync(site.desk)
+    clock.advance(minutes=5)
+    assert hall.circulation.checkin("B00002").destination == "hold_shelf"  # scanned again
+    for _ in range(2):
+        for kiosk in (hall, room):
+            kiosk.sync(site.desk)
+    desk = sk.state(site.desk)
+    assert desk["statuses"]["B00002"] == "hold_shelf"
+    assert [h[2:4] for h in holds_state(site.desk)] == [("ready", "B00002")]
+    for kiosk in (hall, room):
+        assert sk.state(kiosk.db) == desk, kiosk.name
+        assert holds_state(kiosk.db) == holds_state(site.desk), kiosk.name

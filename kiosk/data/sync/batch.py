@@ -118,6 +118,9 @@ class State:
         self.cards: dict[tuple[int, int], datetime | None] = {}
         self.card_patrons: set[int] = set()
         self.held: set[int] = set()
+        self.ready_on: set[int] = set()
+        """Copies a reservation is ready on (a copy moved to another title may carry one
+        its new title does not show)."""
         self.checked_titles: set[int] = set()
         self.hold_barcodes: set[str] = set()
         self.plain: dict[str, bool | None] = {}
@@ -138,6 +141,11 @@ class State:
         new_ids = [row[0] for row in found]
         for copy_id in new_ids:
             self.open[copy_id] = None
+        self.ready_on.update(
+            copy_id for (copy_id,) in select_in(
+                'SELECT "copy_id" FROM "hold" WHERE "status" = \'ready\' AND "copy_id" IN', new_ids
+            )
+        )
         for row in select_in(
             'SELECT "id", "copy_id", "patron_id", "out_at", "due_on", "returned_at", "renewals",'
             ' "kiosk" FROM "loan" WHERE "returned_at" IS NULL AND "copy_id" IN',
@@ -353,7 +361,7 @@ def _fast(fact: Fact, state: State) -> bool:
     if copy is None:
         # checkout and checkin of an unknown copy change nothing (nor raise a case)
         return kind != Kind.RENEW
-    if copy.title_id in state.held:
+    if copy.title_id in state.held or copy.id in state.ready_on:
         return False
     card = fact.data.get("card")
     if card is not None and type(card) is not int:

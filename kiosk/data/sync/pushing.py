@@ -49,7 +49,8 @@ class Preloaded:
     Applying a fact then costs only its writes: the copies, patrons and open loans
     are read here in a few queries, and kept current as the facts are applied (the
     projection mutates the cached copies and reports each copy's open loan). Titles
-    with no waiting or ready hold skip the hold queries altogether.
+    with no waiting or ready hold skip the hold queries altogether (unless a hold is
+    ready on the very copy).
     """
 
     def __init__(self, facts: Sequence[Fact]) -> None:
@@ -82,6 +83,16 @@ class Preloaded:
                 .distinct()
                 .tuples()
             )
+        # a copy the librarian moved to another title while a reservation was ready on it
+        # still carries that reservation, though its new title may have none
+        self.ready_on: set[int] = set()
+        for part in masterdata.chunks([copy.id for copy in self.copies.values()]):
+            self.ready_on.update(
+                copy_id
+                for (copy_id,) in Hold.select(Hold.copy)
+                .where(Hold.copy.in_(part) & (Hold.status == "ready"))
+                .tuples()
+            )
 
     def known(self, fact: Fact) -> Known:
         """What the projection needs to know about ``fact``'s copy and patron."""
@@ -90,7 +101,7 @@ class Preloaded:
         if copy is not None:
             known.copy = copy
             known.open_loan = self.open.get(copy.id)
-            known.holds_possible = copy.title_id in self.held
+            known.holds_possible = copy.title_id in self.held or copy.id in self.ready_on
         if fact.patron is not None:
             known.patron = self.patrons.get(fact.patron)
         return known
