@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 
 def test_a_short_round_of_faults_loses_nothing(pg_server: str, tmp_path: Path) -> None:
     """Twenty-odd kills and a few cuts, stalls, terminations and full disks."""
-    figures = faults.run(seed=18, kiosks=3, rounds=1, steps=90, rate=0.5, server=pg_server,
+    figures = faults.run(seed=23, kiosks=3, rounds=1, steps=90, rate=0.5, server=pg_server,
                          folder=tmp_path, log=lambda line: None)
     assert figures.findings == []
     assert figures.steps == 90
