@@ -32,14 +32,14 @@ and syncs once: it must hold every fact the terminals made, and the desk's loans
 Prints the machine, the load average before and after, the server's and PostgreSQL's
 CPU seconds during the run, and the figures beside the goals.
 
-Last run (2026-12-06 19:17, 2 cores, load 1.0 before; docs/sip2.md reads it)::
+Last run (2026-12-06 19:59, 2 cores, load 1.3 before; docs/sip2.md reads it)::
 
-    flat out: 61,874 transactions in 60.0 s = 1,031/s (goal >= 500/s)  OK
-      p50 18.0 ms, p99 25.1 ms; CPU: server 40.7 s, PostgreSQL 24.7 s, terminals 3.0 s
-      desk's CPU per transaction 1.06 ms
-    paced 100/s: p50 1.6 ms, p99 3.7 ms (goal <= 20 ms)  OK
-    paced 500/s: 30,098 in 60.2 s = 500/s; p50 1.4 ms, p99 5.4 ms (goal <= 20 ms)  OK
-    kiosk after one sync: the terminals' 97,834 facts and 48,917 loans, as at the desk  OK
+    flat out: 64,996 transactions in 60.0 s = 1,083/s (goal >= 500/s)  OK
+      p50 17.1 ms, p99 25.2 ms (20 in flight at 1,083/s: 18.5 ms on average, Little's law)
+      CPU: server 41.7 s, PostgreSQL 25.7 s, terminals 3.1 s; desk's CPU per transaction 1.04 ms
+    paced 100/s: p50 1.5 ms, p99 3.8 ms (goal <= 20 ms)  OK
+    paced 500/s: 30,098 in 60.2 s = 500/s; p50 1.4 ms, p99 5.6 ms (goal <= 20 ms)  OK
+    kiosk after one sync: the terminals' 100,956 facts and 50,478 loans, as at the desk  OK
 """
 
 from __future__ import annotations
