@@ -297,8 +297,7 @@ class Library:
         """The library's name (the ACS status's ``AM``) and whether only returns are
         taken now (the end-of-term switch)."""
         with self._reading():
-            returns_only = self._desk(SERVER).terms.settings()["returns_only"] == "1"
-            return settings.get("library_name"), returns_only
+            return settings.get("library_name"), self._desk(SERVER).returns_only()
 
     # -- terminals ----------------------------------------------------------------
 
@@ -364,7 +363,7 @@ class Library:
                 HoldLine(title, barcode or "", status == "ready")
                 for title, barcode, status in _OPEN_HOLDS.rows(view.number)
             )
-            returns_only = self._desk(SERVER).terms.settings()["returns_only"] == "1"
+            returns_only = self._desk(SERVER).returns_only()
         return PatronPage(
             number=view.number, name=view.name, card=view.card,
             loans=tuple(_loan(loan) for loan in view.loans), holds=holds,

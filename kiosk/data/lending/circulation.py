@@ -375,9 +375,9 @@ class Circulation:
         )
 
     def returns_only(self) -> bool:
-        """Whether the end-of-term "returns only" switch is on."""
+        """Whether the end-of-term "returns only" switch is on (as checkouts see it)."""
         with self.store.reading():
-            return settings.get("returns_only") == "1"
+            return self._settings()["returns_only"] == "1"
 
     def set_returns_only(self, on: bool) -> None:
         """Turn the end-of-term "returns only" switch on or off."""
