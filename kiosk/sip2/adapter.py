@@ -36,7 +36,16 @@ from kiosk.data.core.errors import AlreadyBorrowed, CardRefused, KioskError, Sto
 from kiosk.data.core.facts import Fact, to_db_time, utcnow
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.library import open_library
-from kiosk.data.core.models import Copy, Hold, Loan, LoanRule, Patron, Title, shelf_area
+from kiosk.data.core.models import (
+    OPEN_HOLDS,
+    Copy,
+    Hold,
+    Loan,
+    LoanRule,
+    Patron,
+    Title,
+    shelf_area,
+)
 from kiosk.data.core.prepared import Prepared
 from kiosk.data.core.store import Store
 from kiosk.data.core.text import clean_code, printable
@@ -183,7 +192,7 @@ _OPEN_HOLDS = Prepared(
     .switch(Hold)
     .join(Copy, pw.JOIN.LEFT_OUTER, on=(Hold.copy == Copy.id))
     .join_from(Hold, Patron, on=(Hold.patron == Patron.id))
-    .where((Patron.number == number) & Hold.status.in_(["waiting", "ready"]))
+    .where((Patron.number == number) & Hold.status.in_(OPEN_HOLDS))
     .order_by(Hold.placed_at)
     .tuples()
 )

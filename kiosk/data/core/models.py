@@ -31,6 +31,8 @@ COPY_STATUSES = ("available", "on_loan", "hold_shelf", "repair", "lost", "withdr
 """Where a copy is. Only ``available`` and ``hold_shelf`` copies can be lent."""
 
 HOLD_STATUSES = ("waiting", "ready", "fulfilled", "cancelled", "expired")
+OPEN_HOLDS = ("waiting", "ready")
+"""The statuses of a hold that has not ended (a reservation still open)."""
 """Where a hold is: ``waiting`` for a copy, ``ready`` (a copy waits on the hold shelf),
 or ended: ``fulfilled`` (lent to the patron), ``cancelled``, ``expired``."""
 

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from kiosk.data.core.facts import Fact
-from kiosk.data.core.models import Card, Copy, Hold, Loan, Patron
+from kiosk.data.core.models import OPEN_HOLDS, Card, Copy, Hold, Loan, Patron
 from kiosk.data.core.prepared import Prepared
 
 _UNKNOWN: Any = object()
@@ -73,7 +73,7 @@ _OWN_OPEN_HOLD = Prepared(
     .where(
         (Hold.patron == patron_id)
         & (Hold.title == title_id)
-        & Hold.status.in_(["waiting", "ready"])
+        & Hold.status.in_(OPEN_HOLDS)
     )
     .order_by(Hold.status.desc(), Hold.placed_at, Hold.id)
     .limit(1)

@@ -21,11 +21,8 @@ from datetime import date
 from typing import Any
 
 from kiosk.data.core.facts import Fact
-from kiosk.data.core.models import Copy, Hold
+from kiosk.data.core.models import OPEN_HOLDS, Copy, Hold
 from kiosk.data.core.projection import Known, copy_of, fill, patron_of
-
-OPEN = ("waiting", "ready")
-"""The statuses of a hold that has not ended."""
 
 
 def set_hold_id(set_uuid: str, index: int) -> str:
@@ -85,7 +82,7 @@ def _named(fact: Fact) -> list[Hold]:
         condition = by_set if condition is None else (condition | by_set)
     if condition is None:
         return []
-    return list(Hold.select().where(condition & Hold.status.in_(OPEN)).order_by(Hold.id))
+    return list(Hold.select().where(condition & Hold.status.in_(OPEN_HOLDS)).order_by(Hold.id))
 
 
 def _end(holds: list[Hold], status: str, fact: Fact) -> None:

@@ -26,6 +26,7 @@ from kiosk.data.core.errors import (
 )
 from kiosk.data.core.kinds import Kind
 from kiosk.data.core.models import (
+    OPEN_HOLDS,
     Card,
     Copy,
     Hold,
@@ -77,7 +78,7 @@ _COPY_TO_LEND = Prepared(
         (
             pw.fn.EXISTS(
                 _HELD.select(_HELD.id).where(
-                    (_HELD.title == Copy.title) & _HELD.status.in_(["waiting", "ready"])
+                    (_HELD.title == Copy.title) & _HELD.status.in_(OPEN_HOLDS)
                 )
             )
             | pw.fn.EXISTS(

@@ -35,7 +35,16 @@ import peewee as pw
 from kiosk.data.core import journal, settings
 from kiosk.data.core.errors import CardRefused, NotFound, Refused
 from kiosk.data.core.kinds import Kind
-from kiosk.data.core.models import Copy, Hold, Loan, Patron, SchoolClass, Title, shelf_area
+from kiosk.data.core.models import (
+    OPEN_HOLDS,
+    Copy,
+    Hold,
+    Loan,
+    Patron,
+    SchoolClass,
+    Title,
+    shelf_area,
+)
 from kiosk.data.core.store import Outcome
 from kiosk.data.core.text import clean_code, printable
 from kiosk.data.lending.circulation import Circulation
@@ -55,8 +64,6 @@ CLASS_SET_MAX = 60
 
 STAFF = ("teacher", "librarian")
 """Who may always reserve."""
-
-_OPEN = ("waiting", "ready")
 
 
 @dataclass(frozen=True)
@@ -341,7 +348,7 @@ class Holds:
                 raise Refused("hold.count", limit=min(len(copies), CLASS_SET_MAX),
                               title=title.title)
             return
-        mine = Hold.select().where((Hold.patron == patron.id) & Hold.status.in_(_OPEN))
+        mine = Hold.select().where((Hold.patron == patron.id) & Hold.status.in_(OPEN_HOLDS))
         if mine.where((Hold.title == title.id) & Hold.class_set.is_null()).exists():
             raise Refused("hold.already", title=title.title)
         if Loan.select().join(Copy).where(
@@ -388,7 +395,7 @@ class Holds:
         def decide() -> Outcome:
             hold = (
                 Hold.select(Hold, Patron, Title).join(Patron).switch(Hold).join(Title)
-                .where((Hold.id == hold_id) & Hold.status.in_(_OPEN)).first()
+                .where((Hold.id == hold_id) & Hold.status.in_(OPEN_HOLDS)).first()
             )
             if hold is None or (number is not None and hold.patron.number != number):
                 return Outcome(refusal=NotFound("hold.unknown"))
@@ -423,7 +430,7 @@ class Holds:
             hold = None if title is None else (
                 Hold.select(Hold.id).join(Patron)
                 .where((Patron.number == number) & (Hold.title == title.id)
-                       & Hold.status.in_(_OPEN) & Hold.class_set.is_null())
+                       & Hold.status.in_(OPEN_HOLDS) & Hold.class_set.is_null())
                 .order_by(Hold.placed_at).first()
             )
         if hold is None:
@@ -533,7 +540,7 @@ class Holds:
             Hold.select(Hold, Patron, Title, SchoolClass)
             .join(Patron).join(SchoolClass, pw.JOIN.LEFT_OUTER)
             .switch(Hold).join(Title)
-            .where(Hold.status.in_(_OPEN))
+            .where(Hold.status.in_(OPEN_HOLDS))
             .order_by(Hold.placed_at, Hold.id)
         )
         if where is not None:

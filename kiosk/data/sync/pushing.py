@@ -20,6 +20,7 @@ from kiosk.data.core.conflicts import Case
 from kiosk.data.core.db import database, write_gate
 from kiosk.data.core.facts import Fact, to_db_time, utcnow
 from kiosk.data.core.models import (
+    OPEN_HOLDS,
     Copy,
     Hold,
     Journal,
@@ -79,7 +80,7 @@ class Preloaded:
             self.held.update(
                 title
                 for (title,) in Hold.select(Hold.title)
-                .where(Hold.title.in_(part) & Hold.status.in_(["waiting", "ready"]))
+                .where(Hold.title.in_(part) & Hold.status.in_(OPEN_HOLDS))
                 .distinct()
                 .tuples()
             )
